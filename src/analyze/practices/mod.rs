@@ -1,0 +1,1 @@
+//! Repository practice detectors (SPEC §3), driven by `config/practices.toml`.

@@ -1,0 +1,1 @@
+//! Review-comment signals and pull-request analysis (SPEC §2, §3).

@@ -1,0 +1,1 @@
+//! Criteria and levels from the rubric (`config/rubric.toml`).
