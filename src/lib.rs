@@ -1,15 +1,26 @@
 //! Folio: evidence of engineering practice from a candidate's public GitHub work.
 //!
 //! Data flows one way; each step is a module named after what it does:
-//! `webhook` (verify, dedupe, persist) → `store` (durable job queue) → `worker` → `fetch`
-//! (the only GitHub I/O, producing `snapshot`s) → `analyze` (pure) → `report` (criteria and
-//! levels) → `render` (Markdown / JSON) → `publish` (the one comment).
+//! `webhook` (verify, dedupe, persist) → `store` (durable job queue) → `worker` / `dispatch`
+//! → `fetch` (the only GitHub I/O, producing `snapshot`s) → `analyze` (pure) → `report`
+//! (criteria and levels) → `render` (Markdown / JSON) → `publish` (the one comment).
+//! `pipeline` strings the steps together for one tracking issue.
 
 pub mod analyze;
+pub mod cli;
 pub mod cli_error;
+pub mod config;
+pub mod dispatch;
+pub mod jobs;
 pub mod model;
+pub mod pipeline;
 pub mod render;
 pub mod report;
 pub mod review_signals;
 pub mod scan;
+pub mod server;
 pub mod snapshot;
+pub mod store;
+pub mod telemetry;
+pub mod webhook;
+pub mod worker;

@@ -1,5 +1,3 @@
-use std::process::ExitCode;
-
-fn main() -> ExitCode {
-    ExitCode::SUCCESS
+fn main() -> std::process::ExitCode {
+    folio::cli::main()
 }

@@ -1,0 +1,234 @@
+//! The `folio` command line. Results go to stdout; progress and errors go to stderr; exit code
+//! 0 ok, 2 bad input or usage, 1 anything else (SPEC §4).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::cli_error::CliError;
+use crate::config::Settings;
+use crate::model::OutputFormat;
+
+const EXAMPLES: &str = "\
+Examples:
+  folio serve                                   # the GitHub App service (SQLite by default)
+  FOLIO_DATABASE_URL=postgres://localhost/folio folio serve
+  GITHUB_TOKEN=ghp_... folio evaluate --candidate octocat \\
+      https://github.com/octocat/hello/pull/7 https://github.com/octocat/hello
+  folio scan . --format json                    # offline practice scan of a checkout
+  echo '{\"body\": \"This leaks the file handle; use a with block.\"}' | folio review-signals
+  folio jobs list --state dead && folio jobs retry 42
+  folio forget octocat                          # delete a candidate's data";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "folio",
+    version,
+    about = "Evidence of engineering practice from a candidate's public GitHub work",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// A TOML file that overrides the built-in defaults (environment variables override both).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GitHub App service: POST /webhook, /healthz, /readyz, /metrics and /.
+    #[command(after_help = "Example:\n  FOLIO_WEBHOOK_SECRET=... FOLIO_APP_ID=123 FOLIO_PRIVATE_KEY_PATH=app.pem folio serve")]
+    Serve,
+    /// Apply the database migrations and exit.
+    #[command(after_help = "Example:\n  FOLIO_DATABASE_URL=sqlite://folio.db folio migrate")]
+    Migrate,
+    /// Evaluate a portfolio from the terminal and print the report that would be posted.
+    #[command(after_help = "Example:\n  GITHUB_TOKEN=ghp_... folio evaluate --candidate octocat --format json \\\n      https://github.com/octocat/hello/pull/7 https://github.com/octocat/hello")]
+    Evaluate {
+        /// The candidate's GitHub login.
+        #[arg(long)]
+        candidate: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Markdown)]
+        format: OutputFormat,
+        /// Use this app installation's token instead of GITHUB_TOKEN.
+        #[arg(long)]
+        installation: Option<i64>,
+        /// Pull request and repository links.
+        #[arg(required = true, value_name = "LINK")]
+        links: Vec<String>,
+    },
+    /// Check a local directory for engineering practices, offline.
+    #[command(after_help = "Examples:\n  folio scan .\n  folio scan ~/src/project --format json")]
+    Scan {
+        path: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Markdown)]
+        format: OutputFormat,
+    },
+    /// Read JSON lines of review comments on stdin; write one JSON line of signals for each.
+    #[command(
+        name = "review-signals",
+        after_help = "Example:\n  echo '{\"body\": \"nit: rename x\", \"path\": \"a.py\"}' | folio review-signals"
+    )]
+    ReviewSignals,
+    /// Delete every stored submission and evaluation of a candidate or author.
+    #[command(after_help = "Example:\n  folio forget octocat")]
+    Forget { login: String },
+    /// Inspect and re-queue jobs.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// List recent jobs.
+    #[command(after_help = "Example:\n  folio jobs list --state dead")]
+    List {
+        /// pending, running, done, dead or superseded
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+    /// Re-queue a dead job.
+    #[command(after_help = "Example:\n  folio jobs retry 42")]
+    Retry { id: i64 },
+}
+
+/// Parses the arguments and runs; the process exit code follows SPEC §4.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            // clap's own messages; exit 2 for usage errors, 0 for --help / --version.
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("folio: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("folio: {}", e.one_line());
+            e.exit_code()
+        }
+    }
+}
+
+fn settings(cli_config: Option<&std::path::Path>) -> Result<Settings, CliError> {
+    Settings::load(cli_config).map_err(|e| CliError::usage(e.to_string()))
+}
+
+pub async fn run(cli: Cli) -> Result<(), CliError> {
+    let config = cli.config.as_deref();
+    match cli.command {
+        Command::Serve => {
+            let s = settings(config)?;
+            crate::telemetry::init(&s.log, s.log_format);
+            crate::server::serve(s).await.map_err(CliError::Failure)
+        }
+        Command::Migrate => {
+            let s = settings(config)?;
+            let store = crate::store::connect(&s.database_url)
+                .await
+                .context("opening the database")?;
+            store.migrate().await.context("applying migrations")?;
+            eprintln!("migrations applied ({})", store.backend());
+            Ok(())
+        }
+        Command::Evaluate {
+            candidate,
+            format,
+            installation,
+            links,
+        } => {
+            let s = settings(config)?;
+            if std::io::stderr().is_terminal() {
+                crate::telemetry::init("warn", s.log_format);
+            }
+            let out = crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format)
+                .await?;
+            println!("{out}");
+            Ok(())
+        }
+        Command::Scan { path, format } => {
+            let out = crate::scan::run(&path, format)?;
+            println!("{out}");
+            Ok(())
+        }
+        Command::ReviewSignals => {
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            crate::review_signals::run(stdin.lock(), stdout.lock())
+        }
+        Command::Forget { login } => {
+            let s = settings(config)?;
+            let store = crate::store::connect(&s.database_url)
+                .await
+                .context("opening the database")?;
+            store.migrate().await.context("applying migrations")?;
+            let n = store.forget_login(&login).await.context("deleting")?;
+            eprintln!("deleted {n} submission(s) of {login} with their evaluations");
+            Ok(())
+        }
+        Command::Jobs(cmd) => {
+            let s = settings(config)?;
+            let store = crate::store::connect(&s.database_url)
+                .await
+                .context("opening the database")?;
+            store.migrate().await.context("applying migrations")?;
+            match cmd {
+                JobsCommand::List { state, limit } => {
+                    if let Some(st) = &state
+                        && !["pending", "running", "done", "dead", "superseded"]
+                            .contains(&st.as_str())
+                    {
+                        return Err(CliError::usage(format!(
+                            "--state {st:?} is not one of pending, running, done, dead, superseded"
+                        )));
+                    }
+                    let jobs = store
+                        .list_jobs(state.as_deref(), limit)
+                        .await
+                        .context("listing jobs")?;
+                    println!("{:>8}  {:<10}  {:<13}  {:>8}  {:<40}  last error", "id", "state", "kind", "attempts", "key");
+                    for j in jobs {
+                        println!(
+                            "{:>8}  {:<10}  {:<13}  {:>8}  {:<40}  {}",
+                            j.id,
+                            j.state,
+                            j.kind,
+                            j.attempts,
+                            j.dedupe_key,
+                            j.last_error.unwrap_or_default().replace('\n', " ")
+                        );
+                    }
+                    Ok(())
+                }
+                JobsCommand::Retry { id } => {
+                    if store.retry_dead(id).await.context("re-queueing")? {
+                        eprintln!("job {id} re-queued");
+                        Ok(())
+                    } else {
+                        Err(CliError::usage(format!(
+                            "job {id} is not dead; see `folio jobs list --state dead`"
+                        )))
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,605 @@
+//! Layered configuration: the embedded `config/default.toml`, then an optional `--config`
+//! file, then `FOLIO_*` environment variables (SPEC §4).
+//!
+//! Secrets are only taken from the environment or from files, and are held in [`Secret`] so
+//! that neither `Debug` nor logs can print them. A setting that is present but invalid is an
+//! error that names the setting; a missing secret is not an error (`serve` then runs in setup
+//! mode).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// A secret value whose `Debug` and `Display` never show it.
+#[derive(Clone)]
+pub struct Secret(SecretString);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(SecretString::from(value.into()))
+    }
+
+    /// The one door to the value; grep for it to audit where secrets go.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting {name}: {reason}")]
+    Invalid { name: String, reason: String },
+    #[error("cannot read config file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+fn invalid(name: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        name: name.to_string(),
+        reason: reason.into(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+    pub max_batch: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueSettings {
+    pub lease: Duration,
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub poll_interval: Duration,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct RetentionSettings {
+    pub closed_issue_days: u32,
+    pub cache_days: u32,
+    pub purge_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct GithubSettings {
+    pub request_timeout: Duration,
+    pub max_retries: u32,
+    pub retry_base: Duration,
+    pub max_concurrent_requests: usize,
+}
+
+/// GitHub App credentials: present only when all of them are configured.
+#[derive(Debug, Clone)]
+pub struct AppCredentials {
+    pub app_id: u64,
+    pub private_key: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub github_api_url: url::Url,
+    pub web_url: url::Url,
+    pub public_url: url::Url,
+    pub credentials_path: PathBuf,
+    pub workers: usize,
+    pub log: String,
+    pub log_format: LogFormat,
+    pub app: Option<AppCredentials>,
+    /// Several secrets are accepted at once so that the secret can be rotated.
+    pub webhook_secrets: Vec<Secret>,
+    pub github_token: Option<Secret>,
+    pub webhook: WebhookSettings,
+    pub queue: QueueSettings,
+    pub retention: RetentionSettings,
+    pub github: GithubSettings,
+}
+
+/// The file layer: every field optional, unknown keys rejected so typos are caught.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLayer {
+    listen: Option<String>,
+    database_url: Option<String>,
+    github_api_url: Option<String>,
+    web_url: Option<String>,
+    public_url: Option<String>,
+    credentials_path: Option<String>,
+    workers: Option<i64>,
+    log: Option<String>,
+    log_format: Option<String>,
+    app_id: Option<i64>,
+    private_key_path: Option<String>,
+    #[serde(default)]
+    webhook: WebhookLayer,
+    #[serde(default)]
+    queue: QueueLayer,
+    #[serde(default)]
+    retention: RetentionLayer,
+    #[serde(default)]
+    github: GithubLayer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WebhookLayer {
+    max_body_bytes: Option<i64>,
+    request_timeout_seconds: Option<i64>,
+    max_batch: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueueLayer {
+    lease_seconds: Option<i64>,
+    max_attempts: Option<i64>,
+    backoff_base_seconds: Option<i64>,
+    backoff_max_seconds: Option<i64>,
+    poll_interval_ms: Option<i64>,
+    shutdown_grace_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionLayer {
+    closed_issue_days: Option<i64>,
+    cache_days: Option<i64>,
+    purge_interval_seconds: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GithubLayer {
+    request_timeout_seconds: Option<i64>,
+    max_retries: Option<i64>,
+    retry_base_ms: Option<i64>,
+    max_concurrent_requests: Option<i64>,
+}
+
+macro_rules! overlay {
+    ($base:expr, $top:expr, [$($field:ident),*]) => {
+        $( if $top.$field.is_some() { $base.$field = $top.$field; } )*
+    };
+}
+
+impl FileLayer {
+    fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::File {
+            path: origin.to_string(),
+            reason: e.message().to_string(),
+        })
+    }
+
+    fn overlay(&mut self, top: FileLayer) {
+        overlay!(
+            self,
+            top,
+            [
+                listen,
+                database_url,
+                github_api_url,
+                web_url,
+                public_url,
+                credentials_path,
+                workers,
+                log,
+                log_format,
+                app_id,
+                private_key_path
+            ]
+        );
+        overlay!(
+            self.webhook,
+            top.webhook,
+            [max_body_bytes, request_timeout_seconds, max_batch]
+        );
+        overlay!(
+            self.queue,
+            top.queue,
+            [
+                lease_seconds,
+                max_attempts,
+                backoff_base_seconds,
+                backoff_max_seconds,
+                poll_interval_ms,
+                shutdown_grace_seconds
+            ]
+        );
+        overlay!(
+            self.retention,
+            top.retention,
+            [closed_issue_days, cache_days, purge_interval_seconds]
+        );
+        overlay!(
+            self.github,
+            top.github,
+            [
+                request_timeout_seconds,
+                max_retries,
+                retry_base_ms,
+                max_concurrent_requests
+            ]
+        );
+    }
+}
+
+/// Credentials written by the setup flow (App Manifest conversion).
+#[derive(Debug, Deserialize, serde::Serialize)]
+pub struct StoredCredentials {
+    pub app_id: u64,
+    pub pem: String,
+    pub webhook_secret: String,
+    #[serde(default)]
+    pub slug: Option<String>,
+}
+
+impl Settings {
+    /// Loads settings from the process environment.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Self::load_from(config_file, &env)
+    }
+
+    /// Loads settings from an explicit environment map (tests pass their own).
+    pub fn load_from(
+        config_file: Option<&Path>,
+        env: &HashMap<String, String>,
+    ) -> Result<Self, ConfigError> {
+        let mut layer = FileLayer::parse(DEFAULT_TOML, "config/default.toml (embedded)")?;
+        if let Some(path) = config_file {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            layer.overlay(FileLayer::parse(&text, &path.display().to_string())?);
+        }
+        let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+
+        let pick = |name: &str, file: &Option<String>| -> Result<String, ConfigError> {
+            get(name)
+                .or_else(|| file.clone())
+                .ok_or_else(|| invalid(name, "no value and no default"))
+        };
+
+        let listen_text = pick("FOLIO_LISTEN", &layer.listen)?;
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid(
+                "FOLIO_LISTEN",
+                format!("{listen_text:?} is not an address like 127.0.0.1:3000"),
+            )
+        })?;
+
+        let database_url = pick("FOLIO_DATABASE_URL", &layer.database_url)?;
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "FOLIO_DATABASE_URL",
+                "must start with sqlite:// or postgres://",
+            ));
+        }
+
+        let parse_url = |name: &str, value: String| -> Result<url::Url, ConfigError> {
+            let u = url::Url::parse(value.trim_end_matches('/'))
+                .map_err(|e| invalid(name, format!("{value:?} is not a URL ({e})")))?;
+            if !matches!(u.scheme(), "http" | "https") {
+                return Err(invalid(name, "must be an http:// or https:// URL"));
+            }
+            Ok(u)
+        };
+        let github_api_url = parse_url(
+            "FOLIO_GITHUB_API_URL",
+            pick("FOLIO_GITHUB_API_URL", &layer.github_api_url)?,
+        )?;
+        let web_url = parse_url("FOLIO_WEB_URL", pick("FOLIO_WEB_URL", &layer.web_url)?)?;
+        let public_url = parse_url(
+            "FOLIO_PUBLIC_URL",
+            pick("FOLIO_PUBLIC_URL", &layer.public_url)?,
+        )?;
+        let credentials_path =
+            PathBuf::from(pick("FOLIO_CREDENTIALS_PATH", &layer.credentials_path)?);
+
+        let workers = match get("FOLIO_WORKERS") {
+            Some(v) => v.trim().parse::<i64>().map_err(|_| {
+                invalid("FOLIO_WORKERS", format!("{v:?} is not a whole number"))
+            })?,
+            None => layer.workers.unwrap_or(4),
+        };
+        if !(1..=256).contains(&workers) {
+            return Err(invalid("FOLIO_WORKERS", "must be between 1 and 256"));
+        }
+
+        let log = pick("FOLIO_LOG", &layer.log)?;
+        tracing_subscriber::EnvFilter::try_new(&log)
+            .map_err(|e| invalid("FOLIO_LOG", format!("{log:?} is not a log filter ({e})")))?;
+        let log_format = match pick("FOLIO_LOG_FORMAT", &layer.log_format)?.as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            other => {
+                return Err(invalid(
+                    "FOLIO_LOG_FORMAT",
+                    format!("{other:?} is neither text nor json"),
+                ));
+            }
+        };
+
+        let app = load_app_credentials(&layer, env, &credentials_path)?;
+        let mut webhook_secrets: Vec<Secret> = match get("FOLIO_WEBHOOK_SECRET") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(Secret::new)
+                .collect(),
+            None => Vec::new(),
+        };
+        if webhook_secrets.is_empty()
+            && let Some(stored) = read_stored_credentials(&credentials_path)?
+        {
+            webhook_secrets.push(Secret::new(stored.webhook_secret));
+        }
+
+        let github_token = get("GITHUB_TOKEN").map(Secret::new);
+
+        let positive = |name: &str, v: Option<i64>| -> Result<u64, ConfigError> {
+            match v {
+                Some(n) if n > 0 => Ok(n as u64),
+                Some(_) => Err(invalid(name, "must be a positive number")),
+                None => Err(invalid(name, "no value and no default")),
+            }
+        };
+        let w = &layer.webhook;
+        let webhook = WebhookSettings {
+            max_body_bytes: positive("webhook.max_body_bytes", w.max_body_bytes)? as usize,
+            request_timeout: Duration::from_secs(positive(
+                "webhook.request_timeout_seconds",
+                w.request_timeout_seconds,
+            )?),
+            max_batch: positive("webhook.max_batch", w.max_batch)? as usize,
+        };
+        let q = &layer.queue;
+        let queue = QueueSettings {
+            lease: Duration::from_secs(positive("queue.lease_seconds", q.lease_seconds)?),
+            max_attempts: positive("queue.max_attempts", q.max_attempts)? as u32,
+            backoff_base: Duration::from_secs(positive(
+                "queue.backoff_base_seconds",
+                q.backoff_base_seconds,
+            )?),
+            backoff_max: Duration::from_secs(positive(
+                "queue.backoff_max_seconds",
+                q.backoff_max_seconds,
+            )?),
+            poll_interval: Duration::from_millis(positive(
+                "queue.poll_interval_ms",
+                q.poll_interval_ms,
+            )?),
+            shutdown_grace: Duration::from_secs(positive(
+                "queue.shutdown_grace_seconds",
+                q.shutdown_grace_seconds,
+            )?),
+        };
+        let r = &layer.retention;
+        let retention = RetentionSettings {
+            closed_issue_days: positive("retention.closed_issue_days", r.closed_issue_days)?
+                as u32,
+            cache_days: positive("retention.cache_days", r.cache_days)? as u32,
+            purge_interval: Duration::from_secs(positive(
+                "retention.purge_interval_seconds",
+                r.purge_interval_seconds,
+            )?),
+        };
+        let g = &layer.github;
+        let github = GithubSettings {
+            request_timeout: Duration::from_secs(positive(
+                "github.request_timeout_seconds",
+                g.request_timeout_seconds,
+            )?),
+            max_retries: positive("github.max_retries", g.max_retries)? as u32,
+            retry_base: Duration::from_millis(positive("github.retry_base_ms", g.retry_base_ms)?),
+            max_concurrent_requests: positive(
+                "github.max_concurrent_requests",
+                g.max_concurrent_requests,
+            )? as usize,
+        };
+
+        Ok(Settings {
+            listen,
+            database_url,
+            github_api_url,
+            web_url,
+            public_url,
+            credentials_path,
+            workers: workers as usize,
+            log,
+            log_format,
+            app,
+            webhook_secrets,
+            github_token,
+            webhook,
+            queue,
+            retention,
+            github,
+        })
+    }
+
+    /// Whether the service can take webhooks: it needs a secret to check them against.
+    pub fn webhooks_enabled(&self) -> bool {
+        !self.webhook_secrets.is_empty()
+    }
+}
+
+fn read_stored_credentials(path: &Path) -> Result<Option<StoredCredentials>, ConfigError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| invalid("FOLIO_CREDENTIALS_PATH", format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(invalid(
+            "FOLIO_CREDENTIALS_PATH",
+            format!("{}: {e}", path.display()),
+        )),
+    }
+}
+
+fn load_app_credentials(
+    layer: &FileLayer,
+    env: &HashMap<String, String>,
+    credentials_path: &Path,
+) -> Result<Option<AppCredentials>, ConfigError> {
+    let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let app_id = match get("FOLIO_APP_ID") {
+        Some(v) => Some(
+            v.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid("FOLIO_APP_ID", format!("{v:?} is not an app id")))?,
+        ),
+        None => match layer.app_id {
+            Some(n) if n > 0 => Some(n as u64),
+            Some(_) => return Err(invalid("app_id", "must be a positive number")),
+            None => None,
+        },
+    };
+    let key = if let Some(pem) = get("FOLIO_PRIVATE_KEY") {
+        // Environment variables often carry the PEM with literal "\n" sequences.
+        Some(("FOLIO_PRIVATE_KEY", pem.replace("\\n", "\n")))
+    } else if let Some(path) = get("FOLIO_PRIVATE_KEY_PATH").or(layer.private_key_path.clone()) {
+        let pem = std::fs::read_to_string(&path).map_err(|e| {
+            invalid(
+                "FOLIO_PRIVATE_KEY_PATH",
+                format!("cannot read {path:?}: {e}"),
+            )
+        })?;
+        Some(("FOLIO_PRIVATE_KEY_PATH", pem))
+    } else {
+        None
+    };
+
+    match (app_id, key) {
+        (Some(app_id), Some((name, pem))) => {
+            jsonwebtoken::EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|_| {
+                invalid(
+                    name,
+                    "not an RSA private key in PEM format (download it from the app's settings)",
+                )
+            })?;
+            Ok(Some(AppCredentials {
+                app_id,
+                private_key: Secret::new(pem),
+            }))
+        }
+        (None, None) => match read_stored_credentials(credentials_path)? {
+            Some(stored) => Ok(Some(AppCredentials {
+                app_id: stored.app_id,
+                private_key: Secret::new(stored.pem),
+            })),
+            None => Ok(None),
+        },
+        (Some(_), None) => Err(invalid(
+            "FOLIO_PRIVATE_KEY",
+            "FOLIO_APP_ID is set but neither FOLIO_PRIVATE_KEY nor FOLIO_PRIVATE_KEY_PATH is",
+        )),
+        (None, Some((name, _))) => Err(invalid(name, "a private key is set but FOLIO_APP_ID is not")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        let mut m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        // Keep the tests independent of a credentials file in the working directory.
+        m.entry("FOLIO_CREDENTIALS_PATH".into())
+            .or_insert_with(|| "/nonexistent/folio-credentials.json".into());
+        m
+    }
+
+    #[test]
+    fn defaults_load_without_any_secret() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(s.database_url, "sqlite://folio.db");
+        assert_eq!(s.workers, 4);
+        assert!(s.app.is_none());
+        assert!(!s.webhooks_enabled());
+    }
+
+    #[test]
+    fn env_overrides_file_overrides_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("folio.toml");
+        std::fs::write(&file, "workers = 7\nlisten = \"0.0.0.0:8080\"\n").unwrap();
+        let s = Settings::load_from(Some(&file), &env(&[("FOLIO_WORKERS", "9")])).unwrap();
+        assert_eq!(s.workers, 9);
+        assert_eq!(s.listen.to_string(), "0.0.0.0:8080");
+    }
+
+    #[test]
+    fn invalid_setting_names_itself() {
+        let err = Settings::load_from(None, &env(&[("FOLIO_WORKERS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_WORKERS"), "{err}");
+        let err = Settings::load_from(None, &env(&[("FOLIO_LISTEN", "nowhere")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_LISTEN"), "{err}");
+        let err = Settings::load_from(None, &env(&[("FOLIO_APP_ID", "12")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_PRIVATE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("folio.toml");
+        std::fs::write(&file, "webhook_secret = \"oops\"\n").unwrap();
+        let err = Settings::load_from(Some(&file), &env(&[])).unwrap_err();
+        assert!(err.to_string().contains("webhook_secret"), "{err}");
+    }
+
+    #[test]
+    fn webhook_secret_list_and_redaction() {
+        let s = Settings::load_from(
+            None,
+            &env(&[("FOLIO_WEBHOOK_SECRET", "old-secret, new-secret")]),
+        )
+        .unwrap();
+        assert_eq!(s.webhook_secrets.len(), 2);
+        assert_eq!(s.webhook_secrets[1].expose(), "new-secret");
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("old-secret"));
+        assert!(!printed.contains("new-secret"));
+    }
+}

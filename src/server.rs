@@ -1,0 +1,332 @@
+//! The HTTP service: routes, shared state, startup and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+use tower_http::timeout::TimeoutLayer;
+use tracing::{info, warn};
+
+use crate::config::{AppCredentials, Secret, Settings};
+use crate::dispatch::Dispatcher;
+use crate::store::{DynStore, now_ms};
+use crate::webhook::Ingestor;
+use crate::worker::{JobHandler, WorkerPool};
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: DynStore,
+    pub ingestor: Ingestor,
+    pub jobs_ready: Arc<Notify>,
+    pub metrics: PrometheusHandle,
+    pub started: Instant,
+    /// Swappable so that the setup flow can switch to serving webhooks without a restart.
+    secrets: RwLock<Vec<Secret>>,
+    app: RwLock<Option<AppCredentials>>,
+}
+
+impl AppState {
+    pub fn webhook_secrets(&self) -> Vec<Secret> {
+        self.secrets.read().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    pub fn app_credentials(&self) -> Option<AppCredentials> {
+        self.app.read().ok().and_then(|a| a.clone())
+    }
+
+    pub fn set_credentials(&self, app: AppCredentials, secret: Secret) {
+        if let Ok(mut a) = self.app.write() {
+            *a = Some(app);
+        }
+        if let Ok(mut s) = self.secrets.write() {
+            *s = vec![secret];
+        }
+    }
+
+    pub fn configured(&self) -> bool {
+        self.app_credentials().is_some() && !self.webhook_secrets().is_empty()
+    }
+}
+
+/// One Prometheus recorder per process: `metrics` allows a single global recorder, and tests
+/// start several apps in one process.
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                warn!("a metrics recorder was already installed; /metrics may be empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let max_body = state.settings.webhook.max_body_bytes;
+    let timeout = state.settings.webhook.request_timeout;
+    Router::new()
+        .route(
+            "/webhook",
+            post(crate::webhook::handle).layer(DefaultBodyLimit::max(max_body)),
+        )
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_page))
+        .route("/", get(index))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if let Err(e) = state.store.ping().await {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: {e}"),
+        )
+            .into_response();
+    }
+    if !state.configured() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not set up: GitHub App credentials or webhook secret missing",
+        )
+            .into_response();
+    }
+    (StatusCode::OK, "ready").into_response()
+}
+
+async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
+    if let Ok(stats) = state.store.queue_stats().await {
+        metrics::gauge!("folio_queue_depth", "state" => "pending").set(stats.pending as f64);
+        metrics::gauge!("folio_queue_depth", "state" => "running").set(stats.running as f64);
+        metrics::gauge!("folio_queue_depth", "state" => "dead").set(stats.dead as f64);
+        metrics::gauge!("folio_queue_oldest_job_age_seconds")
+            .set(stats.oldest_due_age_ms as f64 / 1000.0);
+    }
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn index(State(state): State<Arc<AppState>>) -> Response {
+    let version = crate::model::FOLIO_VERSION;
+    if !state.configured() {
+        let body = format!(
+            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Folio: setup needed</title></head>\
+             <body><h1>Folio {version}: setup needed</h1>\
+             <p>This Folio has no GitHub App credentials or no webhook secret yet, so it cannot take webhooks.</p>\
+             <p>Set <code>FOLIO_APP_ID</code>, <code>FOLIO_PRIVATE_KEY_PATH</code> and <code>FOLIO_WEBHOOK_SECRET</code> \
+             (see the README), then restart.</p></body></html>"
+        );
+        return (StatusCode::OK, Html(body)).into_response();
+    }
+    let stats = state.store.queue_stats().await.unwrap_or_default();
+    let installations = state.store.installation_count().await.unwrap_or(0);
+    let day_ago = now_ms() - 86_400_000;
+    let outcomes = state.store.outcome_counts(day_ago).await.unwrap_or_default();
+    let healthy = state.store.ping().await.is_ok();
+    let body = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>Folio</title></head><body>\
+         <h1>Folio {version}</h1>\
+         <p>Health: {health}. Up for {up} s.</p>\
+         <table><tr><th>installations</th><td>{installations}</td></tr>\
+         <tr><th>queue: pending</th><td>{p}</td></tr><tr><th>queue: running</th><td>{r}</td></tr>\
+         <tr><th>queue: dead</th><td>{d}</td></tr>\
+         <tr><th>evaluations (24 h)</th><td>{e}</td></tr><tr><th>needs info (24 h)</th><td>{n}</td></tr>\
+         <tr><th>failed (24 h)</th><td>{f}</td></tr></table></body></html>",
+        health = if healthy { "ok" } else { "database unreachable" },
+        up = state.started.elapsed().as_secs(),
+        p = stats.pending,
+        r = stats.running,
+        d = stats.dead,
+        e = outcomes.evaluated,
+        n = outcomes.needs_info,
+        f = outcomes.failed,
+    );
+    (StatusCode::OK, Html(body)).into_response()
+}
+
+/// A running service: the HTTP server, the ingestor, the workers and the purge loop.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    shutdown: tokio::sync::watch::Sender<bool>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    workers: Option<WorkerPool>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Graceful stop: no new requests, running jobs finish within the grace period, the rest
+    /// stay queued for the next start.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let _ = self.shutdown.send(true);
+        if let Some(w) = self.workers.take() {
+            w.shutdown().await;
+        }
+        for b in self.background.drain(..) {
+            b.abort();
+        }
+        match self.server.await {
+            Ok(r) => r,
+            Err(e) => Err(anyhow::anyhow!("server task failed: {e}")),
+        }
+    }
+}
+
+/// Starts everything on an already-bound listener. `handler` overrides the job handler (tests).
+pub async fn start(
+    settings: Settings,
+    store: DynStore,
+    listener: TcpListener,
+    handler: Option<Arc<dyn JobHandler>>,
+) -> anyhow::Result<Running> {
+    let addr = listener.local_addr().context("listener has no address")?;
+    let jobs_ready = Arc::new(Notify::new());
+    let writers = if store.backend() == "postgres" { 4 } else { 1 };
+    let ingestor = Ingestor::start(
+        store.clone(),
+        settings.webhook.max_batch,
+        writers,
+        jobs_ready.clone(),
+    );
+    let state = Arc::new(AppState {
+        secrets: RwLock::new(settings.webhook_secrets.clone()),
+        app: RwLock::new(settings.app.clone()),
+        settings: settings.clone(),
+        store: store.clone(),
+        ingestor,
+        jobs_ready: jobs_ready.clone(),
+        metrics: metrics_handle(),
+        started: Instant::now(),
+    });
+    let handler: Arc<dyn JobHandler> = match handler {
+        Some(h) => h,
+        None => Arc::new(Dispatcher::new(state.clone())),
+    };
+    let instance = format!("{}-{}", hostname(), std::process::id());
+    let workers = WorkerPool::start(
+        store.clone(),
+        handler,
+        settings.queue.clone(),
+        settings.workers,
+        jobs_ready,
+        &instance,
+    );
+
+    let purge_store = store.clone();
+    let retention = settings.retention.clone();
+    let purge = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(retention.purge_interval);
+        loop {
+            tick.tick().await;
+            match purge_store
+                .purge(now_ms(), retention.closed_issue_days, retention.cache_days)
+                .await
+            {
+                Ok(c) => info!(?c, "retention purge"),
+                Err(e) => warn!(error = %e, "retention purge failed"),
+            }
+        }
+    });
+
+    let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let app = router(state.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = shutdown_rx.wait_for(|v| *v).await;
+            })
+            .await
+            .context("HTTP server failed")
+    });
+    info!(%addr, backend = store.backend(), configured = state.configured(), "folio is listening");
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        server,
+        workers: Some(workers),
+        background: vec![purge],
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "folio".to_string())
+}
+
+/// `folio serve`: runs until SIGTERM or SIGINT.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let store = crate::store::connect(&settings.database_url)
+        .await
+        .with_context(|| format!("opening {}", redact_url(&settings.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    if !settings.webhooks_enabled() || settings.app.is_none() {
+        warn!("no GitHub App credentials or webhook secret: serving the setup page; /webhook answers 503");
+    }
+    let running = start(settings, store, listener, None).await?;
+    shutdown_signal().await;
+    info!("shutting down: finishing running jobs");
+    running.stop().await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}
+
+/// Database URLs may carry a password; never print it.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+

@@ -1,0 +1,1279 @@
+//! Durable storage (SPEC §7): deliveries, the job queue, submissions, evaluations and caches.
+//!
+//! One trait, two implementations: SQLite (the embedded default) and PostgreSQL (several
+//! replicas). Most SQL is shared through [`impl_store!`]; the few statements that differ
+//! (claiming a job) are given per backend. Timestamps are Unix milliseconds everywhere.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or is out of space; the caller should answer 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("cannot open database: {0}")]
+    Open(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    fn classify(e: sqlx::Error) -> Self {
+        let text = e.to_string();
+        let lower = text.to_ascii_lowercase();
+        let unavailable = matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+        ) || lower.contains("database or disk is full")
+            || lower.contains("disk i/o error")
+            || lower.contains("database is locked")
+            || lower.contains("no space left");
+        if unavailable {
+            Self::Unavailable(text)
+        } else {
+            Self::Database(e)
+        }
+    }
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A delivery to record, with the job it asks for (if any).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    pub installation_id: Option<i64>,
+    pub received_at: i64,
+    pub job: Option<NewJob>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub kind: String,
+    /// Jobs with the same key coalesce while pending and never run twice at once.
+    pub dedupe_key: String,
+    pub payload: String,
+    /// Who asked (a `/folio refresh` author); kept across coalescing.
+    pub actor: Option<String>,
+    pub run_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Newly recorded; `job_id` is the pending job it created or joined.
+    Accepted { job_id: Option<i64> },
+    /// The delivery id was seen before: acknowledged, nothing enqueued.
+    Duplicate,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub dedupe_key: String,
+    pub payload: String,
+    pub actor: Option<String>,
+    pub delivery: Option<String>,
+    pub state: String,
+    /// Including the current run.
+    pub attempts: i64,
+    pub run_at: i64,
+    pub lease_owner: Option<String>,
+    pub lease_until: Option<i64>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QueueStats {
+    pub pending: i64,
+    pub running: i64,
+    pub dead: i64,
+    pub done: i64,
+    /// Age of the oldest pending job that is due, in milliseconds.
+    pub oldest_due_age_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub id: i64,
+    pub installation_id: i64,
+    pub repo: String,
+    pub issue_number: i64,
+    pub candidate: Option<String>,
+    pub author: Option<String>,
+    pub confirmed_by: Option<String>,
+    pub state: String,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationRecord {
+    pub submission_id: i64,
+    pub outcome: String,
+    pub report_json: Option<String>,
+    pub comment_id: Option<i64>,
+    pub content_hash: Option<String>,
+    pub api_requests: i64,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedResponse {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub body: Vec<u8>,
+    pub stored_at: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PurgeCounts {
+    pub submissions: u64,
+    pub http_cache: u64,
+    pub snapshots: u64,
+    pub jobs: u64,
+    pub deliveries: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct OutcomeCounts {
+    pub evaluated: i64,
+    pub needs_info: i64,
+    pub failed: i64,
+    pub other: i64,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> &'static str;
+    async fn migrate(&self) -> Result<(), StoreError>;
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Records a batch of deliveries and their jobs in ONE transaction (group commit). The
+    /// outcomes are in input order. A delivery id seen before, in the database or earlier in
+    /// the batch, is a duplicate.
+    async fn ingest(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError>;
+
+    /// Enqueues a job outside a delivery (CLI retries, reconciliation, scheduled work).
+    async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError>;
+
+    /// Claims the next due job: a pending one whose key has no running job, or a running one
+    /// whose lease expired (its worker died). `None` when there is nothing to do.
+    async fn claim(&self, owner: &str, lease: Duration) -> Result<Option<Job>, StoreError>;
+    /// Extends the lease; false when the lease was lost (another worker reclaimed it).
+    async fn heartbeat(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, StoreError>;
+    async fn complete(&self, id: i64, owner: &str) -> Result<bool, StoreError>;
+    /// Schedules a retry, or marks the job dead when `retry_at` is `None`.
+    async fn fail(
+        &self,
+        id: i64,
+        owner: &str,
+        error: &str,
+        retry_at: Option<i64>,
+    ) -> Result<bool, StoreError>;
+    /// Gives an unfinished job back (shutdown, deferral): it runs again at `run_at`, and this
+    /// run is not counted as an attempt.
+    async fn release(&self, id: i64, owner: &str, run_at: i64) -> Result<bool, StoreError>;
+    async fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
+    async fn list_jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<Job>, StoreError>;
+    /// Re-queues a dead job; false when it is not dead.
+    async fn retry_dead(&self, id: i64) -> Result<bool, StoreError>;
+    async fn queue_stats(&self) -> Result<QueueStats, StoreError>;
+    async fn delivery_count(&self) -> Result<i64, StoreError>;
+
+    async fn upsert_installation(
+        &self,
+        id: i64,
+        account_login: &str,
+        account_type: &str,
+    ) -> Result<(), StoreError>;
+    async fn set_installation_suspended(&self, id: i64, suspended: bool)
+    -> Result<(), StoreError>;
+    /// Deletes the installation and every candidate's data that came through it.
+    async fn delete_installation(&self, id: i64) -> Result<u64, StoreError>;
+    async fn installation_count(&self) -> Result<i64, StoreError>;
+    async fn installation_suspended(&self, id: i64) -> Result<bool, StoreError>;
+
+    async fn upsert_submission(
+        &self,
+        installation_id: i64,
+        repo: &str,
+        issue_number: i64,
+        candidate: Option<&str>,
+        author: Option<&str>,
+    ) -> Result<Submission, StoreError>;
+    async fn submission(
+        &self,
+        repo: &str,
+        issue_number: i64,
+    ) -> Result<Option<Submission>, StoreError>;
+    async fn confirm_submission(&self, id: i64, by: &str) -> Result<(), StoreError>;
+    async fn set_issue_state(
+        &self,
+        repo: &str,
+        issue_number: i64,
+        closed_at: Option<i64>,
+    ) -> Result<(), StoreError>;
+    async fn delete_submission(&self, repo: &str, issue_number: i64) -> Result<u64, StoreError>;
+    /// Deletes every submission naming the login as candidate or author (`folio forget`).
+    async fn forget_login(&self, login: &str) -> Result<u64, StoreError>;
+    /// Submissions opened by the author since `since` (for the per-day limit).
+    async fn submissions_by_author_since(
+        &self,
+        installation_id: i64,
+        author: &str,
+        since: i64,
+    ) -> Result<i64, StoreError>;
+
+    async fn record_evaluation(&self, rec: &EvaluationRecord) -> Result<(), StoreError>;
+    async fn last_evaluation(
+        &self,
+        submission_id: i64,
+    ) -> Result<Option<EvaluationRecord>, StoreError>;
+    /// The comment id Folio last posted on this submission's issue, if any.
+    async fn last_comment_id(&self, submission_id: i64) -> Result<Option<i64>, StoreError>;
+    async fn evaluations_since(&self, submission_id: i64, since: i64) -> Result<i64, StoreError>;
+    /// Outcome counts since `since`, for the status page (no names).
+    async fn outcome_counts(&self, since: i64) -> Result<OutcomeCounts, StoreError>;
+
+    async fn cache_get(&self, scope: &str, url: &str)
+    -> Result<Option<CachedResponse>, StoreError>;
+    async fn cache_put(
+        &self,
+        scope: &str,
+        url: &str,
+        response: &CachedResponse,
+    ) -> Result<(), StoreError>;
+    async fn snapshot_get(&self, repo: &str, commit: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn snapshot_put(&self, repo: &str, commit: &str, data: &[u8]) -> Result<(), StoreError>;
+
+    /// Applies the retention periods (SPEC §7).
+    async fn purge(
+        &self,
+        now: i64,
+        closed_issue_days: u32,
+        cache_days: u32,
+    ) -> Result<PurgeCounts, StoreError>;
+
+    /// Redelivery bookkeeping: how many times a failed delivery was asked for again.
+    async fn redelivery_attempts(&self, delivery_id: i64) -> Result<i64, StoreError>;
+    async fn record_redelivery(&self, delivery_id: i64, guid: &str) -> Result<(), StoreError>;
+    async fn has_delivery(&self, guid: &str) -> Result<bool, StoreError>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store named by the URL (`sqlite://PATH` or `postgres://...`).
+pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PgStore::connect(url).await?))
+    } else if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else {
+        Err(StoreError::Open(
+            "the database URL must start with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+/// Groups the jobs of a batch by key, keeping the newest payload and any actor, so that one
+/// multi-row upsert never touches a row twice (PostgreSQL rejects that).
+pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJob> {
+    let mut out: Vec<NewJob> = Vec::new();
+    for (d, is_new) in batch.iter().zip(fresh) {
+        let (true, Some(job)) = (*is_new, &d.job) else {
+            continue;
+        };
+        if let Some(existing) = out.iter_mut().find(|j| j.dedupe_key == job.dedupe_key) {
+            existing.payload = job.payload.clone();
+            existing.kind = job.kind.clone();
+            existing.run_at = existing.run_at.min(job.run_at);
+            if job.actor.is_some() {
+                existing.actor = job.actor.clone();
+            }
+        } else {
+            out.push(job.clone());
+        }
+    }
+    out
+}
+
+/// Marks which deliveries of a batch are first occurrences within the batch.
+pub(crate) fn first_in_batch(batch: &[NewDelivery]) -> Vec<bool> {
+    let mut seen = std::collections::HashSet::with_capacity(batch.len());
+    batch.iter().map(|d| seen.insert(d.guid.as_str())).collect()
+}
+
+/// The SQL shared by both backends. `$n` placeholders work on both.
+macro_rules! impl_store_common {
+    ($db:ty) => {
+        async fn ingest_in_tx(
+            tx: &mut sqlx::Transaction<'_, $db>,
+            batch: &[crate::store::NewDelivery],
+        ) -> Result<Vec<crate::store::IngestOutcome>, sqlx::Error> {
+            use crate::store::IngestOutcome;
+            use sqlx::Row;
+            let first = crate::store::first_in_batch(batch);
+            let mut inserted = std::collections::HashSet::new();
+            // Chunks keep the bind count far below both backends' limits.
+            let unique: Vec<&crate::store::NewDelivery> = batch
+                .iter()
+                .zip(&first)
+                .filter(|(_, f)| **f)
+                .map(|(d, _)| d)
+                .collect();
+            for chunk in unique.chunks(200) {
+                let mut sql = String::from(
+                    "INSERT INTO deliveries (guid, event, action, installation_id, received_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    let b = i * 5;
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5
+                    ));
+                }
+                sql.push_str(" ON CONFLICT (guid) DO NOTHING RETURNING guid");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for d in chunk {
+                    q = q
+                        .bind(&d.guid)
+                        .bind(&d.event)
+                        .bind(&d.action)
+                        .bind(d.installation_id)
+                        .bind(d.received_at);
+                }
+                for row in q.fetch_all(&mut **tx).await? {
+                    let guid: String = row.try_get(0)?;
+                    inserted.insert(guid);
+                }
+            }
+            let fresh: Vec<bool> = batch
+                .iter()
+                .zip(&first)
+                .map(|(d, f)| *f && inserted.contains(&d.guid))
+                .collect();
+            let jobs = crate::store::coalesce_batch(batch, &fresh);
+            let mut job_ids = std::collections::HashMap::new();
+            for chunk in jobs.chunks(150) {
+                let mut sql = String::from(
+                    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    if i > 0 {
+                        sql.push(',');
+                    }
+                    let b = i * 6;
+                    sql.push_str(&format!(
+                        "(${}, ${}, ${}, ${}, NULL, 'pending', 0, ${}, ${}, ${})",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4,
+                        b + 5,
+                        b + 6,
+                        b + 6
+                    ));
+                }
+                sql.push_str(
+                    " ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
+                     payload = excluded.payload, kind = excluded.kind, \
+                     actor = COALESCE(excluded.actor, jobs.actor), \
+                     run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
+                     updated_at = excluded.updated_at \
+                     RETURNING id, dedupe_key",
+                );
+                let now = crate::store::now_ms();
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for j in chunk {
+                    q = q
+                        .bind(&j.kind)
+                        .bind(&j.dedupe_key)
+                        .bind(&j.payload)
+                        .bind(&j.actor)
+                        .bind(j.run_at)
+                        .bind(now);
+                }
+                for row in q.fetch_all(&mut **tx).await? {
+                    let id: i64 = row.try_get(0)?;
+                    let key: String = row.try_get(1)?;
+                    job_ids.insert(key, id);
+                }
+            }
+            Ok(batch
+                .iter()
+                .zip(&fresh)
+                .map(|(d, is_new)| {
+                    if *is_new {
+                        IngestOutcome::Accepted {
+                            job_id: d
+                                .job
+                                .as_ref()
+                                .and_then(|j| job_ids.get(&j.dedupe_key).copied()),
+                        }
+                    } else {
+                        IngestOutcome::Duplicate
+                    }
+                })
+                .collect())
+        }
+    };
+}
+
+pub(crate) use impl_store_common;
+
+/// Trait methods whose SQL is the same on both backends.
+macro_rules! impl_store_methods {
+    ($ty:ty, $db:ty) => {
+        #[async_trait::async_trait]
+        impl crate::store::Store for $ty {
+        fn backend(&self) -> &'static str {
+            Self::BACKEND
+        }
+
+        async fn migrate(&self) -> Result<(), crate::store::StoreError> {
+            self.run_migrations().await
+        }
+
+        async fn claim(
+            &self,
+            owner: &str,
+            lease: std::time::Duration,
+        ) -> Result<Option<crate::store::Job>, crate::store::StoreError> {
+            self.claim_next(owner, lease).await
+        }
+
+        async fn ping(&self) -> Result<(), crate::store::StoreError> {
+            sqlx::query("SELECT 1")
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn ingest(
+            &self,
+            batch: &[crate::store::NewDelivery],
+        ) -> Result<Vec<crate::store::IngestOutcome>, crate::store::StoreError> {
+            use crate::store::StoreError;
+            let mut tx = self.pool.begin().await.map_err(StoreError::classify)?;
+            let out = ingest_in_tx(&mut tx, batch)
+                .await
+                .map_err(StoreError::classify)?;
+            tx.commit().await.map_err(StoreError::classify)?;
+            Ok(out)
+        }
+
+        async fn enqueue(&self, job: &crate::store::NewJob) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            let now = crate::store::now_ms();
+            let row = sqlx::query(
+                "INSERT INTO jobs (kind, dedupe_key, payload, actor, state, attempts, run_at, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6) \
+                 ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
+                 payload = excluded.payload, actor = COALESCE(excluded.actor, jobs.actor), \
+                 updated_at = excluded.updated_at RETURNING id",
+            )
+            .bind(&job.kind)
+            .bind(&job.dedupe_key)
+            .bind(&job.payload)
+            .bind(&job.actor)
+            .bind(job.run_at)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(row.try_get(0)?)
+        }
+
+        async fn heartbeat(
+            &self,
+            id: i64,
+            owner: &str,
+            lease: std::time::Duration,
+        ) -> Result<bool, crate::store::StoreError> {
+            let now = crate::store::now_ms();
+            let r = sqlx::query(
+                "UPDATE jobs SET lease_until = $1, updated_at = $2 WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+            )
+            .bind(now + lease.as_millis() as i64)
+            .bind(now)
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(r.rows_affected() == 1)
+        }
+
+        async fn complete(&self, id: i64, owner: &str) -> Result<bool, crate::store::StoreError> {
+            let r = sqlx::query(
+                "UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until = NULL, last_error = NULL, updated_at = $1 \
+                 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+            )
+            .bind(crate::store::now_ms())
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(r.rows_affected() == 1)
+        }
+
+        async fn fail(
+            &self,
+            id: i64,
+            owner: &str,
+            error: &str,
+            retry_at: Option<i64>,
+        ) -> Result<bool, crate::store::StoreError> {
+            self.requeue_or_finish(id, owner, Some(error), retry_at, false).await
+        }
+
+        async fn release(
+            &self,
+            id: i64,
+            owner: &str,
+            run_at: i64,
+        ) -> Result<bool, crate::store::StoreError> {
+            self.requeue_or_finish(id, owner, None, Some(run_at), true).await
+        }
+
+        async fn job(&self, id: i64) -> Result<Option<crate::store::Job>, crate::store::StoreError> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {} FROM jobs WHERE id = $1", crate::store::JOB_COLUMNS)))
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            row.map(|r| crate::store::job_from_row(&r)).transpose()
+        }
+
+        async fn list_jobs(
+            &self,
+            state: Option<&str>,
+            limit: i64,
+        ) -> Result<Vec<crate::store::Job>, crate::store::StoreError> {
+            let rows = match state {
+                Some(s) => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM jobs WHERE state = $1 ORDER BY id DESC LIMIT $2",
+                    crate::store::JOB_COLUMNS
+                )))
+                .bind(s.to_string())
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await,
+                None => sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM jobs ORDER BY id DESC LIMIT $1",
+                    crate::store::JOB_COLUMNS
+                )))
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await,
+            }
+            .map_err(crate::store::StoreError::classify)?;
+            rows.iter().map(crate::store::job_from_row).collect()
+        }
+
+        async fn retry_dead(&self, id: i64) -> Result<bool, crate::store::StoreError> {
+            use sqlx::Row;
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let row = sqlx::query("SELECT dedupe_key FROM jobs WHERE id = $1 AND state = 'dead'")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(row) = row else { return Ok(false) };
+            let key: String = row.try_get(0)?;
+            let pending = sqlx::query("SELECT 1 FROM jobs WHERE dedupe_key = $1 AND state = 'pending'")
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if pending.is_some() {
+                // A newer request for the same issue is already queued; it will do the work.
+                sqlx::query("UPDATE jobs SET state = 'superseded', updated_at = $1 WHERE id = $2")
+                    .bind(crate::store::now_ms())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            } else {
+                sqlx::query(
+                    "UPDATE jobs SET state = 'pending', attempts = 0, run_at = $1, updated_at = $1 WHERE id = $2",
+                )
+                .bind(crate::store::now_ms())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            Ok(true)
+        }
+
+        async fn queue_stats(&self) -> Result<crate::store::QueueStats, crate::store::StoreError> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            let mut stats = crate::store::QueueStats::default();
+            for r in rows {
+                let state: String = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                match state.as_str() {
+                    "pending" => stats.pending = n,
+                    "running" => stats.running = n,
+                    "dead" => stats.dead = n,
+                    "done" => stats.done = n,
+                    _ => {}
+                }
+            }
+            let now = crate::store::now_ms();
+            let oldest: Option<i64> = sqlx::query(
+                "SELECT MIN(run_at) FROM jobs WHERE state = 'pending' AND run_at <= $1",
+            )
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?
+            .try_get(0)?;
+            stats.oldest_due_age_ms = oldest.map(|t| (now - t).max(0)).unwrap_or(0);
+            Ok(stats)
+        }
+
+        async fn delivery_count(&self) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            Ok(sqlx::query("SELECT COUNT(*) FROM deliveries")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .try_get(0)?)
+        }
+
+        async fn has_delivery(&self, guid: &str) -> Result<bool, crate::store::StoreError> {
+            Ok(sqlx::query("SELECT 1 FROM deliveries WHERE guid = $1")
+                .bind(guid)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .is_some())
+        }
+
+        async fn upsert_installation(
+            &self,
+            id: i64,
+            account_login: &str,
+            account_type: &str,
+        ) -> Result<(), crate::store::StoreError> {
+            let now = crate::store::now_ms();
+            sqlx::query(
+                "INSERT INTO installations (id, account_login, account_type, suspended, created_at, updated_at) \
+                 VALUES ($1, $2, $3, 0, $4, $4) ON CONFLICT (id) DO UPDATE SET \
+                 account_login = excluded.account_login, account_type = excluded.account_type, updated_at = excluded.updated_at",
+            )
+            .bind(id)
+            .bind(account_login)
+            .bind(account_type)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn set_installation_suspended(
+            &self,
+            id: i64,
+            suspended: bool,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query("UPDATE installations SET suspended = $1, updated_at = $2 WHERE id = $3")
+                .bind(i64::from(suspended))
+                .bind(crate::store::now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn installation_suspended(&self, id: i64) -> Result<bool, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT suspended FROM installations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => r.try_get::<i64, _>(0)? != 0,
+                None => false,
+            })
+        }
+
+        async fn delete_installation(&self, id: i64) -> Result<u64, crate::store::StoreError> {
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let subs = sqlx::query("DELETE FROM submissions WHERE installation_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            sqlx::query("DELETE FROM http_cache WHERE scope = $1")
+                .bind(format!("installation:{id}"))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM installations WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            Ok(subs)
+        }
+
+        async fn installation_count(&self) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            Ok(sqlx::query("SELECT COUNT(*) FROM installations WHERE suspended = 0")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .try_get(0)?)
+        }
+
+        async fn upsert_submission(
+            &self,
+            installation_id: i64,
+            repo: &str,
+            issue_number: i64,
+            candidate: Option<&str>,
+            author: Option<&str>,
+        ) -> Result<crate::store::Submission, crate::store::StoreError> {
+            let now = crate::store::now_ms();
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO submissions (installation_id, repo, issue_number, candidate, author, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) ON CONFLICT (repo, issue_number) DO UPDATE SET \
+                 installation_id = excluded.installation_id, \
+                 candidate = COALESCE(excluded.candidate, submissions.candidate), \
+                 author = COALESCE(excluded.author, submissions.author), updated_at = excluded.updated_at \
+                 RETURNING {}",
+                crate::store::SUBMISSION_COLUMNS
+            )))
+            .bind(installation_id)
+            .bind(repo)
+            .bind(issue_number)
+            .bind(candidate)
+            .bind(author)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            crate::store::submission_from_row(&row)
+        }
+
+        async fn submission(
+            &self,
+            repo: &str,
+            issue_number: i64,
+        ) -> Result<Option<crate::store::Submission>, crate::store::StoreError> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {} FROM submissions WHERE repo = $1 AND issue_number = $2",
+                crate::store::SUBMISSION_COLUMNS
+            )))
+            .bind(repo)
+            .bind(issue_number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            row.map(|r| crate::store::submission_from_row(&r)).transpose()
+        }
+
+        async fn confirm_submission(&self, id: i64, by: &str) -> Result<(), crate::store::StoreError> {
+            sqlx::query("UPDATE submissions SET confirmed_by = $1, updated_at = $2 WHERE id = $3")
+                .bind(by)
+                .bind(crate::store::now_ms())
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn set_issue_state(
+            &self,
+            repo: &str,
+            issue_number: i64,
+            closed_at: Option<i64>,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "UPDATE submissions SET state = $1, closed_at = $2, updated_at = $3 WHERE repo = $4 AND issue_number = $5",
+            )
+            .bind(if closed_at.is_some() { "closed" } else { "open" })
+            .bind(closed_at)
+            .bind(crate::store::now_ms())
+            .bind(repo)
+            .bind(issue_number)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn delete_submission(
+            &self,
+            repo: &str,
+            issue_number: i64,
+        ) -> Result<u64, crate::store::StoreError> {
+            Ok(sqlx::query("DELETE FROM submissions WHERE repo = $1 AND issue_number = $2")
+                .bind(repo)
+                .bind(issue_number)
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .rows_affected())
+        }
+
+        async fn forget_login(&self, login: &str) -> Result<u64, crate::store::StoreError> {
+            Ok(sqlx::query(
+                "DELETE FROM submissions WHERE LOWER(candidate) = LOWER($1) OR LOWER(author) = LOWER($1)",
+            )
+            .bind(login)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?
+            .rows_affected())
+        }
+
+        async fn submissions_by_author_since(
+            &self,
+            installation_id: i64,
+            author: &str,
+            since: i64,
+        ) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            Ok(sqlx::query(
+                "SELECT COUNT(*) FROM submissions WHERE installation_id = $1 AND LOWER(author) = LOWER($2) AND created_at >= $3",
+            )
+            .bind(installation_id)
+            .bind(author)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?
+            .try_get(0)?)
+        }
+
+        async fn record_evaluation(
+            &self,
+            rec: &crate::store::EvaluationRecord,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "INSERT INTO evaluations (submission_id, outcome, report_json, comment_id, content_hash, api_requests, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(rec.submission_id)
+            .bind(&rec.outcome)
+            .bind(&rec.report_json)
+            .bind(rec.comment_id)
+            .bind(&rec.content_hash)
+            .bind(rec.api_requests)
+            .bind(rec.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn last_evaluation(
+            &self,
+            submission_id: i64,
+        ) -> Result<Option<crate::store::EvaluationRecord>, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT submission_id, outcome, report_json, comment_id, content_hash, api_requests, created_at \
+                 FROM evaluations WHERE submission_id = $1 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(submission_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => Some(crate::store::EvaluationRecord {
+                    submission_id: r.try_get(0)?,
+                    outcome: r.try_get(1)?,
+                    report_json: r.try_get(2)?,
+                    comment_id: r.try_get(3)?,
+                    content_hash: r.try_get(4)?,
+                    api_requests: r.try_get(5)?,
+                    created_at: r.try_get(6)?,
+                }),
+                None => None,
+            })
+        }
+
+        async fn last_comment_id(
+            &self,
+            submission_id: i64,
+        ) -> Result<Option<i64>, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT comment_id FROM evaluations WHERE submission_id = $1 AND comment_id IS NOT NULL \
+                 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(submission_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => r.try_get(0)?,
+                None => None,
+            })
+        }
+
+        async fn evaluations_since(
+            &self,
+            submission_id: i64,
+            since: i64,
+        ) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            Ok(sqlx::query(
+                "SELECT COUNT(*) FROM evaluations WHERE submission_id = $1 AND created_at >= $2 AND outcome <> 'rate_limited'",
+            )
+            .bind(submission_id)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?
+            .try_get(0)?)
+        }
+
+        async fn outcome_counts(
+            &self,
+            since: i64,
+        ) -> Result<crate::store::OutcomeCounts, crate::store::StoreError> {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT outcome, COUNT(*) FROM evaluations WHERE created_at >= $1 GROUP BY outcome",
+            )
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            let mut c = crate::store::OutcomeCounts::default();
+            for r in rows {
+                let o: String = r.try_get(0)?;
+                let n: i64 = r.try_get(1)?;
+                match o.as_str() {
+                    "evaluated" => c.evaluated += n,
+                    "needs_info" => c.needs_info += n,
+                    "failed" => c.failed += n,
+                    _ => c.other += n,
+                }
+            }
+            Ok(c)
+        }
+
+        async fn cache_get(
+            &self,
+            scope: &str,
+            url: &str,
+        ) -> Result<Option<crate::store::CachedResponse>, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT etag, last_modified, body, stored_at FROM http_cache WHERE scope = $1 AND url = $2",
+            )
+            .bind(scope)
+            .bind(url)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => Some(crate::store::CachedResponse {
+                    etag: r.try_get(0)?,
+                    last_modified: r.try_get(1)?,
+                    body: r.try_get(2)?,
+                    stored_at: r.try_get(3)?,
+                }),
+                None => None,
+            })
+        }
+
+        async fn cache_put(
+            &self,
+            scope: &str,
+            url: &str,
+            resp: &crate::store::CachedResponse,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "INSERT INTO http_cache (scope, url, etag, last_modified, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (scope, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
+                 body = excluded.body, stored_at = excluded.stored_at",
+            )
+            .bind(scope)
+            .bind(url)
+            .bind(&resp.etag)
+            .bind(&resp.last_modified)
+            .bind(&resp.body)
+            .bind(resp.stored_at)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn snapshot_get(
+            &self,
+            repo: &str,
+            commit: &str,
+        ) -> Result<Option<Vec<u8>>, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT data FROM repo_snapshots WHERE repo = $1 AND commit_sha = $2")
+                .bind(repo)
+                .bind(commit)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => Some(r.try_get(0)?),
+                None => None,
+            })
+        }
+
+        async fn snapshot_put(
+            &self,
+            repo: &str,
+            commit: &str,
+            data: &[u8],
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "INSERT INTO repo_snapshots (repo, commit_sha, data, stored_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (repo, commit_sha) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at",
+            )
+            .bind(repo)
+            .bind(commit)
+            .bind(data)
+            .bind(crate::store::now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn purge(
+            &self,
+            now: i64,
+            closed_issue_days: u32,
+            cache_days: u32,
+        ) -> Result<crate::store::PurgeCounts, crate::store::StoreError> {
+            const DAY: i64 = 86_400_000;
+            let closed_cutoff = now - i64::from(closed_issue_days) * DAY;
+            let cache_cutoff = now - i64::from(cache_days) * DAY;
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let submissions = sqlx::query(
+                "DELETE FROM submissions WHERE state = 'closed' AND closed_at IS NOT NULL AND closed_at < $1",
+            )
+            .bind(closed_cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let http_cache = sqlx::query("DELETE FROM http_cache WHERE stored_at < $1")
+                .bind(cache_cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let snapshots = sqlx::query("DELETE FROM repo_snapshots WHERE stored_at < $1")
+                .bind(cache_cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            // Finished jobs and old delivery ids are operational history, kept as long as the
+            // cache: long enough to dedupe any redelivery GitHub would still make.
+            let jobs = sqlx::query(
+                "DELETE FROM jobs WHERE state IN ('done', 'superseded') AND updated_at < $1",
+            )
+            .bind(cache_cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let deliveries = sqlx::query("DELETE FROM deliveries WHERE received_at < $1")
+                .bind(cache_cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            Ok(crate::store::PurgeCounts {
+                submissions,
+                http_cache,
+                snapshots,
+                jobs,
+                deliveries,
+            })
+        }
+
+        async fn redelivery_attempts(&self, delivery_id: i64) -> Result<i64, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT attempts FROM redeliveries WHERE delivery_id = $1")
+                .bind(delivery_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => r.try_get(0)?,
+                None => 0,
+            })
+        }
+
+        async fn record_redelivery(
+            &self,
+            delivery_id: i64,
+            guid: &str,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "INSERT INTO redeliveries (delivery_id, guid, attempts, last_attempt) VALUES ($1, $2, 1, $3) \
+                 ON CONFLICT (delivery_id) DO UPDATE SET attempts = redeliveries.attempts + 1, last_attempt = excluded.last_attempt",
+            )
+            .bind(delivery_id)
+            .bind(guid)
+            .bind(crate::store::now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+        }
+    };
+}
+
+pub(crate) use impl_store_methods;
+
+/// Shared helper: move a running job back to pending (retry or release), or to dead, or to
+/// superseded when a newer pending job for the same key exists (the unique index allows only
+/// one pending job per key).
+macro_rules! impl_requeue {
+    ($ty:ty) => {
+        impl $ty {
+            async fn requeue_or_finish(
+                &self,
+                id: i64,
+                owner: &str,
+                error: Option<&str>,
+                retry_at: Option<i64>,
+                uncount: bool,
+            ) -> Result<bool, crate::store::StoreError> {
+                use crate::store::StoreError;
+                use sqlx::Row;
+                let now = crate::store::now_ms();
+                let mut tx = self.pool.begin().await.map_err(StoreError::classify)?;
+                let row = sqlx::query(
+                    "SELECT dedupe_key FROM jobs WHERE id = $1 AND lease_owner = $2 AND state = 'running'",
+                )
+                .bind(id)
+                .bind(owner)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else { return Ok(false) };
+                let key: String = row.try_get(0)?;
+                let next_state = match retry_at {
+                    None => "dead",
+                    Some(_) => {
+                        let pending = sqlx::query(
+                            "SELECT 1 FROM jobs WHERE dedupe_key = $1 AND state = 'pending'",
+                        )
+                        .bind(&key)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                        if pending.is_some() { "superseded" } else { "pending" }
+                    }
+                };
+                sqlx::query(
+                    "UPDATE jobs SET state = $1, run_at = $2, lease_owner = NULL, lease_until = NULL, \
+                     last_error = COALESCE($3, last_error), attempts = attempts - $4, updated_at = $5 WHERE id = $6",
+                )
+                .bind(next_state)
+                .bind(retry_at.unwrap_or(now))
+                .bind(error)
+                .bind(if uncount { 1_i64 } else { 0_i64 })
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await.map_err(StoreError::classify)?;
+                Ok(true)
+            }
+        }
+    };
+}
+
+pub(crate) use impl_requeue;
+
+pub(crate) const JOB_COLUMNS: &str = "id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
+
+pub(crate) const SUBMISSION_COLUMNS: &str =
+    "id, installation_id, repo, issue_number, candidate, author, confirmed_by, state, closed_at";
+
+pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> Result<Job, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Job {
+        id: r.try_get("id")?,
+        kind: r.try_get("kind")?,
+        dedupe_key: r.try_get("dedupe_key")?,
+        payload: r.try_get("payload")?,
+        actor: r.try_get("actor")?,
+        delivery: r.try_get("delivery")?,
+        state: r.try_get("state")?,
+        attempts: r.try_get("attempts")?,
+        run_at: r.try_get("run_at")?,
+        lease_owner: r.try_get("lease_owner")?,
+        lease_until: r.try_get("lease_until")?,
+        last_error: r.try_get("last_error")?,
+        created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
+    })
+}
+
+pub(crate) fn submission_from_row<R: sqlx::Row>(r: &R) -> Result<Submission, StoreError>
+where
+    for<'a> &'a str: sqlx::ColumnIndex<R>,
+    for<'a> i64: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> String: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<i64>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+    for<'a> Option<String>: sqlx::Decode<'a, R::Database> + sqlx::Type<R::Database>,
+{
+    Ok(Submission {
+        id: r.try_get("id")?,
+        installation_id: r.try_get("installation_id")?,
+        repo: r.try_get("repo")?,
+        issue_number: r.try_get("issue_number")?,
+        candidate: r.try_get("candidate")?,
+        author: r.try_get("author")?,
+        confirmed_by: r.try_get("confirmed_by")?,
+        state: r.try_get("state")?,
+        closed_at: r.try_get("closed_at")?,
+    })
+}

@@ -1,0 +1,316 @@
+//! The storage contract, run against every backend: SQLite always, PostgreSQL when
+//! `FOLIO_TEST_POSTGRES_URL` is set (`.ci/run` sets it).
+
+mod harness;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use folio::store::{DynStore, IngestOutcome, Job, NewDelivery, NewJob, now_ms};
+use folio::worker::{JobError, JobHandler, WorkerPool};
+
+/// Each backend under test, each on a fresh database.
+async fn backends() -> Vec<(String, DynStore, Option<tempfile::TempDir>)> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = folio::store::connect(&url).await.unwrap();
+    s.migrate().await.unwrap();
+    out.push(("sqlite".to_string(), s, Some(dir)));
+    if let Ok(pg) = std::env::var("FOLIO_TEST_POSTGRES_URL") {
+        let url = fresh_pg_database(&pg).await;
+        let s = folio::store::connect(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        out.push(("postgres".to_string(), s, None));
+    }
+    out
+}
+
+/// A new, empty database on the test server, so tests never see each other's rows.
+pub async fn fresh_pg_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("folio_test_{}", fastrand::u64(..));
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("FOLIO_TEST_POSTGRES_URL must point at a reachable server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let mut u = url::Url::parse(admin_url).unwrap();
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
+fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {
+    NewDelivery {
+        guid: guid.into(),
+        event: "issues".into(),
+        action: Some("opened".into()),
+        installation_id: Some(1),
+        received_at: now_ms(),
+        job: key.map(|k| job(k, None)),
+    }
+}
+
+fn job(key: &str, actor: Option<&str>) -> NewJob {
+    NewJob {
+        kind: "test".into(),
+        dedupe_key: key.into(),
+        payload: format!("{{\"key\":\"{key}\"}}"),
+        actor: actor.map(str::to_string),
+        run_at: now_ms(),
+    }
+}
+
+#[tokio::test]
+async fn ingest_dedupes_and_coalesces() {
+    for (name, store, _dir) in backends().await {
+        let batch = vec![
+            delivery("a", Some("issue:1")),
+            delivery("b", Some("issue:1")),
+            delivery("a", Some("issue:1")),
+            delivery("c", Some("issue:2")),
+            delivery("d", None),
+        ];
+        let out = store.ingest(&batch).await.unwrap();
+        assert!(matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }), "{name}");
+        assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(out[0], out[1], "{name}: same issue, same job");
+        assert_ne!(out[0], out[3], "{name}");
+        assert_eq!(out[4], IngestOutcome::Accepted { job_id: None }, "{name}");
+        // A later batch with a seen id is a duplicate too.
+        let again = store.ingest(&[delivery("c", Some("issue:2"))]).await.unwrap();
+        assert_eq!(again[0], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(store.delivery_count().await.unwrap(), 4, "{name}");
+        assert_eq!(store.queue_stats().await.unwrap().pending, 2, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn coalescing_keeps_the_actor_who_asked() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", Some("maintainer"))).await.unwrap();
+        store.enqueue(&job("k", None)).await.unwrap();
+        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{name}");
+        assert_eq!(jobs[0].actor.as_deref(), Some("maintainer"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn one_key_never_runs_twice_at_once() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        let first = store.claim("w1", Duration::from_secs(60)).await.unwrap().unwrap();
+        // A new request for the same issue while it runs: queued, but not claimable.
+        store.enqueue(&job("k", None)).await.unwrap();
+        assert!(store.claim("w2", Duration::from_secs(60)).await.unwrap().is_none(), "{name}");
+        assert!(store.complete(first.id, "w1").await.unwrap(), "{name}");
+        let second = store.claim("w2", Duration::from_secs(60)).await.unwrap().unwrap();
+        assert_ne!(first.id, second.id, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_lease_makes_the_job_claimable_again() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        let j = store.claim("dead-worker", Duration::from_millis(200)).await.unwrap().unwrap();
+        assert!(store.claim("w2", Duration::from_secs(60)).await.unwrap().is_none(), "{name}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let again = store.claim("w2", Duration::from_secs(60)).await.unwrap().unwrap();
+        assert_eq!(again.id, j.id, "{name}");
+        assert_eq!(again.attempts, 2, "{name}");
+        // The dead worker's late completion is refused: it no longer holds the lease.
+        assert!(!store.complete(j.id, "dead-worker").await.unwrap(), "{name}");
+        assert!(store.complete(j.id, "w2").await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn failures_retry_then_die_and_can_be_requeued() {
+    for (name, store, _dir) in backends().await {
+        let id = store.enqueue(&job("k", None)).await.unwrap();
+        let j = store.claim("w", Duration::from_secs(60)).await.unwrap().unwrap();
+        assert!(store.fail(j.id, "w", "boom", Some(now_ms() + 60_000)).await.unwrap());
+        assert!(store.claim("w", Duration::from_secs(60)).await.unwrap().is_none(), "{name}: backoff");
+        let j = store.job(id).await.unwrap().unwrap();
+        assert_eq!(j.state, "pending", "{name}");
+        assert_eq!(j.last_error.as_deref(), Some("boom"), "{name}");
+
+        let id2 = store.enqueue(&job("other", None)).await.unwrap();
+        let j2 = store.claim("w", Duration::from_secs(60)).await.unwrap().unwrap();
+        assert_eq!(j2.id, id2);
+        assert!(store.fail(j2.id, "w", "fatal", None).await.unwrap());
+        let dead = store.list_jobs(Some("dead"), 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{name}");
+        assert_eq!(dead[0].last_error.as_deref(), Some("fatal"));
+        assert!(store.retry_dead(id2).await.unwrap(), "{name}");
+        assert!(!store.retry_dead(id2).await.unwrap(), "{name}: no longer dead");
+        assert_eq!(store.job(id2).await.unwrap().unwrap().state, "pending");
+    }
+}
+
+#[tokio::test]
+async fn submissions_retention_and_forget() {
+    for (name, store, _dir) in backends().await {
+        let s = store
+            .upsert_submission(7, "acme/hiring", 1, Some("octocat"), Some("octocat"))
+            .await
+            .unwrap();
+        store
+            .record_evaluation(&folio::store::EvaluationRecord {
+                submission_id: s.id,
+                outcome: "evaluated".into(),
+                report_json: Some("{}".into()),
+                comment_id: Some(99),
+                content_hash: Some("h".into()),
+                api_requests: 12,
+                created_at: now_ms(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(store.last_comment_id(s.id).await.unwrap(), Some(99), "{name}");
+        store.upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("recruiter")).await.unwrap();
+        store.upsert_submission(7, "acme/hiring", 3, Some("someone"), None).await.unwrap();
+
+        // Closed 91 days ago: purged. Closed yesterday: kept.
+        let day = 86_400_000;
+        store.set_issue_state("acme/hiring", 1, Some(now_ms() - 91 * day)).await.unwrap();
+        store.set_issue_state("acme/hiring", 2, Some(now_ms() - day)).await.unwrap();
+        store
+            .cache_put(
+                "installation:7",
+                "/repos/a/b",
+                &folio::store::CachedResponse {
+                    etag: Some("\"e\"".into()),
+                    last_modified: None,
+                    body: b"{}".to_vec(),
+                    stored_at: now_ms() - 8 * day,
+                },
+            )
+            .await
+            .unwrap();
+        let counts = store.purge(now_ms(), 90, 7).await.unwrap();
+        assert_eq!(counts.submissions, 1, "{name}");
+        assert_eq!(counts.http_cache, 1, "{name}");
+        assert!(store.submission("acme/hiring", 1).await.unwrap().is_none(), "{name}");
+        assert!(store.last_evaluation(s.id).await.unwrap().is_none(), "{name}: cascade");
+        assert!(store.submission("acme/hiring", 2).await.unwrap().is_some(), "{name}");
+
+        assert_eq!(store.forget_login("HUBOT").await.unwrap(), 1, "{name}");
+        assert!(store.submission("acme/hiring", 2).await.unwrap().is_none(), "{name}");
+
+        store.upsert_installation(7, "acme", "Organization").await.unwrap();
+        assert_eq!(store.delete_installation(7).await.unwrap(), 1, "{name}");
+        assert!(store.submission("acme/hiring", 3).await.unwrap().is_none(), "{name}");
+    }
+}
+
+struct Recorder {
+    runs: AtomicUsize,
+    delay: Duration,
+    fail_times: usize,
+}
+
+#[async_trait]
+impl JobHandler for Recorder {
+    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
+        let n = self.runs.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        if n < self.fail_times {
+            return Err(JobError::Retry(anyhow::anyhow!("transient failure {n}")));
+        }
+        Ok(())
+    }
+    async fn on_dead(&self, _job: &Job, _error: &str) {}
+}
+
+fn queue_settings(grace_ms: u64) -> folio::config::QueueSettings {
+    folio::config::QueueSettings {
+        lease: Duration::from_millis(600),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(100),
+        poll_interval: Duration::from_millis(20),
+        shutdown_grace: Duration::from_millis(grace_ms),
+    }
+}
+
+#[tokio::test]
+async fn a_job_of_a_vanished_worker_runs_again_after_its_lease() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        // A worker claims it and then disappears without a word.
+        store.claim("vanished", Duration::from_millis(300)).await.unwrap().unwrap();
+        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::ZERO, fail_times: 0 });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(500),
+            2,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pool.shutdown().await;
+        let stats = store.queue_stats().await.unwrap();
+        assert_eq!((stats.pending, stats.running, stats.done), (0, 0, 1), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn retries_with_backoff_then_succeeds() {
+    for (name, store, _dir) in backends().await {
+        let id = store.enqueue(&job("k", None)).await.unwrap();
+        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::ZERO, fail_times: 2 });
+        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(500), 1,
+            Arc::new(tokio::sync::Notify::new()), "test");
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 3).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pool.shutdown().await;
+        let j = store.job(id).await.unwrap().unwrap();
+        assert_eq!(j.state, "done", "{name}");
+        assert_eq!(j.attempts, 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_leaves_no_job_half_marked() {
+    for (name, store, _dir) in backends().await {
+        let quick = store.enqueue(&job("quick", None)).await.unwrap();
+        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::from_millis(150), fail_times: 0 });
+        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(1000), 1,
+            Arc::new(tokio::sync::Notify::new()), "test");
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        // Shutdown while the job runs: it finishes within the grace period.
+        pool.shutdown().await;
+        assert_eq!(store.job(quick).await.unwrap().unwrap().state, "done", "{name}");
+
+        // A job longer than the grace period is given back, whole, for the next start.
+        let slow = store.enqueue(&job("slow", None)).await.unwrap();
+        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::from_secs(30), fail_times: 0 });
+        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(100), 1,
+            Arc::new(tokio::sync::Notify::new()), "test");
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        pool.shutdown().await;
+        let j = store.job(slow).await.unwrap().unwrap();
+        assert_eq!(j.state, "pending", "{name}");
+        assert_eq!(j.lease_owner, None, "{name}");
+        assert_eq!(j.attempts, 0, "{name}: an interrupted run is not counted");
+    }
+}
+
+async fn wait_until(mut cond: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition not met within 10 s");
+}
