@@ -173,15 +173,19 @@ pub fn is_submission(body: Option<&str>, labels: &[&str]) -> bool {
 /// Parses a delivery into the internal event. Only a body that is not JSON is an error; a JSON
 /// body that lacks what an action needs is ignored with a reason.
 pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
-    let raw: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
-    let action = raw
-        .get("action")
-        .and_then(|a| a.as_str())
-        .map(str::to_string);
-    let payload: Payload = match serde_json::from_value(raw) {
+    // One pass into the minimal structs; only when that fails is the body checked again to
+    // tell "not JSON" (400) from "JSON of another shape" (acknowledged and ignored).
+    let payload: Payload = match serde_json::from_slice(body) {
         Ok(p) => p,
-        Err(e) => return Ok(ignored(event, action, format!("unexpected payload shape: {e}"))),
+        Err(e) => {
+            let raw: serde_json::Value =
+                serde_json::from_slice(body).map_err(|e| EventError::NotJson(e.to_string()))?;
+            let action = raw
+                .get("action")
+                .and_then(|a| a.as_str())
+                .map(str::to_string);
+            return Ok(ignored(event, action, format!("unexpected payload shape: {e}")));
+        }
     };
     let action = payload.action.clone();
     let act = action.as_deref().unwrap_or("");
