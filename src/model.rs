@@ -240,6 +240,15 @@ pub struct PullRequestSummary {
     pub new_fixtures: u32,
     #[serde(default)]
     pub new_property_tests: u32,
+    /// Reviews by others with feedback (a body, inline comments, or changes requested).
+    #[serde(default)]
+    pub reviews_received: u32,
+    /// The author's commits pushed after the first such review.
+    #[serde(default)]
+    pub commits_after_review: u32,
+    /// The author's replies in review threads started by others.
+    #[serde(default)]
+    pub thread_replies: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -302,6 +311,9 @@ pub struct ReviewCommentSummary {
     /// A short, untrusted excerpt of the comment; neutralised when rendered.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub excerpt: Option<String>,
+    /// For comments with a suggestion block: whether a later commit applied a suggestion.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub suggestion_applied: Option<bool>,
 }
 
 /// The whole evaluation, as `folio evaluate --format json` prints it (SPEC §4).

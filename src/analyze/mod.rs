@@ -2,4 +2,5 @@
 //! `folio evaluate` and `folio scan`.
 
 pub mod practices;
+pub mod python_tests;
 pub mod review;

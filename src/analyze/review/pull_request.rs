@@ -1,0 +1,494 @@
+//! One pull request seen from the candidate's side: what they authored (tests with changes,
+//! checks, how they answered reviews) or what they reviewed (their reviews and comments, with
+//! the outcome of each thread).
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use serde::Serialize;
+
+use super::signals::{SignalReport, comment_signals, kind_name};
+use crate::analyze::python_tests;
+use crate::model::{
+    Attribution, CommentKind, PullRequestSummary, ReviewCommentSummary, ReviewSummary, Tone,
+};
+use crate::snapshot::{CheckRun, PrCommit, PrReview, PrReviewComment, PullRequestSnapshot};
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PullRequestAnalysis {
+    pub attribution: Attribution,
+    /// For pull requests the candidate authored.
+    pub summary: Option<PullRequestSummary>,
+    /// The candidate's reviews (not on their own pull request).
+    pub reviews: Vec<ReviewSummary>,
+    /// The candidate's review comments and non-empty review bodies, with outcome signals.
+    pub review_comments: Vec<ReviewCommentSummary>,
+}
+
+fn same_login(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+fn is_bot(login: &str) -> bool {
+    login.ends_with("[bot]")
+}
+
+pub fn analyze_pull_request(pr: &PullRequestSnapshot, candidate: &str) -> PullRequestAnalysis {
+    if same_login(&pr.author, candidate) {
+        return PullRequestAnalysis {
+            attribution: Attribution::Authored,
+            summary: Some(authored_summary(pr, candidate)),
+            reviews: Vec::new(),
+            review_comments: Vec::new(),
+        };
+    }
+    let wrote_review = pr.reviews.iter().any(|r| same_login(&r.author, candidate));
+    let wrote_comment = pr
+        .review_comments
+        .iter()
+        .any(|c| same_login(&c.author, candidate));
+    if !wrote_review && !wrote_comment {
+        return PullRequestAnalysis {
+            attribution: Attribution::Unrelated,
+            summary: None,
+            reviews: Vec::new(),
+            review_comments: Vec::new(),
+        };
+    }
+    let mut review_comments = Vec::new();
+    let mut substantive_by_review: BTreeMap<u64, bool> = BTreeMap::new();
+    for c in pr
+        .review_comments
+        .iter()
+        .filter(|c| same_login(&c.author, candidate))
+    {
+        let report = comment_signals(&c.body, c.path.as_deref(), c.diff_hunk.as_deref());
+        if let Some(review_id) = c.pull_request_review_id {
+            *substantive_by_review.entry(review_id).or_default() |= is_substantive(&report);
+        }
+        review_comments.push(inline_comment_summary(pr, c, report));
+    }
+    let mut reviews = Vec::new();
+    for r in pr
+        .reviews
+        .iter()
+        .filter(|r| same_login(&r.author, candidate))
+    {
+        let comment_count = pr
+            .review_comments
+            .iter()
+            .filter(|c| c.pull_request_review_id == Some(r.id))
+            .count() as u32;
+        let body_report = (!r.body.trim().is_empty()).then(|| comment_signals(&r.body, None, None));
+        let body_substantive = body_report.as_ref().is_some_and(is_substantive);
+        let comments_substantive = substantive_by_review.get(&r.id).copied().unwrap_or(false);
+        reviews.push(ReviewSummary {
+            url: r.html_url.clone(),
+            pull_request: pr.html_url.clone(),
+            state: r.state.clone(),
+            comment_count,
+            rubber_stamp: r.state.eq_ignore_ascii_case("APPROVED")
+                && !body_substantive
+                && !comments_substantive,
+        });
+        if let Some(report) = body_report {
+            review_comments.push(review_body_summary(pr, r, report));
+        }
+    }
+    PullRequestAnalysis {
+        attribution: Attribution::Reviewed,
+        summary: None,
+        reviews,
+        review_comments,
+    }
+}
+
+/// A comment that asks for something or raises a problem; a review with none is a rubber
+/// stamp when it approves.
+fn is_substantive(report: &SignalReport) -> bool {
+    let s = &report.signals;
+    report.useful_text == Some(true)
+        || (s.is_actionable == Some(true)
+            && !matches!(
+                s.kind,
+                Some(CommentKind::ApprovalOnly | CommentKind::PraiseSpecific)
+            ))
+}
+
+fn excerpt(body: &str) -> Option<String> {
+    const MAX: usize = 200;
+    let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return None;
+    }
+    Some(if flat.chars().count() > MAX {
+        format!("{}…", flat.chars().take(MAX).collect::<String>())
+    } else {
+        flat
+    })
+}
+
+/// Commits pushed after `time` by the pull request's author (or with no linked account, which
+/// GitHub leaves empty when the commit email is not on an account).
+fn commits_after(pr: &PullRequestSnapshot, time: i64) -> impl Iterator<Item = &PrCommit> {
+    pr.commits.iter().filter(move |c| {
+        c.committed_at.is_some_and(|t| t > time)
+            && c.author_login
+                .as_deref()
+                .is_none_or(|a| same_login(a, &pr.author) || !is_bot(a))
+    })
+}
+
+fn thread_root(c: &PrReviewComment) -> u64 {
+    c.in_reply_to_id.unwrap_or(c.id)
+}
+
+fn inline_comment_summary(
+    pr: &PullRequestSnapshot,
+    c: &PrReviewComment,
+    report: SignalReport,
+) -> ReviewCommentSummary {
+    let mut why = report.why.clone();
+    let outdated = match (&c.commit_id, &c.original_commit_id) {
+        (Some(now), Some(orig)) if now != orig => Some("its commit is no longer the head's"),
+        _ if c.line.is_none() && c.original_line.is_some() => Some("its line is gone"),
+        _ => None,
+    };
+    let has_suggestion = report.signals.has_suggestion_block == Some(true);
+    let suggestion_applied = has_suggestion.then(|| {
+        commits_after(pr, c.created_at).any(|k| {
+            let m = k.message.to_ascii_lowercase();
+            m.starts_with("apply suggestion") || m.starts_with("apply suggestions from code review")
+        })
+    });
+    let led_to_change = if let Some(reason) = outdated {
+        why.push(format!("led_to_change: the comment is outdated ({reason})"));
+        Some(true)
+    } else if suggestion_applied == Some(true) {
+        why.push("led_to_change: its suggestion was applied".to_string());
+        Some(true)
+    } else if c.commit_id.is_some() && c.original_commit_id.is_some() && c.line.is_some() {
+        // GitHub keeps a comment current only while later commits leave its lines alone.
+        Some(false)
+    } else {
+        None
+    };
+    let root = thread_root(c);
+    let author_replied = pr.review_comments.iter().any(|o| {
+        o.id != c.id
+            && thread_root(o) == root
+            && o.created_at > c.created_at
+            && same_login(&o.author, &pr.author)
+    });
+    if author_replied {
+        why.push("author_replied: the author answered in the thread".to_string());
+    }
+    let useful = combine_useful(&report, led_to_change, &mut why);
+    ReviewCommentSummary {
+        url: c.html_url.clone(),
+        pull_request: pr.html_url.clone(),
+        signals: report.signals,
+        led_to_change,
+        author_replied: Some(author_replied),
+        useful,
+        why,
+        excerpt: excerpt(&c.body),
+        suggestion_applied,
+    }
+}
+
+fn review_body_summary(
+    pr: &PullRequestSnapshot,
+    r: &PrReview,
+    report: SignalReport,
+) -> ReviewCommentSummary {
+    let mut why = report.why.clone();
+    let asks = report.signals.is_actionable == Some(true);
+    // A review body points at no lines; commits after an actionable review are the closest
+    // outcome the REST API shows.
+    let led_to_change = match (asks, r.submitted_at) {
+        (true, Some(t)) => {
+            let changed = commits_after(pr, t).next().is_some();
+            if changed {
+                why.push("led_to_change: the author pushed commits after this review".to_string());
+            }
+            Some(changed)
+        }
+        _ => None,
+    };
+    let useful = combine_useful(&report, led_to_change, &mut why);
+    ReviewCommentSummary {
+        url: r.html_url.clone(),
+        pull_request: pr.html_url.clone(),
+        signals: report.signals,
+        led_to_change,
+        author_replied: None,
+        useful,
+        why,
+        excerpt: excerpt(&r.body),
+        suggestion_applied: None,
+    }
+}
+
+/// Text verdict, raised to useful when the thread led to a change. Approvals and praise stay
+/// not useful: a later commit near them is not caused by them.
+fn combine_useful(
+    report: &SignalReport,
+    led_to_change: Option<bool>,
+    why: &mut Vec<String>,
+) -> Option<bool> {
+    if !report.judged {
+        return None;
+    }
+    let approval = matches!(
+        report.signals.kind,
+        Some(CommentKind::ApprovalOnly | CommentKind::PraiseSpecific)
+    );
+    if led_to_change == Some(true) && !approval && report.useful_text != Some(true) {
+        why.push("useful: true (the thread led to a change)".to_string());
+        return Some(true);
+    }
+    report.useful_text
+}
+
+/// Test files by the usual Python conventions (and common ones of other languages).
+pub fn is_test_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    let in_test_dir = lower.split('/').rev().skip(1).any(|d| {
+        matches!(
+            d,
+            "test" | "tests" | "testing" | "__tests__" | "spec" | "specs"
+        )
+    });
+    in_test_dir
+        || name == "conftest.py"
+        || (name.starts_with("test_") && name.ends_with(".py"))
+        || name.ends_with("_test.py")
+        || name.ends_with("_tests.py")
+        || name.ends_with("_test.go")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+}
+
+const CODE_EXTENSIONS: &[&str] = &[
+    "py", "pyx", "pxd", "pyi", "c", "h", "cc", "cpp", "hpp", "rs", "go", "js", "jsx", "ts", "tsx",
+    "java", "kt", "rb", "php", "cs", "swift", "scala", "sh", "sql",
+];
+
+fn is_code_file(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let ext = lower.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+    CODE_EXTENSIONS.contains(&ext)
+        && !lower.starts_with("docs/")
+        && !lower.starts_with("doc/")
+        && !lower.contains("/migrations/")
+}
+
+/// Passed when every completed run succeeded (or was skipped/neutral) and none failed;
+/// unknown when there are no runs or some are still running.
+fn checks_passed(checks: Option<&Vec<CheckRun>>) -> Option<bool> {
+    let checks = checks?;
+    if checks.is_empty() {
+        return None;
+    }
+    let failed = checks.iter().any(|c| {
+        matches!(
+            c.conclusion.as_deref(),
+            Some("failure" | "timed_out" | "cancelled" | "action_required" | "startup_failure")
+        )
+    });
+    if failed {
+        return Some(false);
+    }
+    let all_done = checks.iter().all(|c| c.status == "completed");
+    let any_success = checks
+        .iter()
+        .any(|c| c.conclusion.as_deref() == Some("success"));
+    (all_done && any_success).then_some(true)
+}
+
+fn authored_summary(pr: &PullRequestSnapshot, candidate: &str) -> PullRequestSummary {
+    let mut s = PullRequestSummary {
+        url: pr.html_url.clone(),
+        attribution: Attribution::Authored,
+        test_files_changed: 0,
+        code_files_changed: 0,
+        test_lines_added: 0,
+        code_lines_added: 0,
+        property_based: false,
+        checks_passed: checks_passed(pr.head_checks.as_ref()),
+        review_responses: 0,
+        title: Some(pr.title.clone()),
+        new_tests: 0,
+        new_parametrized: 0,
+        new_fixtures: 0,
+        new_property_tests: 0,
+        reviews_received: 0,
+        commits_after_review: 0,
+        thread_replies: 0,
+    };
+    for f in pr.files.iter().filter(|f| f.status != "removed") {
+        if is_test_file(&f.filename) {
+            s.test_files_changed += 1;
+            s.test_lines_added += f.additions;
+            if f.filename.ends_with(".py")
+                && let Some(patch) = &f.patch
+            {
+                let found = python_tests::analyze_patch(patch);
+                s.new_tests += found.test_functions;
+                s.new_parametrized += found.parametrizations;
+                s.new_fixtures += found.fixtures;
+                s.new_property_tests += found.property_tests;
+            }
+        } else if is_code_file(&f.filename) {
+            s.code_files_changed += 1;
+            s.code_lines_added += f.additions;
+        }
+    }
+    s.property_based = s.new_property_tests > 0;
+    responses(pr, candidate, &mut s);
+    s
+}
+
+/// How the candidate answered the reviews they received: commits after a review, replies in
+/// its threads. (Whether a thread was resolved is not in the REST API, so it is not claimed.)
+fn responses(pr: &PullRequestSnapshot, candidate: &str, s: &mut PullRequestSummary) {
+    let by_others = |login: &str| !same_login(login, candidate) && !is_bot(login);
+    let received: Vec<&PrReview> = pr
+        .reviews
+        .iter()
+        .filter(|r| by_others(&r.author))
+        .filter(|r| {
+            !r.body.trim().is_empty()
+                || pr
+                    .review_comments
+                    .iter()
+                    .any(|c| c.pull_request_review_id == Some(r.id))
+                || !r.state.eq_ignore_ascii_case("APPROVED")
+        })
+        .collect();
+    s.reviews_received = received.len() as u32;
+    let others_roots: HashSet<u64> = pr
+        .review_comments
+        .iter()
+        .filter(|c| by_others(&c.author) && c.in_reply_to_id.is_none())
+        .map(|c| c.id)
+        .collect();
+    let my_replies: Vec<&PrReviewComment> = pr
+        .review_comments
+        .iter()
+        .filter(|c| same_login(&c.author, candidate))
+        .filter(|c| {
+            c.in_reply_to_id
+                .is_some_and(|root| others_roots.contains(&root))
+        })
+        .collect();
+    s.thread_replies = my_replies.len() as u32;
+    let first_review = received.iter().filter_map(|r| r.submitted_at).min();
+    let mine = |k: &&PrCommit| {
+        k.author_login
+            .as_deref()
+            .is_none_or(|a| same_login(a, candidate))
+    };
+    s.commits_after_review = first_review
+        .map(|t| {
+            pr.commits
+                .iter()
+                .filter(mine)
+                .filter(|k| k.committed_at.is_some_and(|c| c > t))
+                .count() as u32
+        })
+        .unwrap_or(0);
+    let answered: BTreeSet<u64> = received
+        .iter()
+        .filter(|r| {
+            let by_commit = r.submitted_at.is_some_and(|t| {
+                pr.commits
+                    .iter()
+                    .filter(mine)
+                    .any(|k| k.committed_at.is_some_and(|c| c > t))
+            });
+            let roots: HashSet<u64> = pr
+                .review_comments
+                .iter()
+                .filter(|c| c.pull_request_review_id == Some(r.id))
+                .map(|c| c.id)
+                .collect();
+            let by_reply = my_replies
+                .iter()
+                .any(|c| c.in_reply_to_id.is_some_and(|root| roots.contains(&root)));
+            by_commit || by_reply
+        })
+        .map(|r| r.id)
+        .collect();
+    s.review_responses = answered.len() as u32;
+}
+
+/// A candidate's reviewing, summed over the pull requests they reviewed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewerProfile {
+    pub reviews_given: u32,
+    pub rubber_stamps: u32,
+    pub pull_requests_reviewed: u32,
+    pub comments_written: u32,
+    /// Comments in English (the others are `not_assessed`).
+    pub comments_judged: u32,
+    /// Judged comments with a clear verdict (`useful` true or false).
+    pub comments_with_verdict: u32,
+    pub useful_comments: u32,
+    /// `useful_comments / comments_with_verdict`; `None` when no comment has a verdict.
+    pub share_useful: Option<f64>,
+    pub led_to_change: u32,
+    /// Comment kinds and how often each occurs.
+    pub kinds: BTreeMap<String, u32>,
+    /// Context only: tone never feeds a level.
+    pub tones: BTreeMap<String, u32>,
+}
+
+pub fn reviewer_profile(
+    comments: &[ReviewCommentSummary],
+    reviews: &[ReviewSummary],
+) -> ReviewerProfile {
+    let prs: BTreeSet<&str> = reviews
+        .iter()
+        .map(|r| r.pull_request.as_str())
+        .chain(comments.iter().map(|c| c.pull_request.as_str()))
+        .collect();
+    let judged: Vec<&ReviewCommentSummary> = comments
+        .iter()
+        .filter(|c| c.signals.kind.is_some())
+        .collect();
+    let with_verdict = judged.iter().filter(|c| c.useful.is_some()).count() as u32;
+    let useful = judged.iter().filter(|c| c.useful == Some(true)).count() as u32;
+    let mut kinds = BTreeMap::new();
+    let mut tones = BTreeMap::new();
+    for c in &judged {
+        if let Some(k) = c.signals.kind {
+            *kinds.entry(kind_name(k).to_string()).or_insert(0) += 1;
+        }
+        if let Some(t) = c.signals.tone {
+            let name = match t {
+                Tone::Empathetic => "empathetic",
+                Tone::Neutral => "neutral",
+                Tone::Harsh => "harsh",
+            };
+            *tones.entry(name.to_string()).or_insert(0) += 1;
+        }
+    }
+    ReviewerProfile {
+        reviews_given: reviews.len() as u32,
+        rubber_stamps: reviews.iter().filter(|r| r.rubber_stamp).count() as u32,
+        pull_requests_reviewed: prs.len() as u32,
+        comments_written: comments.len() as u32,
+        comments_judged: judged.len() as u32,
+        comments_with_verdict: with_verdict,
+        useful_comments: useful,
+        share_useful: (with_verdict > 0).then(|| f64::from(useful) / f64::from(with_verdict)),
+        led_to_change: comments
+            .iter()
+            .filter(|c| c.led_to_change == Some(true))
+            .count() as u32,
+        kinds,
+        tones,
+    }
+}

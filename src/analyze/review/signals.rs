@@ -1,0 +1,705 @@
+//! The text signals of one review comment, each with the reason it fired.
+//!
+//! The rules are word tables (see `lexicon`) over the reviewer's own prose, plus Markdown
+//! structure (code spans, suggestion blocks). They were written from the definitions in
+//! `docs/review-signals.md` and tuned on the `tune` split of `tests/data/review_comments.jsonl`
+//! only; the `holdout` split measures them.
+
+use std::collections::HashSet;
+
+use serde::Serialize;
+
+use super::language::{self, Judgement};
+use super::lexicon::*;
+use super::text::{CODE_MARK, Text, find_phrase, has_phrase, raw_tokens, words_of};
+use crate::model::{CommentKind, CommentSignals, Tone};
+
+/// Signals of one comment, with `useful` judged from the text alone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SignalReport {
+    pub signals: CommentSignals,
+    /// `None` when the comment is not judged, or when the text alone cannot tell.
+    pub useful_text: Option<bool>,
+    /// One short line per signal that fired (`"signal: reason"`), or why nothing was judged.
+    pub why: Vec<String>,
+    /// False for comments that are not in English: every signal is then `None`.
+    pub judged: bool,
+}
+
+/// Computes the text signals of a review comment. `diff_hunk`, when given, sharpens
+/// `references_code` (identifiers shared with the code); every signal works without it.
+pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) -> SignalReport {
+    let text = Text::parse(body);
+    if let Judgement::NotJudged(reason) = language::judge(&text) {
+        return SignalReport {
+            signals: CommentSignals::default(),
+            useful_text: None,
+            why: vec![format!("not judged: {reason}")],
+            judged: false,
+        };
+    }
+    let mut why = Vec::new();
+    let hunk = diff_hunk.map(hunk_identifiers);
+
+    // Prose files share ordinary words with comments about them; only code sharpens.
+    let hunk = hunk.filter(|_| !is_doc_path(path));
+    let references_code = references_code(&text, hunk.as_ref(), &mut why);
+    let has_suggestion_block = text.suggestion_blocks > 0;
+    if has_suggestion_block {
+        why.push("has_suggestion_block: a ```suggestion block".to_string());
+    }
+    let has_rationale = has_rationale(&text, &mut why);
+    let proposes_alternative = proposes_alternative(&text, &mut why);
+    let is_actionable = is_actionable(&text, proposes_alternative, &mut why);
+    let tone = tone(&text, &mut why);
+    let facts = Facts {
+        text: &text,
+        references_code,
+        has_rationale,
+        is_actionable,
+        proposes_alternative,
+    };
+    let (kind, kind_reason) = kind(&facts);
+    why.push(format!("kind: {} ({kind_reason})", kind_name(kind)));
+    let useful_text = useful_from_text(&facts, kind, &mut why);
+
+    SignalReport {
+        signals: CommentSignals {
+            references_code: Some(references_code),
+            has_rationale: Some(has_rationale),
+            is_actionable: Some(is_actionable),
+            has_suggestion_block: Some(has_suggestion_block),
+            proposes_alternative: Some(proposes_alternative),
+            tone: Some(tone),
+            kind: Some(kind),
+        },
+        useful_text,
+        why,
+        judged: true,
+    }
+}
+
+struct Facts<'a> {
+    text: &'a Text,
+    references_code: bool,
+    has_rationale: bool,
+    is_actionable: bool,
+    proposes_alternative: bool,
+}
+
+pub(crate) fn kind_name(kind: CommentKind) -> &'static str {
+    match kind {
+        CommentKind::ApprovalOnly => "approval_only",
+        CommentKind::NitStyle => "nit_style",
+        CommentKind::Question => "question",
+        CommentKind::Defect => "defect",
+        CommentKind::Alternative => "alternative",
+        CommentKind::TestRequest => "test_request",
+        CommentKind::DocRequest => "doc_request",
+        CommentKind::Security => "security",
+        CommentKind::PraiseSpecific => "praise_specific",
+        CommentKind::Other => "other",
+    }
+}
+
+fn short(s: &str) -> String {
+    const MAX: usize = 40;
+    let s = s.trim();
+    if s.chars().count() <= MAX {
+        s.to_string()
+    } else {
+        let cut: String = s.chars().take(MAX).collect();
+        format!("{cut}…")
+    }
+}
+
+/// Identifier-like tokens of a diff hunk (the code the comment is attached to).
+fn hunk_identifiers(hunk: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for line in hunk.lines() {
+        if line.starts_with("@@") {
+            // The hunk header's trailing context (a function name) is code as well.
+            if let Some(idx) = line.rfind("@@")
+                && idx > 1
+            {
+                collect_identifiers(&line[idx + 2..], &mut out);
+            }
+            continue;
+        }
+        collect_identifiers(line, &mut out);
+    }
+    out
+}
+
+fn collect_identifiers(line: &str, out: &mut HashSet<String>) {
+    for tok in line.split(|c: char| !(c.is_alphanumeric() || c == '_')) {
+        if tok.chars().count() >= 3 && tok.chars().any(char::is_alphabetic) {
+            out.insert(tok.to_string());
+        }
+    }
+}
+
+fn is_common(word: &str) -> bool {
+    COMMON_WORDS.contains(&word.to_lowercase().as_str())
+}
+
+/// Whether a prose token looks like code: snake_case, camelCase, a dotted name, a call, a path.
+fn code_like(tok: &str) -> Option<&'static str> {
+    if tok.is_empty() || tok.starts_with("http") || tok == CODE_MARK {
+        return None;
+    }
+    let letters = tok.chars().filter(|c| c.is_alphabetic()).count();
+    if letters == 0 {
+        return None;
+    }
+    let lower = tok.to_lowercase();
+    if FILE_EXTENSIONS
+        .iter()
+        .any(|ext| lower.ends_with(ext) && lower.len() > ext.len() + 1)
+    {
+        return Some("names file");
+    }
+    if tok.ends_with("()") && tok.len() > 2 {
+        return Some("names call");
+    }
+    let word_chars = tok
+        .chars()
+        .all(|c| c.is_alphanumeric() || c == '_' || c == '.');
+    if !word_chars {
+        return None;
+    }
+    if tok.contains('_') && !tok.starts_with('_') | tok.starts_with("__") && letters >= 2 {
+        return Some("names identifier");
+    }
+    let chars: Vec<char> = tok.chars().collect();
+    let camel = chars
+        .windows(2)
+        .any(|w| w[0].is_lowercase() && w[1].is_uppercase());
+    if camel && chars.len() >= 4 {
+        return Some("names identifier");
+    }
+    if let Some((a, b)) = tok.split_once('.') {
+        let ok = |s: &str| s.len() >= 2 && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+        if ok(a)
+            && ok(b.split('.').next().unwrap_or(""))
+            && !matches!(lower.as_str(), "e.g" | "i.e")
+        {
+            return Some("names dotted name");
+        }
+    }
+    None
+}
+
+/// Phrases of two or more words between quotes: the comment quotes the changed text.
+fn quoted_phrases(prose: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (open, close) in [('"', '"'), ('\u{201c}', '\u{201d}'), ('\'', '\'')] {
+        let chars: Vec<char> = prose.chars().collect();
+        let mut i = 0;
+        while i < chars.len() {
+            let boundary_before = i == 0 || !chars[i - 1].is_alphanumeric();
+            if chars[i] == open
+                && boundary_before
+                && let Some(rel) = chars[i + 1..].iter().position(|&c| c == close || c == '\n')
+            {
+                let end = i + 1 + rel;
+                let boundary_after = chars.get(end + 1).is_none_or(|c| !c.is_alphanumeric());
+                if chars[end] == close && boundary_after {
+                    let inner: String = chars[i + 1..end].iter().collect();
+                    let n = inner.split_whitespace().count();
+                    if (2..=20).contains(&n) {
+                        out.push(inner);
+                    }
+                    i = end + 1;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A sed-style edit, `s/old/new/`, at the start of a word.
+fn substitution(text: &Text) -> Option<String> {
+    text.prose.lines().find_map(|line| {
+        let start = line
+            .match_indices("s/")
+            .find(|(i, _)| *i == 0 || !line[..*i].ends_with(|c: char| c.is_alphanumeric()))?
+            .0;
+        let rest = &line[start..];
+        let end = rest.rfind('/')?;
+        (rest[..=end].matches('/').count() >= 2 && end > 2).then(|| short(&rest[..=end]))
+    })
+}
+
+fn is_doc_path(path: Option<&str>) -> bool {
+    path.is_some_and(|p| {
+        let p = p.to_ascii_lowercase();
+        [".rst", ".md", ".txt", ".po"]
+            .iter()
+            .any(|e| p.ends_with(e))
+    })
+}
+
+fn references_code(text: &Text, hunk: Option<&HashSet<String>>, why: &mut Vec<String>) -> bool {
+    let reason = if text.suggestion_blocks > 0 {
+        Some("proposes replacement code in a suggestion block".to_string())
+    } else if let Some(span) = text.code_spans.iter().find(|s| !s.is_empty()) {
+        Some(format!("quotes code `{}`", short(span)))
+    } else if !text.code_blocks.is_empty() {
+        Some("contains a code block".to_string())
+    } else if let Some(sub) = substitution(text) {
+        Some(format!("gives a substitution {sub}"))
+    } else if let Some((tok, what)) =
+        raw_tokens(&text.prose).find_map(|t| code_like(t).map(|w| (t, w)))
+    {
+        Some(format!("{what} `{}`", short(tok)))
+    } else if let Some(n) = line_reference(&text.words) {
+        Some(format!("points at line {n}"))
+    } else if let Some(shared) = hunk.and_then(|h| shared_identifier(text, h)) {
+        Some(format!("shares `{shared}` with the diff hunk"))
+    } else {
+        quoted_phrases(&text.prose)
+            .first()
+            .map(|q| format!("quotes \"{}\"", short(q)))
+    };
+    match reason {
+        Some(r) => {
+            why.push(format!("references_code: {r}"));
+            true
+        }
+        None => false,
+    }
+}
+
+fn line_reference(words: &[String]) -> Option<String> {
+    words.windows(2).find_map(|w| {
+        (matches!(w[0].as_str(), "line" | "lines" | "l")
+            && w[1].chars().all(|c| c.is_ascii_digit()))
+        .then(|| w[1].clone())
+    })
+}
+
+fn shared_identifier(text: &Text, hunk: &HashSet<String>) -> Option<String> {
+    raw_tokens(&text.prose)
+        .flat_map(|t| t.split(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .find(|t| t.chars().count() >= 3 && hunk.contains(*t) && !is_common(t) && *t != CODE_MARK)
+        .map(str::to_string)
+}
+
+fn has_rationale(text: &Text, why: &mut Vec<String>) -> bool {
+    match find_phrase(&text.words, RATIONALE) {
+        Some(p) => {
+            why.push(format!("has_rationale: gives a reason (\"{p}\")"));
+            true
+        }
+        None => false,
+    }
+}
+
+/// The sentence's start when its first verb (after lead words such as "nit:" or "maybe") is
+/// an imperative.
+fn imperative_sentence(s: &[String]) -> Option<String> {
+    let first = s.iter().find(|w| !LEAD_WORDS.contains(&w.as_str()))?;
+    IMPERATIVE_VERBS
+        .contains(&first.as_str())
+        .then(|| s.iter().take(4).cloned().collect::<Vec<_>>().join(" "))
+}
+
+fn imperative(text: &Text) -> Option<String> {
+    text.sentences.iter().find_map(|s| imperative_sentence(s))
+}
+
+fn code_only(text: &Text) -> bool {
+    text.prose_word_count() == 0 && (!text.code_blocks.is_empty() || text.suggestion_blocks > 0)
+}
+
+/// Questions that seek information ("Does this mean…?") rather than ask for a change ("Can you
+/// rebase?"). A request phrased as a question still counts as a request.
+fn info_question(sentence: &[String]) -> bool {
+    let first = sentence.iter().find(|w| !LEAD_WORDS.contains(&w.as_str()));
+    let starts = first.is_some_and(|w| {
+        matches!(
+            w.as_str(),
+            "does"
+                | "do"
+                | "did"
+                | "is"
+                | "are"
+                | "was"
+                | "were"
+                | "has"
+                | "have"
+                | "how"
+                | "what"
+                | "which"
+                | "who"
+                | "when"
+                | "where"
+                | "why"
+                | "out"
+        )
+    });
+    starts
+        && !has_phrase(sentence, "why not")
+        && !has_phrase(sentence, "how about")
+        && !has_phrase(sentence, "what about")
+}
+
+/// Questions that point at a problem or a choice the author can change.
+const POINTED_QUESTIONS: &[&str] = &[
+    "wouldn't this",
+    "won't this",
+    "isn't this",
+    "aren't we",
+    "doesn't this",
+    "will this",
+    "what happens",
+    "what if",
+    "is this intended",
+    "a good name",
+    "good name",
+    "better name",
+];
+
+fn is_actionable(text: &Text, proposes_alternative: bool, why: &mut Vec<String>) -> bool {
+    let nit_lead = text
+        .words
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "nit" | "nitpick" | "sty" | "typo"));
+    let mut reason = if text.suggestion_blocks > 0 {
+        Some("proposes an exact change (suggestion block)".to_string())
+    } else if let Some(sub) = substitution(text) {
+        Some(format!("substitution {sub}"))
+    } else if code_only(text) {
+        Some("proposes code".to_string())
+    } else if nit_lead && text.prose_word_count() > 2 {
+        Some("a nit with a remark".to_string())
+    } else {
+        None
+    };
+    if reason.is_none() {
+        for (sentence, &question) in text.sentences.iter().zip(&text.questions) {
+            let asks_to_explain = find_phrase(
+                sentence,
+                &["explain", "describe", "clarify", "elaborate", "expand on"],
+            )
+            .is_some();
+            if question && (info_question(sentence) || asks_to_explain) {
+                if let Some(p) = find_phrase(sentence, POINTED_QUESTIONS) {
+                    reason = Some(format!("questions the change (\"{p}\")"));
+                } else if sentence.first().is_some_and(|w| w == "why")
+                    && sentence.iter().any(|w| w == CODE_MARK)
+                {
+                    reason = Some("questions a choice in the named code".to_string());
+                }
+            } else if let Some(p) = find_phrase(sentence, ACTION_PHRASES) {
+                reason = Some(format!("asks for a change (\"{p}\")"));
+            } else if let Some(s) = imperative_sentence(sentence) {
+                reason = Some(format!("imperative \"{}\"", s.replace(CODE_MARK, "`…`")));
+            }
+            if reason.is_some() {
+                break;
+            }
+        }
+    }
+    if reason.is_none() && proposes_alternative {
+        reason = Some("proposes another way".to_string());
+    }
+    match reason {
+        Some(r) => {
+            why.push(format!("is_actionable: {r}"));
+            true
+        }
+        None => false,
+    }
+}
+
+fn proposes_alternative(text: &Text, why: &mut Vec<String>) -> bool {
+    let only_quote = {
+        let quotes = quoted_phrases(&text.prose);
+        !quotes.is_empty() && {
+            let quoted_words: usize = quotes.iter().map(|q| words_of(q).len()).sum();
+            quoted_words + 1 >= text.prose_word_count()
+        }
+    };
+    let reason = if text.suggestion_blocks > 0 {
+        Some("suggests replacement lines".to_string())
+    } else if let Some(sub) = substitution(text) {
+        Some(format!("substitution {sub}"))
+    } else if code_only(text) {
+        Some("offers code".to_string())
+    } else if has_phrase(&text.words, &format!("i e {CODE_MARK}"))
+        || has_phrase(&text.words, &format!("e g {CODE_MARK}"))
+    {
+        Some("gives replacement code (\"i.e./e.g. `…`\")".to_string())
+    } else if let Some(p) = find_phrase(&text.words, ALTERNATIVE) {
+        Some(format!("proposes another way (\"{p}\")"))
+    } else if only_quote {
+        Some("offers replacement wording".to_string())
+    } else {
+        imperative(text)
+            .filter(|s| {
+                let first = s.split(' ').find(|w| !LEAD_WORDS.contains(w)).unwrap_or("");
+                matches!(first, "use" | "replace" | "switch" | "prefer" | "rename")
+            })
+            .map(|s| format!("imperative \"{}\"", s.replace(CODE_MARK, "`…`")))
+    };
+    match reason {
+        Some(r) => {
+            why.push(format!("proposes_alternative: {r}"));
+            true
+        }
+        None => false,
+    }
+}
+
+const ACRONYMS: &[&str] = &[
+    "LGTM",
+    "SGTM",
+    "TODO",
+    "NOTE",
+    "FIXME",
+    "HTTP",
+    "HTTPS",
+    "JSON",
+    "YAML",
+    "TOML",
+    "HTML",
+    "API",
+    "CPU",
+    "URL",
+    "README",
+    "CHANGELOG",
+    "PEP",
+    "STY",
+    "RST",
+    "PTAL",
+    "WIP",
+    "IIUC",
+    "IMO",
+    "IMHO",
+    "AFAIK",
+    "FYI",
+    "NEWS",
+    "ACKS",
+    "MUST",
+    "SHOULD",
+];
+
+fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
+    let prose_lower = text.prose.to_lowercase();
+    let sarcasm = ["/s", "?!", "!?", "🙄", "🤦", ":facepalm:", ":roll_eyes:"]
+        .into_iter()
+        .find(|m| prose_lower.contains(m));
+    let shouting: Vec<&str> = raw_tokens(&text.prose)
+        .filter(|t| {
+            t.chars().count() >= 4
+                && t.chars().all(|c| c.is_ascii_uppercase())
+                && !ACRONYMS.contains(t)
+        })
+        .collect();
+    if let Some(p) = find_phrase(&text.words, HARSH) {
+        why.push(format!("tone: harsh (\"{p}\")"));
+        return Tone::Harsh;
+    }
+    if let Some(m) = sarcasm {
+        why.push(format!("tone: harsh (sarcasm marker \"{m}\")"));
+        return Tone::Harsh;
+    }
+    if shouting.len() >= 2 {
+        why.push(format!("tone: harsh (shouting \"{}\")", shouting.join(" ")));
+        return Tone::Harsh;
+    }
+    if let Some(p) = find_phrase(&text.words, EMPATHY) {
+        why.push(format!("tone: empathetic (\"{p}\")"));
+        return Tone::Empathetic;
+    }
+    if let Some(e) = EMPATHY_EMOJI.iter().find(|e| prose_lower.contains(*e)) {
+        why.push(format!("tone: empathetic (\"{e}\")"));
+        return Tone::Empathetic;
+    }
+    Tone::Neutral
+}
+
+/// Defect words that need a question or a condition around them to mean a defect ("what if it
+/// is empty?"), since on their own they often just describe the code.
+const WEAK_DEFECT: &[&str] = &[
+    "none",
+    "null",
+    "empty",
+    "zero",
+    "exception",
+    "raises",
+    "never",
+    "duplicate",
+    "duplicated",
+    "hang",
+    "hangs",
+    "blocks",
+    "lost",
+    "loses",
+    "regression",
+    "break",
+    "fail",
+    "fails",
+    "failing",
+    "race",
+];
+
+/// Words that turn "wrong" into a style remark ("Wrong format.").
+const STYLE_CONTEXT: &[&str] = &[
+    "format",
+    "formatting",
+    "style",
+    "indentation",
+    "indent",
+    "spelling",
+    "typo",
+    "name",
+    "naming",
+    "wording",
+    "order",
+];
+
+/// Whether one sentence holds a phrase of `what` and a phrase of `ask` (or is an imperative):
+/// "Please add a test", not "great job with the docs. Please revert the .py change".
+fn asked_in_one_sentence<'p>(text: &Text, what: &[&'p str], ask: &[&str]) -> Option<&'p str> {
+    text.sentences.iter().find_map(|s| {
+        let found = find_phrase(s, what)?;
+        (find_phrase(s, ask).is_some()
+            || imperative_sentence(s).is_some()
+            || find_phrase(s, ACTION_PHRASES).is_some())
+        .then_some(found)
+    })
+}
+
+fn is_question(text: &Text) -> bool {
+    text.prose.contains('?')
+}
+
+fn security_words(text: &Text) -> Vec<String> {
+    let mut words = text.words.clone();
+    // Suggestion blocks are the author's text re-proposed; only the reviewer's own words and
+    // the code they name carry the reviewer's concern.
+    for s in &text.code_spans {
+        words.extend(words_of(s));
+    }
+    words
+}
+
+fn kind(f: &Facts<'_>) -> (CommentKind, String) {
+    let words = &f.text.words;
+    let sec_words = security_words(f.text);
+    if let Some(p) = find_phrase(&sec_words, SECURITY) {
+        return (CommentKind::Security, format!("security term \"{p}\""));
+    }
+    for sentence in &f.text.sentences {
+        if let Some(p) = find_phrase(sentence, DEFECT) {
+            let weak = WEAK_DEFECT.contains(&p);
+            let conditional =
+                is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
+            let style = p == "wrong" && find_phrase(sentence, STYLE_CONTEXT).is_some();
+            if (!weak || conditional) && !style {
+                return (CommentKind::Defect, format!("reports a problem (\"{p}\")"));
+            }
+        }
+    }
+    if let Some(p) = asked_in_one_sentence(f.text, TEST_REQUEST, TEST_ASK) {
+        return (
+            CommentKind::TestRequest,
+            format!("asks for tests (\"{p}\")"),
+        );
+    }
+    let nit_lead = words
+        .first()
+        .is_some_and(|w| matches!(w.as_str(), "nit" | "nitpick" | "sty" | "typo"));
+    if nit_lead {
+        return (CommentKind::NitStyle, "marked as a nit".to_string());
+    }
+    if let Some(p) = asked_in_one_sentence(f.text, DOC_REQUEST, DOC_ASK) {
+        return (
+            CommentKind::DocRequest,
+            format!("asks for documentation (\"{p}\")"),
+        );
+    }
+    if let Some(p) = find_phrase(words, NIT) {
+        return (CommentKind::NitStyle, format!("style or wording (\"{p}\")"));
+    }
+    if f.text.suggestion_blocks > 0 || substitution(f.text).is_some() {
+        return (CommentKind::NitStyle, "an exact small edit".to_string());
+    }
+    if f.proposes_alternative {
+        let p = find_phrase(words, ALTERNATIVE).unwrap_or("offers other code");
+        return (
+            CommentKind::Alternative,
+            format!("proposes another approach (\"{p}\")"),
+        );
+    }
+    let info_questions = f
+        .text
+        .sentences
+        .iter()
+        .zip(&f.text.questions)
+        .any(|(s, q)| *q && info_question(s));
+    if is_question(f.text) && (!f.is_actionable || info_questions) {
+        return (CommentKind::Question, "asks a question".to_string());
+    }
+    let asks = f.is_actionable;
+    let praise = find_phrase(words, APPROVAL);
+    let symbol = APPROVAL_SYMBOLS.iter().find(|s| f.text.prose.contains(*s));
+    if !asks && (praise.is_some() || symbol.is_some()) {
+        if let Some(target) = find_phrase(words, PRAISE_TARGETS)
+            && f.text.prose_word_count() >= 5
+        {
+            return (CommentKind::PraiseSpecific, format!("praises the {target}"));
+        }
+        let what = praise
+            .map(str::to_string)
+            .or_else(|| symbol.map(|s| s.to_string()));
+        return (
+            CommentKind::ApprovalOnly,
+            format!(
+                "approval with no request (\"{}\")",
+                what.unwrap_or_default()
+            ),
+        );
+    }
+    if f.text.prose_word_count() == 0 && !f.text.has_code() {
+        return (CommentKind::ApprovalOnly, "no words".to_string());
+    }
+    (CommentKind::Other, "none of the other kinds".to_string())
+}
+
+fn useful_from_text(f: &Facts<'_>, kind: CommentKind, why: &mut Vec<String>) -> Option<bool> {
+    let verdict = match kind {
+        CommentKind::ApprovalOnly | CommentKind::PraiseSpecific => {
+            Some((false, "approval or praise with nothing to act on"))
+        }
+        CommentKind::Security | CommentKind::Defect => Some((true, "raises a problem")),
+        _ if f.is_actionable
+            && (f.references_code
+                || f.has_rationale
+                || matches!(
+                    kind,
+                    CommentKind::TestRequest
+                        | CommentKind::DocRequest
+                        | CommentKind::Alternative
+                        | CommentKind::NitStyle
+                )) =>
+        {
+            Some((true, "a specific request"))
+        }
+        CommentKind::Question if f.references_code => Some((true, "a question about named code")),
+        _ if f.proposes_alternative && f.references_code => {
+            Some((true, "proposes another way for named code"))
+        }
+        _ if !f.is_actionable && !f.references_code => Some((false, "nothing specific to act on")),
+        _ => None,
+    };
+    verdict.map(|(useful, reason)| {
+        why.push(format!("useful: {useful} ({reason})"));
+        useful
+    })
+}
