@@ -9,6 +9,7 @@ pub mod analyze;
 pub mod cli_error;
 pub mod model;
 pub mod render;
+pub mod repo_config;
 pub mod report;
 pub mod review_signals;
 pub mod scan;
