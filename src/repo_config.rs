@@ -291,7 +291,10 @@ fn humanise(msg: &str) -> String {
         .replace(", there are no fields", "; this section takes no keys")
         .replace("invalid type: string", "wrong type: found the text")
         .replace("invalid type: integer", "wrong type: found the number")
-        .replace("invalid type: floating point", "wrong type: found the number")
+        .replace(
+            "invalid type: floating point",
+            "wrong type: found the number",
+        )
         .replace("invalid type: boolean", "wrong type: found")
         .replace("invalid type: sequence", "wrong type: found a list")
         .replace("invalid type: map", "wrong type: found a mapping")
@@ -318,7 +321,12 @@ fn validate(c: &RepoConfig) -> Result<(), RepoConfigError> {
     for (key, value, min, max) in [
         ("limits.pull_request_links", l.pull_request_links, 1, 100),
         ("limits.repository_links", l.repository_links, 1, 50),
-        ("limits.reevaluations_per_hour", l.reevaluations_per_hour, 1, 60),
+        (
+            "limits.reevaluations_per_hour",
+            l.reevaluations_per_hour,
+            1,
+            60,
+        ),
         ("limits.submissions_per_day", l.submissions_per_day, 0, 100),
         ("limits.max_tarball_mb", l.max_tarball_mb, 1, 2048),
     ] {
@@ -342,9 +350,7 @@ fn validate(c: &RepoConfig) -> Result<(), RepoConfigError> {
         {
             return Err(RepoConfigError::at(
                 key,
-                format!(
-                    "it may be a label name of 1 to {MAX_LABEL_CHARS} characters on one line"
-                ),
+                format!("it may be a label name of 1 to {MAX_LABEL_CHARS} characters on one line"),
             ));
         }
         if !seen.insert(trimmed.to_lowercase()) {
@@ -437,7 +443,11 @@ commands:
     #[test]
     fn an_empty_file_gives_the_defaults() {
         for text in ["", "   \n", "# only a comment\n", "---\n"] {
-            assert_eq!(parse(text).expect("empty"), RepoConfig::default(), "{text:?}");
+            assert_eq!(
+                parse(text).expect("empty"),
+                RepoConfig::default(),
+                "{text:?}"
+            );
         }
         let d = RepoConfig::default();
         assert_eq!(d.limits.pull_request_links, 20);
@@ -478,14 +488,20 @@ commands:
         assert!(parse("labels:\n  evaluated: \"\"\n").is_err());
         assert!(parse("labels:\n  evaluated: folio: submission\n").is_err());
         let e = parse("labels:\n  evaluated: \"folio: submission\"\n").expect_err("duplicate");
-        assert!(e.key.as_deref().is_some_and(|k| k.starts_with("labels.")), "{e}");
+        assert!(
+            e.key.as_deref().is_some_and(|k| k.starts_with("labels.")),
+            "{e}"
+        );
         let e = parse("practices:\n  linting:\n    tools: [x]\n").expect_err("id");
         assert_eq!(e.key.as_deref(), Some("practices.linting"));
         let e = parse("practices:\n  lint:\n    toolz: [x]\n").expect_err("field");
         assert!(e.to_string().contains("toolz"), "{e}");
         let e = parse("rubric:\n  testing:\n    strong:\n      useful_comments: 3\n")
             .expect_err("metric");
-        assert_eq!(e.key.as_deref(), Some("rubric.testing.strong.useful_comments"));
+        assert_eq!(
+            e.key.as_deref(),
+            Some("rubric.testing.strong.useful_comments")
+        );
         assert!(e.to_string().contains("prs_with_tests"), "{e}");
         let e = parse("rubric:\n  testing:\n    great: {}\n").expect_err("level");
         assert!(e.to_string().contains("great"), "{e}");
@@ -499,7 +515,10 @@ commands:
         let org = "limits:\n  repository_links: 4\n";
         let hiring = "limits:\n  repository_links: 7\n";
         assert_eq!(
-            resolve(None, Some(org)).expect("org").limits.repository_links,
+            resolve(None, Some(org))
+                .expect("org")
+                .limits
+                .repository_links,
             4
         );
         assert_eq!(
@@ -509,7 +528,10 @@ commands:
                 .repository_links,
             7
         );
-        assert_eq!(resolve(None, None).expect("defaults"), RepoConfig::default());
+        assert_eq!(
+            resolve(None, None).expect("defaults"),
+            RepoConfig::default()
+        );
         let e = resolve(None, Some("limits: {x: 1}\n")).expect_err("broken org file");
         assert_eq!(e.file, ConfigFile::OrgDotGithub);
         assert!(e.to_string().contains("organisation"), "{e}");

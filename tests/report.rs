@@ -158,17 +158,35 @@ fn strong_input() -> ReportInput {
                     present(
                         "lint",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".pre-commit-config.yaml", 8, "ruff check")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".pre-commit-config.yaml",
+                            8,
+                            "ruff check",
+                        )],
                     ),
                     present(
                         "format_check",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".pre-commit-config.yaml", 10, "ruff format")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".pre-commit-config.yaml",
+                            10,
+                            "ruff format",
+                        )],
                     ),
                     present(
                         "type_check",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 31, "mypy --strict src")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            31,
+                            "mypy --strict src",
+                        )],
                     ),
                     present(
                         "pre_commit",
@@ -179,12 +197,24 @@ fn strong_input() -> ReportInput {
                     present(
                         "tests_in_ci",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 40, "uv run pytest")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            40,
+                            "uv run pytest",
+                        )],
                     ),
                     present(
                         "property_based_tests",
                         None,
-                        vec![ev(own, SHA_OWNED, "tests/test_tides.py", 3, "from hypothesis import given")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            "tests/test_tides.py",
+                            3,
+                            "from hypothesis import given",
+                        )],
                     ),
                     present(
                         "coverage_gate",
@@ -195,22 +225,46 @@ fn strong_input() -> ReportInput {
                     present(
                         "matrix_build",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 14, "python-version: [\"3.11\", \"3.12\", \"3.13\"]")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            14,
+                            "python-version: [\"3.11\", \"3.12\", \"3.13\"]",
+                        )],
                     ),
                     present(
                         "ci_cache",
                         None,
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 24, "enable-cache: true")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            24,
+                            "enable-cache: true",
+                        )],
                     ),
                     present(
                         "least_privilege_token",
                         None,
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 5, "contents: read")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            5,
+                            "contents: read",
+                        )],
                     ),
                     present(
                         "actions_pinned_by_sha",
                         None,
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 20, "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            20,
+                            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683",
+                        )],
                     ),
                     present(
                         "lockfile",
@@ -220,12 +274,24 @@ fn strong_input() -> ReportInput {
                     present(
                         "dependency_update_bot",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/dependabot.yml", 3, "package-ecosystem: pip")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/dependabot.yml",
+                            3,
+                            "package-ecosystem: pip",
+                        )],
                     ),
                     present(
                         "dependency_vuln_scan",
                         None,
-                        vec![ev(own, SHA_OWNED, ".github/workflows/ci.yml", 60, "pip-audit")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/ci.yml",
+                            60,
+                            "pip-audit",
+                        )],
                     ),
                     absent("sbom"),
                     absent("signing"),
@@ -237,24 +303,40 @@ fn strong_input() -> ReportInput {
                     present(
                         "trusted_publishing",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/workflows/release.yml", 33, "pypa/gh-action-pypi-publish")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/release.yml",
+                            33,
+                            "pypa/gh-action-pypi-publish",
+                        )],
                     ),
                     present(
                         "release_automation",
                         Some(true),
-                        vec![ev(own, SHA_OWNED, ".github/workflows/release.yml", 33, "pypa/gh-action-pypi-publish")],
+                        vec![ev(
+                            own,
+                            SHA_OWNED,
+                            ".github/workflows/release.yml",
+                            33,
+                            "pypa/gh-action-pypi-publish",
+                        )],
                     ),
                     present(
                         "changelog",
                         None,
                         vec![ev(own, SHA_OWNED, "CHANGELOG.md", 1, "CHANGELOG.md")],
                     ),
-                    present("semver_tags", None, vec![Evidence {
-                        url: Some(format!("https://github.com/{own}/tags")),
-                        path: None,
-                        line: None,
-                        detail: "v1.4.0, v1.3.2, v1.3.1, v1.3.0, v1.2.0".into(),
-                    }]),
+                    present(
+                        "semver_tags",
+                        None,
+                        vec![Evidence {
+                            url: Some(format!("https://github.com/{own}/tags")),
+                            path: None,
+                            line: None,
+                            detail: "v1.4.0, v1.3.2, v1.3.1, v1.3.0, v1.2.0".into(),
+                        }],
+                    ),
                     absent("release_notes"),
                 ],
             },
@@ -270,7 +352,13 @@ fn strong_input() -> ReportInput {
                     present(
                         "sast",
                         Some(true),
-                        vec![ev(proj, SHA_PROJECT, ".github/workflows/codeql.yml", 40, "github/codeql-action/analyze")],
+                        vec![ev(
+                            proj,
+                            SHA_PROJECT,
+                            ".github/workflows/codeql.yml",
+                            40,
+                            "github/codeql-action/analyze",
+                        )],
                     ),
                 ],
             },
@@ -293,18 +381,60 @@ fn strong_input() -> ReportInput {
             },
         ],
         review_comments: vec![
-            rc(r1, 11, CommentKind::Defect, Some(true), Some(true), Tone::Neutral,
-               "This cache key ignores the schema's $id, so two schemas with the same body collide."),
-            rc(r1, 12, CommentKind::TestRequest, Some(true), Some(true), Tone::Empathetic,
-               "Could we add a test for the empty-schema case? It took the slow path before."),
-            rc(r1, 13, CommentKind::Alternative, Some(true), Some(false), Tone::Neutral,
-               "An LRU from functools would bound memory here; see the suggestion."),
-            rc(r1, 14, CommentKind::Security, Some(true), Some(true), Tone::Neutral,
-               "yaml.load without a Loader runs arbitrary constructors; use safe_load."),
-            rc(r2, 15, CommentKind::Question, Some(true), None, Tone::Neutral,
-               "Why is the timeout 30s here when the client default is 10s?"),
-            rc(r2, 16, CommentKind::NitStyle, Some(false), Some(false), Tone::Harsh,
-               "Rename this."),
+            rc(
+                r1,
+                11,
+                CommentKind::Defect,
+                Some(true),
+                Some(true),
+                Tone::Neutral,
+                "This cache key ignores the schema's $id, so two schemas with the same body collide.",
+            ),
+            rc(
+                r1,
+                12,
+                CommentKind::TestRequest,
+                Some(true),
+                Some(true),
+                Tone::Empathetic,
+                "Could we add a test for the empty-schema case? It took the slow path before.",
+            ),
+            rc(
+                r1,
+                13,
+                CommentKind::Alternative,
+                Some(true),
+                Some(false),
+                Tone::Neutral,
+                "An LRU from functools would bound memory here; see the suggestion.",
+            ),
+            rc(
+                r1,
+                14,
+                CommentKind::Security,
+                Some(true),
+                Some(true),
+                Tone::Neutral,
+                "yaml.load without a Loader runs arbitrary constructors; use safe_load.",
+            ),
+            rc(
+                r2,
+                15,
+                CommentKind::Question,
+                Some(true),
+                None,
+                Tone::Neutral,
+                "Why is the timeout 30s here when the client default is 10s?",
+            ),
+            rc(
+                r2,
+                16,
+                CommentKind::NitStyle,
+                Some(false),
+                Some(false),
+                Tone::Harsh,
+                "Rename this.",
+            ),
         ],
         warnings: vec!["https://gitlab.com/ada/x: not a GitHub link; ignored".into()],
         api_requests: 87,
@@ -341,7 +471,11 @@ fn thin_input() -> ReportInput {
                 ),
                 absent("format_check"),
                 absent("type_check"),
-                present("pre_commit", None, vec![ev(own, SHA_OWNED, ".pre-commit-config.yaml", 1, "repos:")]),
+                present(
+                    "pre_commit",
+                    None,
+                    vec![ev(own, SHA_OWNED, ".pre-commit-config.yaml", 1, "repos:")],
+                ),
                 absent("sast"),
                 absent("tests_in_ci"),
                 absent("property_based_tests"),
@@ -364,7 +498,15 @@ fn thin_input() -> ReportInput {
                 absent("release_notes"),
             ],
         }],
-        pull_requests: vec![pr("other/proj", 9, Attribution::Authored, 0, 1, false, None)],
+        pull_requests: vec![pr(
+            "other/proj",
+            9,
+            Attribution::Authored,
+            0,
+            1,
+            false,
+            None,
+        )],
         reviews: vec![ReviewSummary {
             url: format!("{r}#pullrequestreview-77"),
             pull_request: r.into(),
@@ -525,10 +667,11 @@ fn check_comment(body: &str) -> Result<(), String> {
             }
         }
         let lower = text.to_lowercase();
-        if let Some(i) = lower.find("gh-") {
-            if lower[i + 3..].starts_with(|c: char| c.is_ascii_digit()) {
-                return Err(format!("GH- reference in {line:?}"));
-            }
+        if lower
+            .match_indices("gh-")
+            .any(|(i, _)| lower[i + 3..].starts_with(|c: char| c.is_ascii_digit()))
+        {
+            return Err(format!("GH- reference in {line:?}"));
         }
         if lower.contains("<img") || lower.contains("<script") {
             return Err(format!("HTML in {line:?}"));
@@ -584,7 +727,12 @@ fn thin_portfolio() {
 #[test]
 fn nothing_assessable() {
     let report = build(nothing_input(), &rubric());
-    assert!(report.criteria.iter().all(|c| c.level == Level::NotAssessed));
+    assert!(
+        report
+            .criteria
+            .iter()
+            .all(|c| c.level == Level::NotAssessed)
+    );
     let body = render::comment(&report, &ctx());
     check_comment(&body).expect("well-formed");
     assert!(body.contains("not public"));
@@ -627,7 +775,10 @@ fn oversized_reports_are_trimmed_and_say_so() {
     assert!(body.len() <= 65_536);
     assert!(body.contains("Shortened to fit"), "says that it was cut");
     assert!(body.contains("folio evaluate --format json"));
-    assert!(body.contains("project (context-only) evidence"), "context goes first");
+    assert!(
+        body.contains("project (context-only) evidence"),
+        "context goes first"
+    );
     // The summary and footer survive trimming.
     assert!(body.contains("| Code review |"));
     assert!(body.contains("Evidence for reviewers, not a hiring decision."));
@@ -654,7 +805,12 @@ fn json_matches_the_documented_schema() {
     let schema: serde_json::Value =
         serde_json::from_str(include_str!("../docs/report.schema.json")).expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema is valid");
-    for input in [strong_input(), thin_input(), nothing_input(), hostile_input()] {
+    for input in [
+        strong_input(),
+        thin_input(),
+        nothing_input(),
+        hostile_input(),
+    ] {
         let text = render::json(&build(input, &rubric()));
         let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let errors: Vec<String> = validator

@@ -157,7 +157,10 @@ impl Cut {
                 out.push(format!("{n} {what}"));
             }
         };
-        push(self.context_links, "links to project (context-only) evidence");
+        push(
+            self.context_links,
+            "links to project (context-only) evidence",
+        );
         push(self.evidence_links, "further evidence links");
         push(self.comments, "review comments");
         push(self.pull_requests, "pull requests");
@@ -225,12 +228,7 @@ fn render(report: &Report, ctx: &CommentContext, limits: &Limits, cut: &mut Cut)
     } else {
         cut.details = true;
         for c in &report.criteria {
-            let _ = writeln!(
-                details,
-                "- **{}**: {}",
-                c.id.title(),
-                inline(&c.because)
-            );
+            let _ = writeln!(details, "- **{}**: {}", c.id.title(), inline(&c.because));
         }
     }
     sources(&mut details, report, limits, cut);
@@ -374,6 +372,26 @@ fn first_sentence(s: &str) -> &str {
     }
 }
 
+/// The first sentence, without the words ("Strong because", "No evidence in the linked
+/// material") that the level column already says.
+fn table_reason(because: &str) -> String {
+    let s = first_sentence(because);
+    for prefix in [
+        "Strong because ",
+        "Some because ",
+        "No evidence in the linked material: ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            let mut chars = rest.chars();
+            return match chars.next() {
+                Some(c) => c.to_uppercase().chain(chars).collect(),
+                None => String::new(),
+            };
+        }
+    }
+    s.to_string()
+}
+
 fn summary_table(out: &mut String, report: &Report) {
     out.push_str("| Criterion | Level | Why | Strongest evidence |\n|---|---|---|---|\n");
     for c in &report.criteria {
@@ -383,7 +401,7 @@ fn summary_table(out: &mut String, report: &Report) {
             "| {} | {} | {} | {} |",
             c.id.title(),
             level_label(c.level),
-            inline(first_sentence(&c.because)),
+            inline(&table_reason(&c.because)),
             if links.is_empty() {
                 "—".to_string()
             } else {
@@ -478,8 +496,10 @@ fn relevant_prs(report: &Report, c: Criterion) -> Vec<&PullRequestSummary> {
 /// `owner/repo pull 7` from a pull request or comment URL; written without `#` so that the
 /// text itself never cross-links.
 fn short_url(u: &str) -> String {
-    let Ok(parsed) = url::Url::parse(u) else {
-        return u.to_string();
+    let parsed = match url::Url::parse(u) {
+        Ok(p) if matches!(p.scheme(), "https" | "http") => p,
+        // Never linked (see `neutralise::url`), so say so rather than echo it.
+        _ => return "an address that is not a web link".to_string(),
     };
     let segs: Vec<&str> = parsed
         .path_segments()
@@ -604,15 +624,9 @@ fn practice_details(
         };
         for f in entries {
             let credited = f.attribution.is_some_and(Attribution::is_credited);
-            if f.status != PracticeStatus::Present && f.evidence.is_empty() && f.notes.is_empty()
-            {
+            if f.status != PracticeStatus::Present && f.evidence.is_empty() && f.notes.is_empty() {
                 if entries_are_several(report, &m.id) {
-                    let _ = writeln!(
-                        out,
-                        "  - {}: {}",
-                        repo_label(f),
-                        status_words(f)
-                    );
+                    let _ = writeln!(out, "  - {}: {}", repo_label(f), status_words(f));
                 }
                 continue;
             }
@@ -621,7 +635,11 @@ fn practice_details(
                 "  - {} · {}{}: {}",
                 repo_label(f),
                 f.attribution.map_or("unattributed", Attribution::as_str),
-                if credited { "" } else { " (context, not credited)" },
+                if credited {
+                    ""
+                } else {
+                    " (context, not credited)"
+                },
                 status_words(f)
             );
             if !credited && !limits.context_evidence {
@@ -742,7 +760,10 @@ fn pr_details(out: &mut String, report: &Report, c: Criterion, limits: &Limits, 
     // Those that count towards the level first.
     let counted = relevant_prs(report, c);
     let mut ordered: Vec<&PullRequestSummary> = counted.clone();
-    ordered.extend(prs.iter().filter(|p| !counted.iter().any(|q| q.url == p.url)));
+    ordered.extend(
+        prs.iter()
+            .filter(|p| !counted.iter().any(|q| q.url == p.url)),
+    );
     for (i, pr) in ordered.iter().enumerate() {
         if i >= limits.pull_requests {
             cut.pull_requests += ordered.len() - i;
@@ -816,7 +837,11 @@ fn review_comment_line(c: &ReviewCommentSummary, limits: &Limits, cut: &mut Cut)
         }
     }
     if limits.excerpts && !c.why.is_empty() {
-        let why: Vec<String> = c.why.iter().map(|w| inline_capped(w, DETAIL_CHARS)).collect();
+        let why: Vec<String> = c
+            .why
+            .iter()
+            .map(|w| inline_capped(w, DETAIL_CHARS))
+            .collect();
         let _ = write!(line, "<br><sub>why: {}</sub>", why.join("; "));
     }
     line
@@ -988,13 +1013,19 @@ fn warnings(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
     out.push('\n');
 }
 
-/// `owner/name at abc123` for every commit the report was computed at.
+/// `owner/name at abc123` (or `owner/name pull 7 at …`, a head commit) for every commit the
+/// report was computed at.
 fn commits(report: &Report) -> Vec<String> {
     report
         .sources
         .iter()
         .filter_map(|s| match s {
             Source::Repository {
+                url,
+                commit: Some(sha),
+                ..
+            }
+            | Source::PullRequest {
                 url,
                 commit: Some(sha),
                 ..
@@ -1144,7 +1175,10 @@ mod tests {
         let texts = [
             needs_info(&["no pull request or repository links found @x".into()], &c),
             needs_info(&[], &c),
-            config_error("limits.pull_request_links: expected a whole number </details>", &c),
+            config_error(
+                "limits.pull_request_links: expected a whole number </details>",
+                &c,
+            ),
             evaluation_failed("GitHub answered 502 three times #1", &c),
             awaiting_confirmation("mallory", "@octocat", &c),
         ];

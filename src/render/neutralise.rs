@@ -27,10 +27,7 @@ fn is_invisible_or_bidi(c: char) -> bool {
 pub fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut last_was_space = false;
-    let chars: Vec<char> = text
-        .chars()
-        .filter(|c| !is_invisible_or_bidi(*c))
-        .collect();
+    let chars: Vec<char> = text.chars().filter(|c| !is_invisible_or_bidi(*c)).collect();
     for (i, &c) in chars.iter().enumerate() {
         let was_space = matches!(c, ' ' | '\r' | '\n' | '\t');
         match c {
@@ -64,11 +61,7 @@ pub fn inline(text: &str) -> String {
                 out.push(':');
                 out.push(WJ);
             }
-            '.' if i >= 3
-                && chars[i - 3..i]
-                    .iter()
-                    .all(|w| w.eq_ignore_ascii_case(&'w')) =>
-            {
+            '.' if i >= 3 && chars[i - 3..i].iter().all(|w| w.eq_ignore_ascii_case(&'w')) => {
                 out.push(WJ);
                 out.push('.');
             }

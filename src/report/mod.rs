@@ -220,7 +220,8 @@ fn criterion_result(
 }
 
 fn authored(prs: &[PullRequestSummary]) -> impl Iterator<Item = &PullRequestSummary> {
-    prs.iter().filter(|p| p.attribution == Attribution::Authored)
+    prs.iter()
+        .filter(|p| p.attribution == Attribution::Authored)
 }
 
 fn gather_practices(
@@ -270,7 +271,10 @@ fn gather_practices(
         if was_exercised {
             exercised += 1;
         }
-        evidence_count += credited.iter().map(|f| f.evidence.len().max(1)).sum::<usize>();
+        evidence_count += credited
+            .iter()
+            .map(|f| f.evidence.len().max(1))
+            .sum::<usize>();
         facts.credited.insert(id.clone());
         let wheres: Vec<String> = credited.iter().map(|f| describe(f)).collect();
         named.push(format!("{id} in {}", wheres.join(", ")));
@@ -279,7 +283,9 @@ fn gather_practices(
     facts
         .metrics
         .insert("credited_practices", facts.credited.len() as f64);
-    facts.metrics.insert("exercised_practices", exercised as f64);
+    facts
+        .metrics
+        .insert("exercised_practices", exercised as f64);
 
     let prs: Vec<&PullRequestSummary> = authored(&input.pull_requests).collect();
     match criterion {
@@ -634,7 +640,12 @@ mod tests {
 
     #[test]
     fn exercise_counts_for_more_than_presence() {
-        let ids = ["actions_pinned_by_sha", "lockfile", "dependency_update_bot", "sbom"];
+        let ids = [
+            "actions_pinned_by_sha",
+            "lockfile",
+            "dependency_update_bot",
+            "sbom",
+        ];
         let make = |exercised: Option<bool>| ReportInput {
             repo_practices: vec![repo(
                 "me/lib",
@@ -657,7 +668,10 @@ mod tests {
     fn code_review_levels() {
         let r = rubric();
         let linked_none = build(ReportInput::default(), &r);
-        assert_eq!(level(&linked_none, Criterion::CodeReview), Level::NotAssessed);
+        assert_eq!(
+            level(&linked_none, Criterion::CodeReview),
+            Level::NotAssessed
+        );
 
         let non_english = ReportInput {
             review_comments: vec![comment(None, CommentKind::Other, Tone::Neutral)],
@@ -678,7 +692,10 @@ mod tests {
             }],
             ..Default::default()
         };
-        assert_eq!(level(&build(rubber, &r), Criterion::CodeReview), Level::None);
+        assert_eq!(
+            level(&build(rubber, &r), Criterion::CodeReview),
+            Level::None
+        );
 
         let kinds = [
             CommentKind::Defect,

@@ -13,7 +13,11 @@ use crate::model::{Criterion, Level};
 const BUILTIN_TOML: &str = include_str!("../../config/rubric.toml");
 
 /// Metrics that every criterion with practices can use.
-const PRACTICE_METRICS: &[&str] = &["practice_points", "credited_practices", "exercised_practices"];
+const PRACTICE_METRICS: &[&str] = &[
+    "practice_points",
+    "credited_practices",
+    "exercised_practices",
+];
 
 /// Metrics computed from pull requests and reviews, per criterion. Tone is deliberately not
 /// among them: it is context only and must never feed a level.
@@ -408,10 +412,7 @@ fn criteria_list() -> String {
 
 fn rule_holds(rule: &Rule, facts: &CriterionFacts) -> bool {
     rule.require.iter().all(|p| facts.credited.contains(p))
-        && rule
-            .at_least
-            .iter()
-            .all(|(m, min)| facts.metric(m) >= *min)
+        && rule.at_least.iter().all(|(m, min)| facts.metric(m) >= *min)
 }
 
 /// What a criterion's level is decided from.
@@ -606,7 +607,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let e = r.with_overrides(&unknown).expect_err("not a testing metric");
+        let e = r
+            .with_overrides(&unknown)
+            .expect_err("not a testing metric");
         assert_eq!(e.key(), Some("testing.strong.useful_comments"));
         assert!(e.to_string().contains("prs_with_tests"), "{e}");
 
