@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod model;
 pub mod pipeline;
 pub mod render;
+pub mod repo_config;
 pub mod report;
 pub mod review_signals;
 pub mod scan;

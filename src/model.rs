@@ -332,6 +332,11 @@ pub struct Report {
     /// The rubric version the levels were computed with.
     #[serde(default)]
     pub rubric_version: String,
+    /// The findings before merging, one per practice id and repository, each with its
+    /// `repository` and `attribution`: `practices` holds one merged entry per id, and this
+    /// keeps which repository each piece of evidence came from and how it is credited.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub practices_by_repository: Vec<PracticeFinding>,
 }
 
 pub const FOLIO_VERSION: &str = env!("CARGO_PKG_VERSION");
