@@ -41,13 +41,17 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the GitHub App service: POST /webhook, /healthz, /readyz, /metrics and /.
-    #[command(after_help = "Example:\n  FOLIO_WEBHOOK_SECRET=... FOLIO_APP_ID=123 FOLIO_PRIVATE_KEY_PATH=app.pem folio serve")]
+    #[command(
+        after_help = "Example:\n  FOLIO_WEBHOOK_SECRET=... FOLIO_APP_ID=123 FOLIO_PRIVATE_KEY_PATH=app.pem folio serve"
+    )]
     Serve,
     /// Apply the database migrations and exit.
     #[command(after_help = "Example:\n  FOLIO_DATABASE_URL=sqlite://folio.db folio migrate")]
     Migrate,
     /// Evaluate a portfolio from the terminal and print the report that would be posted.
-    #[command(after_help = "Example:\n  GITHUB_TOKEN=ghp_... folio evaluate --candidate octocat --format json \\\n      https://github.com/octocat/hello/pull/7 https://github.com/octocat/hello")]
+    #[command(
+        after_help = "Example:\n  GITHUB_TOKEN=ghp_... folio evaluate --candidate octocat --format json \\\n      https://github.com/octocat/hello/pull/7 https://github.com/octocat/hello"
+    )]
     Evaluate {
         /// The candidate's GitHub login.
         #[arg(long)]
@@ -159,8 +163,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             if std::io::stderr().is_terminal() {
                 crate::telemetry::init("warn", s.log_format);
             }
-            let out = crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format)
-                .await?;
+            let out =
+                crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format).await?;
             println!("{out}");
             Ok(())
         }
@@ -204,7 +208,10 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                         .list_jobs(state.as_deref(), limit)
                         .await
                         .context("listing jobs")?;
-                    println!("{:>8}  {:<10}  {:<13}  {:>8}  {:<40}  last error", "id", "state", "kind", "attempts", "key");
+                    println!(
+                        "{:>8}  {:<10}  {:<13}  {:>8}  {:<40}  last error",
+                        "id", "state", "kind", "attempts", "key"
+                    );
                     for j in jobs {
                         println!(
                             "{:>8}  {:<10}  {:<13}  {:>8}  {:<40}  {}",

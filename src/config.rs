@@ -331,9 +331,10 @@ impl Settings {
             PathBuf::from(pick("FOLIO_CREDENTIALS_PATH", &layer.credentials_path)?);
 
         let workers = match get("FOLIO_WORKERS") {
-            Some(v) => v.trim().parse::<i64>().map_err(|_| {
-                invalid("FOLIO_WORKERS", format!("{v:?} is not a whole number"))
-            })?,
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| invalid("FOLIO_WORKERS", format!("{v:?} is not a whole number")))?,
             None => layer.workers.unwrap_or(4),
         };
         if !(1..=256).contains(&workers) {
@@ -411,8 +412,7 @@ impl Settings {
         };
         let r = &layer.retention;
         let retention = RetentionSettings {
-            closed_issue_days: positive("retention.closed_issue_days", r.closed_issue_days)?
-                as u32,
+            closed_issue_days: positive("retention.closed_issue_days", r.closed_issue_days)? as u32,
             cache_days: positive("retention.cache_days", r.cache_days)? as u32,
             purge_interval: Duration::from_secs(positive(
                 "retention.purge_interval_seconds",
@@ -531,7 +531,10 @@ fn load_app_credentials(
             "FOLIO_PRIVATE_KEY",
             "FOLIO_APP_ID is set but neither FOLIO_PRIVATE_KEY nor FOLIO_PRIVATE_KEY_PATH is",
         )),
-        (None, Some((name, _))) => Err(invalid(name, "a private key is set but FOLIO_APP_ID is not")),
+        (None, Some((name, _))) => Err(invalid(
+            name,
+            "a private key is set but FOLIO_APP_ID is not",
+        )),
     }
 }
 

@@ -50,7 +50,11 @@ impl JobHandler for Dispatcher {
                             .delete_installation(installation_id)
                             .await
                             .map_err(store_err)?;
-                        info!(installation_id, submissions = n, "installation removed with its data");
+                        info!(
+                            installation_id,
+                            submissions = n,
+                            "installation removed with its data"
+                        );
                     }
                     "suspend" => store
                         .set_installation_suspended(installation_id, true)
@@ -62,7 +66,11 @@ impl JobHandler for Dispatcher {
                         .map_err(store_err)?,
                     _ => {
                         if !account_login.is_empty() {
-                            let kind = if account_type.is_empty() { "User" } else { &account_type };
+                            let kind = if account_type.is_empty() {
+                                "User"
+                            } else {
+                                &account_type
+                            };
                             store
                                 .upsert_installation(installation_id, &account_login, kind)
                                 .await
@@ -97,7 +105,13 @@ impl JobHandler for Dispatcher {
                 trigger,
             } => {
                 self.pipeline
-                    .evaluate_issue(installation_id, &repo, issue_number, &trigger, job.actor.as_deref())
+                    .evaluate_issue(
+                        installation_id,
+                        &repo,
+                        issue_number,
+                        &trigger,
+                        job.actor.as_deref(),
+                    )
                     .await
             }
         }

@@ -16,8 +16,8 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::Digest;
 use tokio::sync::{Mutex, Semaphore};
 use tracing::{debug, warn};
@@ -224,7 +224,15 @@ impl GitHub {
         let jwt = self.app_jwt()?;
         let path = format!("/app/installations/{id}/access_tokens");
         let resp = self
-            .send_with_retries("POST", &path, Some(b"{}".to_vec()), &format!("Bearer {jwt}"), None, counters, "app")
+            .send_with_retries(
+                "POST",
+                &path,
+                Some(b"{}".to_vec()),
+                &format!("Bearer {jwt}"),
+                None,
+                counters,
+                "app",
+            )
             .await?;
         #[derive(serde::Deserialize)]
         struct Token {
@@ -374,7 +382,8 @@ impl GitHub {
             let (parts, bytes) = match sent {
                 Ok(Ok(x)) => x,
                 Ok(Err(e)) => {
-                    metrics::counter!("folio_github_requests_total", "status" => "error").increment(1);
+                    metrics::counter!("folio_github_requests_total", "status" => "error")
+                        .increment(1);
                     if attempt > self.settings.max_retries {
                         return Err(GhError::Transport {
                             path: path.to_string(),
@@ -386,7 +395,8 @@ impl GitHub {
                     continue;
                 }
                 Err(_) => {
-                    metrics::counter!("folio_github_requests_total", "status" => "timeout").increment(1);
+                    metrics::counter!("folio_github_requests_total", "status" => "timeout")
+                        .increment(1);
                     if attempt > self.settings.max_retries {
                         return Err(GhError::Transport {
                             path: path.to_string(),
@@ -399,7 +409,8 @@ impl GitHub {
                 }
             };
             let status = parts.status.as_u16();
-            metrics::counter!("folio_github_requests_total", "status" => status.to_string()).increment(1);
+            metrics::counter!("folio_github_requests_total", "status" => status.to_string())
+                .increment(1);
             self.rate_update(scope, &parts.headers);
             if status != 304 {
                 counters.billed.fetch_add(1, Ordering::Relaxed);
@@ -441,7 +452,11 @@ impl GitHub {
             }
             let message = serde_json::from_slice::<serde_json::Value>(&bytes)
                 .ok()
-                .and_then(|v| v.get("message").and_then(|m| m.as_str()).map(str::to_string))
+                .and_then(|v| {
+                    v.get("message")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_string)
+                })
                 .unwrap_or_default();
             let retry_after = header("retry-after").and_then(|v| v.trim().parse::<u64>().ok());
             let remaining = header("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
@@ -590,7 +605,11 @@ impl Session {
     ) -> Result<ApiResponse, GhError> {
         self.gh.rate_check(&self.scope(), 5)?;
         let scope = self.scope();
-        let cache = if conditional { self.gh.cache.as_ref() } else { None };
+        let cache = if conditional {
+            self.gh.cache.as_ref()
+        } else {
+            None
+        };
         let cached = match cache {
             Some(store) => store.cache_get(&scope, path).await.ok().flatten(),
             None => None,
@@ -600,7 +619,15 @@ impl Session {
         loop {
             let result = self
                 .gh
-                .send_with_retries(method, path, body.clone(), &auth, cached.as_ref(), &self.counters, &scope)
+                .send_with_retries(
+                    method,
+                    path,
+                    body.clone(),
+                    &auth,
+                    cached.as_ref(),
+                    &self.counters,
+                    &scope,
+                )
                 .await;
             match result {
                 // A revoked or expired installation token: mint a new one, once.
@@ -646,7 +673,10 @@ impl Session {
     }
 
     /// GET, with 404 as `None`.
-    pub async fn get_optional<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, GhError> {
+    pub async fn get_optional<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<Option<T>, GhError> {
         match self.get_json(path).await {
             Ok(v) => Ok(Some(v)),
             Err(GhError::NotFound(_)) => Ok(None),
@@ -656,7 +686,11 @@ impl Session {
 
     /// GET every page of a list, following `Link: rel="next"` by path and query, up to
     /// `max_items`.
-    pub async fn get_all<T: DeserializeOwned>(&self, path: &str, max_items: usize) -> Result<Vec<T>, GhError> {
+    pub async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        max_items: usize,
+    ) -> Result<Vec<T>, GhError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut next = Some(format!("{path}{sep}per_page=100"));
         let mut out = Vec::new();
@@ -668,7 +702,10 @@ impl Session {
                 out.truncate(max_items);
                 break;
             }
-            next = resp.link_next.as_deref().and_then(|l| self.gh.relative_link(l));
+            next = resp
+                .link_next
+                .as_deref()
+                .and_then(|l| self.gh.relative_link(l));
         }
         Ok(out)
     }
@@ -687,13 +724,21 @@ impl Session {
         Ok(r.items)
     }
 
-    pub async fn post_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, GhError> {
+    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GhError> {
         let bytes = serde_json::to_vec(body).map_err(|e| GhError::Config(e.to_string()))?;
         let resp = self.request("POST", path, Some(bytes), false).await?;
         decode(path, &resp.body)
     }
 
-    pub async fn patch_json<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, GhError> {
+    pub async fn patch_json<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, GhError> {
         let bytes = serde_json::to_vec(body).map_err(|e| GhError::Config(e.to_string()))?;
         let resp = self.request("PATCH", path, Some(bytes), false).await?;
         decode(path, &resp.body)
@@ -722,7 +767,12 @@ impl Session {
             self.counters.billed.fetch_add(1, Ordering::Relaxed);
             let permit = self.gh.permits.acquire().await;
             let result = tokio::time::timeout(self.gh.settings.request_timeout * 4, async {
-                let resp = self.gh.octo.execute(request).await.map_err(|e| e.to_string())?;
+                let resp = self
+                    .gh
+                    .octo
+                    .execute(request)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let status = resp.status().as_u16();
                 if !(200..300).contains(&status) {
                     return Ok(Err(status));
@@ -785,7 +835,15 @@ impl Session {
         let jwt = self.gh.app_jwt()?;
         let resp = self
             .gh
-            .send_with_retries("GET", "/app", None, &format!("Bearer {jwt}"), None, &self.counters, "app")
+            .send_with_retries(
+                "GET",
+                "/app",
+                None,
+                &format!("Bearer {jwt}"),
+                None,
+                &self.counters,
+                "app",
+            )
             .await?;
         #[derive(serde::Deserialize)]
         struct App {
@@ -825,11 +883,19 @@ mod tests {
 
     #[tokio::test]
     async fn links_become_relative_to_the_api_base() {
-        let settings = crate::config::Settings::load_from(None, &Default::default()).map(|s| s.github);
+        let settings =
+            crate::config::Settings::load_from(None, &Default::default()).map(|s| s.github);
         let settings = settings.unwrap_or_else(|_| unreachable!());
-        let gh = GitHub::new(&url::Url::parse("https://ghe.example/api/v3").unwrap(), None, None, settings).unwrap();
+        let gh = GitHub::new(
+            &url::Url::parse("https://ghe.example/api/v3").unwrap(),
+            None,
+            None,
+            settings,
+        )
+        .unwrap();
         assert_eq!(
-            gh.relative_link("https://ghe.example/api/v3/repositories/5/pulls?page=3").as_deref(),
+            gh.relative_link("https://ghe.example/api/v3/repositories/5/pulls?page=3")
+                .as_deref(),
             Some("/repositories/5/pulls?page=3")
         );
     }

@@ -50,13 +50,22 @@ impl JobPayload {
     /// evaluation's key so that it replaces a pending evaluation and waits for a running one.
     pub fn dedupe_key(&self) -> String {
         match self {
-            Self::Evaluate { repo, issue_number, .. } | Self::IssueDeleted { repo, issue_number, .. } => {
+            Self::Evaluate {
+                repo, issue_number, ..
+            }
+            | Self::IssueDeleted {
+                repo, issue_number, ..
+            } => {
                 format!("issue:{}#{issue_number}", repo.to_ascii_lowercase())
             }
-            Self::IssueClosed { repo, issue_number, .. } => {
+            Self::IssueClosed {
+                repo, issue_number, ..
+            } => {
                 format!("issue-state:{}#{issue_number}", repo.to_ascii_lowercase())
             }
-            Self::Installation { installation_id, .. } => format!("installation:{installation_id}"),
+            Self::Installation {
+                installation_id, ..
+            } => format!("installation:{installation_id}"),
         }
     }
 

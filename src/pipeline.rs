@@ -1,17 +1,317 @@
 //! One evaluation, end to end: tracking issue → fetch → analyze → report → render → publish.
+//! The service (a queued job) and `folio evaluate` (a terminal) share [`assemble`], so both
+//! produce the same report from the same fetched data.
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
+use serde::Deserialize;
+use sha2::Digest;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::analyze::practices::{PracticeTable, analyze_repo, is_wanted_path};
+use crate::analyze::review::analyze_pull_request;
+use crate::cli_error::CliError;
+use crate::config::Settings;
+use crate::fetch::{Fetcher, Portfolio};
+use crate::github::{GhError, GitHub, Session};
+use crate::model::{Attribution, OutputFormat, RepoAttribution, Report, Source};
+use crate::publish::Publisher;
+use crate::render::comment::CommentContext;
+use crate::repo_config::{Permission, RepoConfig};
+use crate::report::rubric::Rubric;
+use crate::report::{RepoPractices, ReportInput};
 use crate::server::AppState;
+use crate::store::{EvaluationRecord, now_ms};
+use crate::submission::{LinkLimits, ParsedSubmission};
 use crate::worker::JobError;
+
+/// The fixed parts of an analysis: the detector table, the rubric and the web host.
+pub struct Analysis<'a> {
+    pub table: &'a PracticeTable,
+    pub rubric: &'a Rubric,
+    pub web_url: &'a url::Url,
+}
+
+/// Builds the report from fetched data. Pure: no I/O, no clock.
+pub fn assemble(
+    analysis: &Analysis<'_>,
+    candidate: &str,
+    portfolio: &Portfolio,
+    parsed: &ParsedSubmission,
+    authored_practices: &HashSet<(String, String)>,
+    api_requests: u64,
+) -> Report {
+    let (table, rubric, web_url) = (analysis.table, analysis.rubric, analysis.web_url);
+    let web = web_url.as_str().trim_end_matches('/');
+    let mut warnings: Vec<String> = Vec::new();
+    for i in &parsed.ignored {
+        warnings.push(format!("{}: {}; ignored", i.link, i.reason));
+    }
+    warnings.extend(parsed.warnings.iter().cloned());
+    warnings.extend(portfolio.warnings.iter().cloned());
+
+    let mut sources = Vec::new();
+    let mut pull_requests = Vec::new();
+    let mut reviews = Vec::new();
+    let mut review_comments = Vec::new();
+    for pr in &portfolio.pull_requests {
+        let analysis = analyze_pull_request(pr, candidate);
+        if analysis.attribution == Attribution::Unrelated {
+            warnings.push(format!(
+                "{}: {candidate} neither authored nor reviewed this pull request; not credited",
+                pr.html_url
+            ));
+        }
+        sources.push(Source::PullRequest {
+            url: pr.html_url.clone(),
+            attribution: analysis.attribution,
+            title: Some(pr.title.clone()),
+            commit: Some(pr.head_sha.clone()),
+        });
+        pull_requests.extend(analysis.summary);
+        reviews.extend(analysis.reviews);
+        review_comments.extend(analysis.review_comments);
+    }
+
+    let mut repo_practices = Vec::new();
+    for repo in &portfolio.repositories {
+        if repo.linked || repo.attribution != RepoAttribution::Unrelated {
+            sources.push(Source::Repository {
+                url: format!("{web}/{}", repo.meta.full_name),
+                attribution: repo.attribution,
+                from_template: repo.meta.from_template,
+                commit: repo.snapshot.commit.clone(),
+            });
+        }
+        if repo.attribution == RepoAttribution::Unrelated {
+            if repo.linked {
+                warnings.push(format!(
+                    "{web}/{}: no commits by {candidate}; listed, not credited",
+                    repo.meta.full_name
+                ));
+            }
+            continue;
+        }
+        let mut findings = analyze_repo(&repo.snapshot, table);
+        let sha = repo.snapshot.commit.clone().unwrap_or_default();
+        for f in &mut findings {
+            f.repository = Some(repo.meta.full_name.clone());
+            if authored_practices
+                .contains(&(repo.meta.full_name.to_ascii_lowercase(), f.id.clone()))
+            {
+                f.attribution = Some(Attribution::Authored);
+            }
+            for e in &mut f.evidence {
+                if e.url.is_none()
+                    && let Some(path) = &e.path
+                {
+                    let anchor = e.line.map(|l| format!("#L{l}")).unwrap_or_default();
+                    e.url = Some(format!(
+                        "{web}/{}/blob/{sha}/{path}{anchor}",
+                        repo.meta.full_name
+                    ));
+                }
+            }
+        }
+        let attribution = match repo.attribution {
+            RepoAttribution::Owned => Attribution::Owned,
+            _ => Attribution::Project,
+        };
+        repo_practices.push(RepoPractices {
+            repository: Some(repo.meta.full_name.clone()),
+            attribution,
+            findings,
+        });
+    }
+
+    crate::report::build(
+        ReportInput {
+            candidate: Some(candidate.to_string()),
+            sources,
+            repo_practices,
+            pull_requests,
+            reviews,
+            review_comments,
+            warnings,
+            api_requests,
+        },
+        rubric,
+    )
+}
+
+/// A stable hash of what a report says, ignoring how many requests it took, so that an
+/// unchanged re-evaluation does not edit the comment.
+pub fn content_hash(report: &Report) -> String {
+    let mut r = report.clone();
+    r.api_requests = 0;
+    let bytes = serde_json::to_vec(&r).unwrap_or_default();
+    hex::encode(sha2::Sha256::digest(&bytes))
+}
+
+fn rfc3339_now() -> String {
+    humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
+}
+
+fn practice_table(config: &RepoConfig) -> PracticeTable {
+    let table = PracticeTable::builtin();
+    let _ = config;
+    table
+}
+
+#[derive(Deserialize)]
+struct IssueJson {
+    #[serde(default)]
+    body: Option<String>,
+    user: UserJson,
+    #[serde(default)]
+    labels: Vec<LabelJson>,
+    #[serde(default)]
+    html_url: Option<String>,
+    #[serde(default)]
+    pull_request: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct UserJson {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct LabelJson {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct PermissionJson {
+    #[serde(default)]
+    permission: Option<String>,
+    #[serde(default)]
+    role_name: Option<String>,
+}
+
+fn rank(role: &str) -> u8 {
+    match role {
+        "admin" => 5,
+        "maintain" => 4,
+        "write" | "push" => 3,
+        "triage" => 2,
+        "read" | "pull" => 1,
+        _ => 0,
+    }
+}
+
+fn gh_to_job(e: GhError) -> JobError {
+    match e {
+        GhError::RateLimited(d) => JobError::RetryAfter(d, anyhow::anyhow!("GitHub rate limit")),
+        e if e.is_transient() => JobError::Retry(anyhow::Error::new(e)),
+        GhError::Config(m) => JobError::Retry(anyhow::anyhow!(m)),
+        e => JobError::Retry(anyhow::Error::new(e)),
+    }
+}
+
+fn store_to_job(e: crate::store::StoreError) -> JobError {
+    JobError::Retry(anyhow::Error::new(e))
+}
 
 pub struct Pipeline {
     state: Arc<AppState>,
+    github: Mutex<Option<(u64, Arc<GitHub>)>>,
 }
 
 impl Pipeline {
     pub fn new(state: Arc<AppState>) -> Self {
-        Self { state }
+        Self {
+            state,
+            github: Mutex::new(None),
+        }
+    }
+
+    /// One client (one token cache, one rate-limit view) shared by every worker; rebuilt
+    /// when the setup flow installs new credentials.
+    fn github(&self) -> Result<Arc<GitHub>, JobError> {
+        let Some(app) = self.state.app_credentials() else {
+            return Err(JobError::Retry(anyhow::anyhow!(
+                "GitHub App credentials are not configured"
+            )));
+        };
+        let mut guard = self
+            .github
+            .lock()
+            .map_err(|_| JobError::Retry(anyhow::anyhow!("client lock poisoned")))?;
+        if let Some((id, gh)) = guard.as_ref()
+            && *id == app.app_id
+        {
+            return Ok(gh.clone());
+        }
+        let creds = GitHub::app(app.app_id, &app.private_key)
+            .map_err(|e| JobError::Permanent(anyhow::Error::new(e)))?;
+        let gh = Arc::new(
+            GitHub::new(
+                &self.state.settings.github_api_url,
+                Some(creds),
+                Some(self.state.store.clone()),
+                self.state.settings.github.clone(),
+            )
+            .map_err(|e| JobError::Permanent(anyhow::Error::new(e)))?,
+        );
+        *guard = Some((app.app_id, gh.clone()));
+        Ok(gh)
+    }
+
+    async fn has_permission(
+        &self,
+        session: &Session,
+        repo: &str,
+        login: &str,
+        min: Permission,
+    ) -> Result<bool, GhError> {
+        let path = format!("/repos/{repo}/collaborators/{login}/permission");
+        let p: Option<PermissionJson> = session.get_optional(&path).await?;
+        let Some(p) = p else { return Ok(false) };
+        let have = rank(p.role_name.as_deref().unwrap_or(""))
+            .max(rank(p.permission.as_deref().unwrap_or("")));
+        Ok(have >= rank(min.as_str()))
+    }
+
+    /// Reads `.github/folio.yml` from the hiring repo, else from the org's `.github` repo.
+    async fn config(
+        &self,
+        session: &Session,
+        repo: &str,
+    ) -> Result<Result<RepoConfig, String>, GhError> {
+        let read = |path: String| async move {
+            #[derive(Deserialize)]
+            struct Content {
+                #[serde(default)]
+                content: Option<String>,
+                #[serde(default)]
+                encoding: Option<String>,
+            }
+            let c: Option<Content> = session.get_optional(&path).await?;
+            Ok::<Option<String>, GhError>(c.and_then(|c| {
+                let raw = c.content?;
+                if c.encoding.as_deref() != Some("base64") {
+                    return Some(raw);
+                }
+                let cleaned: String = raw.chars().filter(|ch| !ch.is_whitespace()).collect();
+                base64_decode(&cleaned).and_then(|b| String::from_utf8(b).ok())
+            }))
+        };
+        let hiring = read(format!("/repos/{repo}/contents/.github/folio.yml")).await?;
+        let org_file = match &hiring {
+            Some(_) => None,
+            None => {
+                let owner = repo.split('/').next().unwrap_or(repo);
+                read(format!("/repos/{owner}/.github/contents/.github/folio.yml")).await?
+            }
+        };
+        Ok(
+            crate::repo_config::resolve(hiring.as_deref(), org_file.as_deref())
+                .map_err(|e| e.to_string()),
+        )
     }
 
     pub async fn evaluate_issue(
@@ -22,28 +322,547 @@ impl Pipeline {
         trigger: &str,
         actor: Option<&str>,
     ) -> Result<(), JobError> {
-        let _ = (installation_id, repo, issue_number, trigger, actor);
-        if self.state.app_credentials().is_none() {
-            return Err(JobError::Retry(anyhow::anyhow!(
-                "GitHub App credentials are not configured"
-            )));
-        }
-        Err(JobError::Permanent(anyhow::anyhow!("evaluation is not wired yet")))
+        let span = info_span!("evaluate", installation = installation_id, repo = %repo, issue = issue_number, trigger = %trigger);
+        self.evaluate_inner(installation_id, repo, issue_number, trigger, actor)
+            .instrument(span)
+            .await
     }
 
-    pub async fn report_failure(&self, installation_id: i64, repo: &str, issue_number: i64, error: &str) {
-        let _ = (installation_id, repo, issue_number, error);
+    async fn evaluate_inner(
+        &self,
+        installation_id: i64,
+        repo: &str,
+        issue_number: i64,
+        trigger: &str,
+        actor: Option<&str>,
+    ) -> Result<(), JobError> {
+        let store = &self.state.store;
+        if store
+            .installation_suspended(installation_id)
+            .await
+            .map_err(store_to_job)?
+        {
+            info!("installation suspended; nothing done");
+            return Ok(());
+        }
+        let gh = self.github()?;
+        let session = gh.session(Some(installation_id));
+        let issue: Option<IssueJson> = session
+            .get_optional(&format!("/repos/{repo}/issues/{issue_number}"))
+            .await
+            .map_err(gh_to_job)?;
+        let Some(issue) = issue else {
+            info!("the issue is gone; nothing to do");
+            return Ok(());
+        };
+        if issue.pull_request.is_some() {
+            return Ok(());
+        }
+        let labels: Vec<String> = issue.labels.iter().map(|l| l.name.clone()).collect();
+        let body = issue.body.clone().unwrap_or_default();
+        let author = issue.user.login.clone();
+        let slug = session.app_slug().await.map_err(gh_to_job)?;
+        let bot_login = format!("{slug}[bot]");
+        let ctx = CommentContext {
+            submitted_by: Some(author.clone()),
+            evaluated_at: rfc3339_now(),
+            issue_url: issue.html_url.clone(),
+        };
+        let publisher = Publisher {
+            session: &session,
+            repo,
+            issue: issue_number,
+            bot_login: &bot_login,
+        };
+
+        let config = match self.config(&session, repo).await.map_err(gh_to_job)? {
+            Ok(c) => c,
+            Err(message) => {
+                let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+                if !crate::webhook::event::is_submission(Some(&body), &label_refs) {
+                    return Ok(());
+                }
+                warn!(%message, "broken .github/folio.yml");
+                let sub = store
+                    .upsert_submission(installation_id, repo, issue_number, None, Some(&author))
+                    .await
+                    .map_err(store_to_job)?;
+                let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
+                let text = crate::render::comment::config_error(&message, &ctx);
+                let published = publisher
+                    .upsert(&text, known, false)
+                    .await
+                    .map_err(gh_to_job)?;
+                self.record(
+                    sub.id,
+                    "config_error",
+                    None,
+                    Some(published.id()),
+                    None,
+                    &session,
+                )
+                .await?;
+                return Ok(());
+            }
+        };
+        let names = &config.labels;
+        let mut label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        if labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(&names.submission))
+        {
+            label_refs.push(crate::webhook::event::SUBMISSION_LABEL);
+        }
+        if !crate::webhook::event::is_submission(Some(&body), &label_refs) {
+            info!("not a submission; left alone");
+            return Ok(());
+        }
+
+        let limits = LinkLimits {
+            max_pull_requests: config.limits.pull_request_links as usize,
+            max_repositories: config.limits.repository_links as usize,
+        };
+        let parsed = crate::submission::parse(&body, &self.state.settings.web_url, limits);
+        let candidate = parsed.candidate.clone().unwrap_or_else(|| author.clone());
+        let sub = store
+            .upsert_submission(
+                installation_id,
+                repo,
+                issue_number,
+                Some(&candidate),
+                Some(&author),
+            )
+            .await
+            .map_err(store_to_job)?;
+        let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
+        let min = config.commands.min_permission;
+
+        // Who may start an evaluation (SPEC §1).
+        let mut confirmed = sub.confirmed_by.is_some();
+        if trigger == "refresh" {
+            let Some(actor) = actor else { return Ok(()) };
+            if actor.eq_ignore_ascii_case(&bot_login) || actor.ends_with("[bot]") {
+                return Ok(());
+            }
+            if !self
+                .has_permission(&session, repo, actor, min)
+                .await
+                .map_err(gh_to_job)?
+            {
+                info!(%actor, "refresh refused: not enough permission on the hiring repository");
+                return Ok(());
+            }
+            if !confirmed && !author.eq_ignore_ascii_case(&candidate) {
+                store
+                    .confirm_submission(sub.id, actor)
+                    .await
+                    .map_err(store_to_job)?;
+            }
+            confirmed = true;
+            let hour_ago = now_ms() - 3_600_000;
+            let recent = store
+                .evaluations_since(sub.id, hour_ago)
+                .await
+                .map_err(store_to_job)?;
+            if recent >= i64::from(config.limits.reevaluations_per_hour) {
+                info!(recent, "re-evaluation limit reached for this issue");
+                return Ok(());
+            }
+        }
+        let author_is_candidate = author.eq_ignore_ascii_case(&candidate);
+        let author_is_maintainer = if author_is_candidate && confirmed {
+            false
+        } else {
+            self.has_permission(&session, repo, &author, min)
+                .await
+                .map_err(gh_to_job)?
+        };
+        if !author_is_candidate && !confirmed && !author_is_maintainer {
+            let text = crate::render::comment::awaiting_confirmation(&author, &candidate, &ctx);
+            let published = publisher
+                .upsert(&text, known, false)
+                .await
+                .map_err(gh_to_job)?;
+            self.record(
+                sub.id,
+                "awaiting_confirmation",
+                None,
+                Some(published.id()),
+                None,
+                &session,
+            )
+            .await?;
+            return Ok(());
+        }
+        if trigger == "edited" {
+            let hour_ago = now_ms() - 3_600_000;
+            let recent = store
+                .evaluations_since(sub.id, hour_ago)
+                .await
+                .map_err(store_to_job)?;
+            if recent >= i64::from(config.limits.reevaluations_per_hour) {
+                info!(recent, "re-evaluation limit reached for this issue");
+                return Ok(());
+            }
+        }
+        if trigger == "opened" && !author_is_maintainer {
+            let day_ago = now_ms() - 86_400_000;
+            let count = store
+                .submissions_by_author_since(installation_id, &author, day_ago)
+                .await
+                .map_err(store_to_job)?;
+            if count > i64::from(config.limits.submissions_per_day) {
+                let problem = format!(
+                    "{author} has opened more than {} submissions today; a maintainer can start this one with `/folio refresh`.",
+                    config.limits.submissions_per_day
+                );
+                let text = crate::render::comment::needs_info(&[problem], &ctx);
+                let published = publisher
+                    .upsert(&text, known, false)
+                    .await
+                    .map_err(gh_to_job)?;
+                self.record(
+                    sub.id,
+                    "rate_limited",
+                    None,
+                    Some(published.id()),
+                    None,
+                    &session,
+                )
+                .await?;
+                return Ok(());
+            }
+        }
+
+        if !parsed.problems.is_empty() {
+            let text = crate::render::comment::needs_info(&parsed.problems, &ctx);
+            let published = publisher
+                .upsert(&text, known, false)
+                .await
+                .map_err(gh_to_job)?;
+            publisher
+                .set_labels(&labels, &[&names.needs_info], &[&names.evaluated])
+                .await
+                .map_err(gh_to_job)?;
+            self.record(
+                sub.id,
+                "needs_info",
+                None,
+                Some(published.id()),
+                None,
+                &session,
+            )
+            .await?;
+            return Ok(());
+        }
+
+        let needed =
+            6 * parsed.pull_requests.len() as u64 + 6 * parsed.repositories.len() as u64 + 8;
+        session.ensure_budget(needed).map_err(gh_to_job)?;
+        let rubric = config
+            .rubric()
+            .map_err(|e| JobError::Permanent(anyhow::anyhow!("rubric: {e}")))?;
+        let table = practice_table(&config);
+        let fetcher = Fetcher {
+            session: &session,
+            web_url: &self.state.settings.web_url,
+            store: Some(&self.state.store),
+            candidate: &candidate,
+            max_tarball_bytes: config.limits.max_tarball_bytes(),
+            wanted: is_wanted_path,
+        };
+        let portfolio = fetcher
+            .portfolio(&parsed.pull_requests, &parsed.repositories)
+            .await
+            .map_err(gh_to_job)?;
+        let analysis = Analysis {
+            table: &table,
+            rubric: &rubric,
+            web_url: &self.state.settings.web_url,
+        };
+        let report = assemble(
+            &analysis,
+            &candidate,
+            &portfolio,
+            &parsed,
+            &HashSet::new(),
+            session.counters.requests(),
+        );
+        let hash = content_hash(&report);
+        let last = store.last_evaluation(sub.id).await.map_err(store_to_job)?;
+        let unchanged = last.as_ref().and_then(|l| l.content_hash.as_deref())
+            == Some(hash.as_str())
+            && last.as_ref().is_some_and(|l| l.outcome == "evaluated");
+        let text = crate::render::comment::comment(&report, &ctx);
+        let published = publisher
+            .upsert(&text, known, unchanged)
+            .await
+            .map_err(gh_to_job)?;
+        publisher
+            .set_labels(&labels, &[&names.evaluated], &[&names.needs_info])
+            .await
+            .map_err(gh_to_job)?;
+        let report_json = crate::render::json::json(&report);
+        self.record(
+            sub.id,
+            "evaluated",
+            Some(report_json),
+            Some(published.id()),
+            Some(hash),
+            &session,
+        )
+        .await?;
+        info!(
+            requests = session.counters.requests(),
+            billed = session.counters.billed(),
+            not_modified = session.counters.not_modified(),
+            outcome = ?published,
+            "evaluation published"
+        );
+        Ok(())
+    }
+
+    async fn record(
+        &self,
+        submission_id: i64,
+        outcome: &str,
+        report_json: Option<String>,
+        comment_id: Option<i64>,
+        content_hash: Option<String>,
+        session: &Session,
+    ) -> Result<(), JobError> {
+        metrics::counter!("folio_evaluations_total", "outcome" => outcome.to_string()).increment(1);
+        self.state
+            .store
+            .record_evaluation(&EvaluationRecord {
+                submission_id,
+                outcome: outcome.to_string(),
+                report_json,
+                comment_id,
+                content_hash,
+                api_requests: session.counters.requests() as i64,
+                created_at: now_ms(),
+            })
+            .await
+            .map_err(store_to_job)
+    }
+
+    /// A dead evaluation job: tell the issue, in the one comment, how to retry.
+    pub async fn report_failure(
+        &self,
+        installation_id: i64,
+        repo: &str,
+        issue_number: i64,
+        error: &str,
+    ) {
+        let result: Result<(), JobError> = async {
+            let gh = self.github()?;
+            let session = gh.session(Some(installation_id));
+            let slug = session.app_slug().await.map_err(gh_to_job)?;
+            let bot_login = format!("{slug}[bot]");
+            let sub = self
+                .state
+                .store
+                .upsert_submission(installation_id, repo, issue_number, None, None)
+                .await
+                .map_err(store_to_job)?;
+            let known = self
+                .state
+                .store
+                .last_comment_id(sub.id)
+                .await
+                .map_err(store_to_job)?;
+            let ctx = CommentContext {
+                submitted_by: None,
+                evaluated_at: rfc3339_now(),
+                issue_url: None,
+            };
+            // The reason is ours (an error chain), but keep it short and free of secrets.
+            let reason: String = error.chars().take(300).collect();
+            let text = crate::render::comment::evaluation_failed(&reason, &ctx);
+            let publisher = Publisher {
+                session: &session,
+                repo,
+                issue: issue_number,
+                bot_login: &bot_login,
+            };
+            let published = publisher
+                .upsert(&text, known, false)
+                .await
+                .map_err(gh_to_job)?;
+            self.record(sub.id, "failed", None, Some(published.id()), None, &session)
+                .await
+        }
+        .await;
+        if let Err(e) = result {
+            warn!(error = %e, "could not tell the issue that the evaluation failed");
+        }
     }
 }
 
-/// `folio evaluate`: the same pipeline from a terminal.
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut lookup = [255u8; 256];
+    for (i, c) in ALPHABET.iter().enumerate() {
+        lookup[*c as usize] = i as u8;
+    }
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for b in s.bytes() {
+        if b == b'=' {
+            break;
+        }
+        let v = lookup[b as usize];
+        if v == 255 {
+            return None;
+        }
+        buf = (buf << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// `folio evaluate`: the same fetch, analysis and report from a terminal.
 pub async fn evaluate_cli(
-    settings: &crate::config::Settings,
+    settings: &Settings,
     candidate: &str,
     installation: Option<i64>,
     links: &[String],
-    format: crate::model::OutputFormat,
-) -> Result<String, crate::cli_error::CliError> {
-    let _ = (settings, candidate, installation, links, format);
-    Err(crate::cli_error::CliError::usage("folio evaluate is not wired yet"))
+    format: OutputFormat,
+) -> Result<String, CliError> {
+    if !crate::submission::valid_login(candidate) {
+        return Err(CliError::usage(format!(
+            "--candidate {candidate:?} is not a valid GitHub login"
+        )));
+    }
+    let credentials = match (installation, &settings.github_token, &settings.app) {
+        (Some(_), _, Some(app)) => {
+            GitHub::app(app.app_id, &app.private_key).map_err(|e| CliError::usage(e.to_string()))?
+        }
+        (Some(_), _, None) => {
+            return Err(CliError::usage(
+                "--installation needs FOLIO_APP_ID and FOLIO_PRIVATE_KEY_PATH",
+            ));
+        }
+        (None, Some(token), _) => crate::github::Credentials::Token(token.clone()),
+        (None, None, _) => {
+            return Err(CliError::usage(
+                "set GITHUB_TOKEN (a token that can read public repositories), or pass --installation ID with app credentials",
+            ));
+        }
+    };
+    let parsed =
+        crate::submission::parse(&links.join("\n"), &settings.web_url, LinkLimits::default());
+    if parsed.pull_requests.is_empty() && parsed.repositories.is_empty() {
+        let reasons: Vec<String> = parsed
+            .ignored
+            .iter()
+            .map(|i| format!("{} ({})", i.link, i.reason))
+            .collect();
+        return Err(CliError::usage(format!(
+            "no usable links: give pull request or repository links on {}{}",
+            settings.web_url.host_str().unwrap_or("GitHub"),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!("; ignored: {}", reasons.join(", "))
+            }
+        )));
+    }
+    let gh = Arc::new(
+        GitHub::new(
+            &settings.github_api_url,
+            Some(credentials),
+            None,
+            settings.github.clone(),
+        )
+        .map_err(|e| CliError::usage(e.to_string()))?,
+    );
+    let session = gh.session(installation);
+    let progress = std::io::stderr().is_terminal();
+    if progress {
+        eprintln!(
+            "folio: fetching {} pull request(s) and {} repositor{}…",
+            parsed.pull_requests.len(),
+            parsed.repositories.len(),
+            if parsed.repositories.len() == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        );
+    }
+    let fetcher = Fetcher {
+        session: &session,
+        web_url: &settings.web_url,
+        store: None,
+        candidate,
+        max_tarball_bytes: RepoConfig::default().limits.max_tarball_bytes(),
+        wanted: is_wanted_path,
+    };
+    let portfolio = fetcher
+        .portfolio(&parsed.pull_requests, &parsed.repositories)
+        .await
+        .map_err(|e| match e {
+            GhError::Unauthorized(_) => {
+                CliError::usage("GitHub rejected GITHUB_TOKEN; check that it is valid")
+            }
+            other => CliError::Failure(anyhow::Error::new(other).context("fetching from GitHub")),
+        })?;
+    if progress {
+        eprintln!(
+            "folio: analyzing ({} requests made)…",
+            session.counters.requests()
+        );
+    }
+    let rubric = Rubric::builtin()
+        .map_err(|e| CliError::Failure(anyhow::anyhow!("built-in rubric: {e}")))?;
+    let table = PracticeTable::builtin();
+    let analysis = Analysis {
+        table: &table,
+        rubric: &rubric,
+        web_url: &settings.web_url,
+    };
+    let report = assemble(
+        &analysis,
+        candidate,
+        &portfolio,
+        &parsed,
+        &HashSet::new(),
+        session.counters.requests(),
+    );
+    Ok(match format {
+        OutputFormat::Json => crate::render::json::json(&report),
+        OutputFormat::Markdown => crate::render::comment::comment(
+            &report,
+            &CommentContext {
+                submitted_by: None,
+                evaluated_at: rfc3339_now(),
+                issue_url: None,
+            },
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_of_github_contents() {
+        assert_eq!(base64_decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
+        assert!(base64_decode("!!").is_none());
+    }
+
+    #[test]
+    fn permission_ranks() {
+        assert!(rank("maintain") >= rank("triage"));
+        assert!(rank("read") < rank("triage"));
+        assert_eq!(rank("none"), 0);
+    }
 }

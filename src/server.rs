@@ -144,7 +144,11 @@ async fn index(State(state): State<Arc<AppState>>) -> Response {
     let stats = state.store.queue_stats().await.unwrap_or_default();
     let installations = state.store.installation_count().await.unwrap_or(0);
     let day_ago = now_ms() - 86_400_000;
-    let outcomes = state.store.outcome_counts(day_ago).await.unwrap_or_default();
+    let outcomes = state
+        .store
+        .outcome_counts(day_ago)
+        .await
+        .unwrap_or_default();
     let healthy = state.store.ping().await.is_ok();
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Folio</title></head><body>\
@@ -155,7 +159,11 @@ async fn index(State(state): State<Arc<AppState>>) -> Response {
          <tr><th>queue: dead</th><td>{d}</td></tr>\
          <tr><th>evaluations (24 h)</th><td>{e}</td></tr><tr><th>needs info (24 h)</th><td>{n}</td></tr>\
          <tr><th>failed (24 h)</th><td>{f}</td></tr></table></body></html>",
-        health = if healthy { "ok" } else { "database unreachable" },
+        health = if healthy {
+            "ok"
+        } else {
+            "database unreachable"
+        },
         up = state.started.elapsed().as_secs(),
         p = stats.pending,
         r = stats.running,
@@ -290,7 +298,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     if !settings.webhooks_enabled() || settings.app.is_none() {
-        warn!("no GitHub App credentials or webhook secret: serving the setup page; /webhook answers 503");
+        warn!(
+            "no GitHub App credentials or webhook secret: serving the setup page; /webhook answers 503"
+        );
     }
     let running = start(settings, store, listener, None).await?;
     shutdown_signal().await;
@@ -329,4 +339,3 @@ pub fn redact_url(url: &str) -> String {
         _ => url.to_string(),
     }
 }
-

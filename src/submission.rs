@@ -108,7 +108,9 @@ fn urls(text: &str) -> Vec<String> {
             continue;
         }
         let end = candidate
-            .find(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '`' | ')' | ']' | '|'))
+            .find(|c: char| {
+                c.is_whitespace() || matches!(c, '<' | '>' | '"' | '\'' | '`' | ')' | ']' | '|')
+            })
             .unwrap_or(candidate.len());
         let mut url = &candidate[..end];
         url = url.trim_end_matches(['.', ',', ';', ':', '!', '?']);
@@ -283,11 +285,20 @@ mod tests {
         assert_eq!(s.candidate.as_deref(), Some("octocat"));
         assert_eq!(s.pull_requests.len(), 1);
         assert_eq!(s.pull_requests[0].number, 6000);
-        assert_eq!(s.repositories, vec![RepoRef { owner: "octocat".into(), name: "hello-world".into() }]);
+        assert_eq!(
+            s.repositories,
+            vec![RepoRef {
+                owner: "octocat".into(),
+                name: "hello-world".into()
+            }]
+        );
         assert_eq!(s.ignored.len(), 1);
         assert!(s.ignored[0].reason.contains("github.com"));
         assert!(s.problems.is_empty());
-        assert_eq!(s.warnings, vec!["1 repeated link(s) were merged.".to_string()]);
+        assert_eq!(
+            s.warnings,
+            vec!["1 repeated link(s) were merged.".to_string()]
+        );
     }
 
     #[test]

@@ -218,7 +218,8 @@ impl Worker {
         let work = self.handler.handle(job);
         tokio::pin!(work);
         let renew_every = self.settings.lease / 3;
-        let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
+        let mut renew =
+            tokio::time::interval_at(tokio::time::Instant::now() + renew_every, renew_every);
         let mut shutdown = self.shutdown.clone();
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {

@@ -74,6 +74,9 @@ fn pr(
         new_parametrized: u32::from(tests > 1),
         new_fixtures: 0,
         new_property_tests: u32::from(property),
+        reviews_received: u32::from(a == Attribution::Authored),
+        commits_after_review: u32::from(a == Attribution::Authored),
+        thread_replies: 0,
     }
 }
 
@@ -102,6 +105,7 @@ fn rc(
         },
         led_to_change: led,
         author_replied: Some(true),
+        suggestion_applied: None,
         useful,
         why: if judged {
             vec!["names a function in the diff".into()]

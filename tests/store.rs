@@ -76,13 +76,19 @@ async fn ingest_dedupes_and_coalesces() {
             delivery("d", None),
         ];
         let out = store.ingest(&batch).await.unwrap();
-        assert!(matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }), "{name}");
+        assert!(
+            matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }),
+            "{name}"
+        );
         assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
         assert_eq!(out[0], out[1], "{name}: same issue, same job");
         assert_ne!(out[0], out[3], "{name}");
         assert_eq!(out[4], IngestOutcome::Accepted { job_id: None }, "{name}");
         // A later batch with a seen id is a duplicate too.
-        let again = store.ingest(&[delivery("c", Some("issue:2"))]).await.unwrap();
+        let again = store
+            .ingest(&[delivery("c", Some("issue:2"))])
+            .await
+            .unwrap();
         assert_eq!(again[0], IngestOutcome::Duplicate, "{name}");
         assert_eq!(store.delivery_count().await.unwrap(), 4, "{name}");
         assert_eq!(store.queue_stats().await.unwrap().pending, 2, "{name}");
@@ -104,12 +110,27 @@ async fn coalescing_keeps_the_actor_who_asked() {
 async fn one_key_never_runs_twice_at_once() {
     for (name, store, _dir) in backends().await {
         store.enqueue(&job("k", None)).await.unwrap();
-        let first = store.claim("w1", Duration::from_secs(60)).await.unwrap().unwrap();
+        let first = store
+            .claim("w1", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
         // A new request for the same issue while it runs: queued, but not claimable.
         store.enqueue(&job("k", None)).await.unwrap();
-        assert!(store.claim("w2", Duration::from_secs(60)).await.unwrap().is_none(), "{name}");
+        assert!(
+            store
+                .claim("w2", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
         assert!(store.complete(first.id, "w1").await.unwrap(), "{name}");
-        let second = store.claim("w2", Duration::from_secs(60)).await.unwrap().unwrap();
+        let second = store
+            .claim("w2", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
         assert_ne!(first.id, second.id, "{name}");
     }
 }
@@ -118,14 +139,32 @@ async fn one_key_never_runs_twice_at_once() {
 async fn an_expired_lease_makes_the_job_claimable_again() {
     for (name, store, _dir) in backends().await {
         store.enqueue(&job("k", None)).await.unwrap();
-        let j = store.claim("dead-worker", Duration::from_millis(200)).await.unwrap().unwrap();
-        assert!(store.claim("w2", Duration::from_secs(60)).await.unwrap().is_none(), "{name}");
+        let j = store
+            .claim("dead-worker", Duration::from_millis(200))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .claim("w2", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let again = store.claim("w2", Duration::from_secs(60)).await.unwrap().unwrap();
+        let again = store
+            .claim("w2", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(again.id, j.id, "{name}");
         assert_eq!(again.attempts, 2, "{name}");
         // The dead worker's late completion is refused: it no longer holds the lease.
-        assert!(!store.complete(j.id, "dead-worker").await.unwrap(), "{name}");
+        assert!(
+            !store.complete(j.id, "dead-worker").await.unwrap(),
+            "{name}"
+        );
         assert!(store.complete(j.id, "w2").await.unwrap(), "{name}");
     }
 }
@@ -134,22 +173,45 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
 async fn failures_retry_then_die_and_can_be_requeued() {
     for (name, store, _dir) in backends().await {
         let id = store.enqueue(&job("k", None)).await.unwrap();
-        let j = store.claim("w", Duration::from_secs(60)).await.unwrap().unwrap();
-        assert!(store.fail(j.id, "w", "boom", Some(now_ms() + 60_000)).await.unwrap());
-        assert!(store.claim("w", Duration::from_secs(60)).await.unwrap().is_none(), "{name}: backoff");
+        let j = store
+            .claim("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .fail(j.id, "w", "boom", Some(now_ms() + 60_000))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("w", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}: backoff"
+        );
         let j = store.job(id).await.unwrap().unwrap();
         assert_eq!(j.state, "pending", "{name}");
         assert_eq!(j.last_error.as_deref(), Some("boom"), "{name}");
 
         let id2 = store.enqueue(&job("other", None)).await.unwrap();
-        let j2 = store.claim("w", Duration::from_secs(60)).await.unwrap().unwrap();
+        let j2 = store
+            .claim("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(j2.id, id2);
         assert!(store.fail(j2.id, "w", "fatal", None).await.unwrap());
         let dead = store.list_jobs(Some("dead"), 10).await.unwrap();
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(dead[0].last_error.as_deref(), Some("fatal"));
         assert!(store.retry_dead(id2).await.unwrap(), "{name}");
-        assert!(!store.retry_dead(id2).await.unwrap(), "{name}: no longer dead");
+        assert!(
+            !store.retry_dead(id2).await.unwrap(),
+            "{name}: no longer dead"
+        );
         assert_eq!(store.job(id2).await.unwrap().unwrap().state, "pending");
     }
 }
@@ -173,14 +235,30 @@ async fn submissions_retention_and_forget() {
             })
             .await
             .unwrap();
-        assert_eq!(store.last_comment_id(s.id).await.unwrap(), Some(99), "{name}");
-        store.upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("recruiter")).await.unwrap();
-        store.upsert_submission(7, "acme/hiring", 3, Some("someone"), None).await.unwrap();
+        assert_eq!(
+            store.last_comment_id(s.id).await.unwrap(),
+            Some(99),
+            "{name}"
+        );
+        store
+            .upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("recruiter"))
+            .await
+            .unwrap();
+        store
+            .upsert_submission(7, "acme/hiring", 3, Some("someone"), None)
+            .await
+            .unwrap();
 
         // Closed 91 days ago: purged. Closed yesterday: kept.
         let day = 86_400_000;
-        store.set_issue_state("acme/hiring", 1, Some(now_ms() - 91 * day)).await.unwrap();
-        store.set_issue_state("acme/hiring", 2, Some(now_ms() - day)).await.unwrap();
+        store
+            .set_issue_state("acme/hiring", 1, Some(now_ms() - 91 * day))
+            .await
+            .unwrap();
+        store
+            .set_issue_state("acme/hiring", 2, Some(now_ms() - day))
+            .await
+            .unwrap();
         store
             .cache_put(
                 "installation:7",
@@ -197,16 +275,34 @@ async fn submissions_retention_and_forget() {
         let counts = store.purge(now_ms(), 90, 7).await.unwrap();
         assert_eq!(counts.submissions, 1, "{name}");
         assert_eq!(counts.http_cache, 1, "{name}");
-        assert!(store.submission("acme/hiring", 1).await.unwrap().is_none(), "{name}");
-        assert!(store.last_evaluation(s.id).await.unwrap().is_none(), "{name}: cascade");
-        assert!(store.submission("acme/hiring", 2).await.unwrap().is_some(), "{name}");
+        assert!(
+            store.submission("acme/hiring", 1).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            store.last_evaluation(s.id).await.unwrap().is_none(),
+            "{name}: cascade"
+        );
+        assert!(
+            store.submission("acme/hiring", 2).await.unwrap().is_some(),
+            "{name}"
+        );
 
         assert_eq!(store.forget_login("HUBOT").await.unwrap(), 1, "{name}");
-        assert!(store.submission("acme/hiring", 2).await.unwrap().is_none(), "{name}");
+        assert!(
+            store.submission("acme/hiring", 2).await.unwrap().is_none(),
+            "{name}"
+        );
 
-        store.upsert_installation(7, "acme", "Organization").await.unwrap();
+        store
+            .upsert_installation(7, "acme", "Organization")
+            .await
+            .unwrap();
         assert_eq!(store.delete_installation(7).await.unwrap(), 1, "{name}");
-        assert!(store.submission("acme/hiring", 3).await.unwrap().is_none(), "{name}");
+        assert!(
+            store.submission("acme/hiring", 3).await.unwrap().is_none(),
+            "{name}"
+        );
     }
 }
 
@@ -245,8 +341,16 @@ async fn a_job_of_a_vanished_worker_runs_again_after_its_lease() {
     for (name, store, _dir) in backends().await {
         store.enqueue(&job("k", None)).await.unwrap();
         // A worker claims it and then disappears without a word.
-        store.claim("vanished", Duration::from_millis(300)).await.unwrap().unwrap();
-        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::ZERO, fail_times: 0 });
+        store
+            .claim("vanished", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .unwrap();
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            fail_times: 0,
+        });
         let pool = WorkerPool::start(
             store.clone(),
             handler.clone(),
@@ -259,7 +363,11 @@ async fn a_job_of_a_vanished_worker_runs_again_after_its_lease() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         pool.shutdown().await;
         let stats = store.queue_stats().await.unwrap();
-        assert_eq!((stats.pending, stats.running, stats.done), (0, 0, 1), "{name}");
+        assert_eq!(
+            (stats.pending, stats.running, stats.done),
+            (0, 0, 1),
+            "{name}"
+        );
     }
 }
 
@@ -267,9 +375,19 @@ async fn a_job_of_a_vanished_worker_runs_again_after_its_lease() {
 async fn retries_with_backoff_then_succeeds() {
     for (name, store, _dir) in backends().await {
         let id = store.enqueue(&job("k", None)).await.unwrap();
-        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::ZERO, fail_times: 2 });
-        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(500), 1,
-            Arc::new(tokio::sync::Notify::new()), "test");
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            fail_times: 2,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(500),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
         wait_until(|| handler.runs.load(Ordering::SeqCst) == 3).await;
         tokio::time::sleep(Duration::from_millis(100)).await;
         pool.shutdown().await;
@@ -283,19 +401,43 @@ async fn retries_with_backoff_then_succeeds() {
 async fn shutdown_leaves_no_job_half_marked() {
     for (name, store, _dir) in backends().await {
         let quick = store.enqueue(&job("quick", None)).await.unwrap();
-        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::from_millis(150), fail_times: 0 });
-        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(1000), 1,
-            Arc::new(tokio::sync::Notify::new()), "test");
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::from_millis(150),
+            fail_times: 0,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(1000),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
         wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
         // Shutdown while the job runs: it finishes within the grace period.
         pool.shutdown().await;
-        assert_eq!(store.job(quick).await.unwrap().unwrap().state, "done", "{name}");
+        assert_eq!(
+            store.job(quick).await.unwrap().unwrap().state,
+            "done",
+            "{name}"
+        );
 
         // A job longer than the grace period is given back, whole, for the next start.
         let slow = store.enqueue(&job("slow", None)).await.unwrap();
-        let handler = Arc::new(Recorder { runs: AtomicUsize::new(0), delay: Duration::from_secs(30), fail_times: 0 });
-        let pool = WorkerPool::start(store.clone(), handler.clone(), queue_settings(100), 1,
-            Arc::new(tokio::sync::Notify::new()), "test");
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::from_secs(30),
+            fail_times: 0,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(100),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
         wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
         pool.shutdown().await;
         let j = store.job(slow).await.unwrap().unwrap();

@@ -17,7 +17,10 @@ const FORM: &str = "### GitHub username\n\noctocat\n\n### Pull requests\n\nhttps
 /// Every example payload of the events Folio models, parsed into the internal event type.
 #[test]
 fn real_payloads_parse_into_events() {
-    let root = format!("{}/tests/fixtures/github/webhooks", env!("CARGO_MANIFEST_DIR"));
+    let root = format!(
+        "{}/tests/fixtures/github/webhooks",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut parsed = Vec::new();
     for event_name in [
         "ping",
@@ -44,7 +47,10 @@ fn real_payloads_parse_into_events() {
 #[tokio::test]
 async fn every_real_payload_is_acknowledged_through_the_router() {
     let app = spawn(Some(Arc::new(Idle))).await;
-    let root = format!("{}/tests/fixtures/github/webhooks", env!("CARGO_MANIFEST_DIR"));
+    let root = format!(
+        "{}/tests/fixtures/github/webhooks",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let mut n = 0;
     for dir in std::fs::read_dir(&root).unwrap() {
         let dir = dir.unwrap();
@@ -73,10 +79,16 @@ async fn bad_signatures_are_rejected_and_nothing_is_stored() {
     let url = format!("{}/webhook", app.url);
     let cases: Vec<(&str, Option<String>)> = vec![
         ("missing", None),
-        ("wrong secret", Some(folio::webhook::verify::sign("other", &body))),
+        (
+            "wrong secret",
+            Some(folio::webhook::verify::sign("other", &body)),
+        ),
         ("short", Some("sha256=abcd".into())),
         ("not hex", Some(format!("sha256={}", "g".repeat(64)))),
-        ("sha1", Some("sha1=7d38cdd689735b008b3c702edd92eea23791c5f6".into())),
+        (
+            "sha1",
+            Some("sha1=7d38cdd689735b008b3c702edd92eea23791c5f6".into()),
+        ),
     ];
     for (name, sig) in cases {
         let mut req = app
@@ -106,9 +118,17 @@ async fn broken_json_huge_bodies_and_unknown_events() {
     let resp = app.deliver("star", "c", br#"{"action":"created"}"#).await;
     assert_eq!(resp.status(), 200);
     let resp = app
-        .deliver("issues", "d", br#"{"action":"opened","installation":{"id":1}}"#)
+        .deliver(
+            "issues",
+            "d",
+            br#"{"action":"opened","installation":{"id":1}}"#,
+        )
         .await;
-    assert_eq!(resp.status(), 200, "missing fields are acknowledged and ignored");
+    assert_eq!(
+        resp.status(),
+        200,
+        "missing fields are acknowledged and ignored"
+    );
     let resp = app
         .deliver("issues", "e", br#"{"action":"typed","issue":{"number":1}}"#)
         .await;
@@ -120,7 +140,10 @@ async fn broken_json_huge_bodies_and_unknown_events() {
         .post(format!("{}/webhook", app.url))
         .header("X-GitHub-Event", "issues")
         .header("X-GitHub-Delivery", "huge")
-        .header("X-Hub-Signature-256", folio::webhook::verify::sign(SECRET, &huge))
+        .header(
+            "X-Hub-Signature-256",
+            folio::webhook::verify::sign(SECRET, &huge),
+        )
         .body(huge)
         .send()
         .await
@@ -129,7 +152,12 @@ async fn broken_json_huge_bodies_and_unknown_events() {
     assert_eq!(app.store.delivery_count().await.unwrap(), 0);
     assert_eq!(app.store.queue_stats().await.unwrap().pending, 0);
     // Still up.
-    let resp = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    let resp = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     app.stop().await;
 }
@@ -174,7 +202,12 @@ async fn no_secret_means_setup_mode() {
     let app = spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
     let resp = app.deliver("ping", "p", b"{}").await;
     assert_eq!(resp.status(), 503);
-    let resp = app.http.get(format!("{}/readyz", app.url)).send().await.unwrap();
+    let resp = app
+        .http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 503);
     let page = app
         .http
@@ -219,7 +252,10 @@ async fn concurrent_duplicates_and_one_issue_coalesce() {
                 .header("X-GitHub-Event", "issues")
                 // 20 distinct deliveries, each sent twice, all for one issue.
                 .header("X-GitHub-Delivery", format!("g-{}", i % 20))
-                .header("X-Hub-Signature-256", folio::webhook::verify::sign(SECRET, &body))
+                .header(
+                    "X-Hub-Signature-256",
+                    folio::webhook::verify::sign(SECRET, &body),
+                )
                 .body(body)
                 .send()
                 .await
@@ -240,11 +276,17 @@ async fn concurrent_duplicates_and_one_issue_coalesce() {
 async fn installation_events_update_the_store() {
     let app = spawn(None).await;
     let created = fixture("installation", "created.payload.json");
-    assert_eq!(app.deliver("installation", "i1", &created).await.status(), 202);
+    assert_eq!(
+        app.deliver("installation", "i1", &created).await.status(),
+        202
+    );
     wait_for(|| async { app.store.installation_count().await.unwrap() == 1 }).await;
     // The example payloads use different installation ids; delete the one that was created.
     let deleted = with_installation(&fixture("installation", "deleted.payload.json"), 957387);
-    assert_eq!(app.deliver("installation", "i2", &deleted).await.status(), 202);
+    assert_eq!(
+        app.deliver("installation", "i2", &deleted).await.status(),
+        202
+    );
     wait_for(|| async { app.store.installation_count().await.unwrap() == 0 }).await;
     app.stop().await;
 }
@@ -252,7 +294,8 @@ async fn installation_events_update_the_store() {
 #[tokio::test]
 async fn metrics_count_deliveries() {
     let app = spawn(Some(Arc::new(Idle))).await;
-    app.deliver("ping", "m1", &fixture("ping", "payload.json")).await;
+    app.deliver("ping", "m1", &fixture("ping", "payload.json"))
+        .await;
     let text = app
         .http
         .get(format!("{}/metrics", app.url))

@@ -547,6 +547,7 @@ mod tests {
             },
             led_to_change: Some(true),
             author_replied: Some(true),
+            suggestion_applied: None,
             useful,
             why: vec![],
             excerpt: None,
@@ -757,6 +758,9 @@ mod tests {
             new_parametrized: 0,
             new_fixtures: 0,
             new_property_tests: 0,
+            reviews_received: 1,
+            commits_after_review: 1,
+            thread_replies: 0,
         };
         let r = rubric();
         let mine = build(

@@ -207,8 +207,7 @@ pub trait Store: Send + Sync + 'static {
         account_login: &str,
         account_type: &str,
     ) -> Result<(), StoreError>;
-    async fn set_installation_suspended(&self, id: i64, suspended: bool)
-    -> Result<(), StoreError>;
+    async fn set_installation_suspended(&self, id: i64, suspended: bool) -> Result<(), StoreError>;
     /// Deletes the installation and every candidate's data that came through it.
     async fn delete_installation(&self, id: i64) -> Result<u64, StoreError>;
     async fn installation_count(&self) -> Result<i64, StoreError>;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{impl_requeue, impl_store_common, impl_store_methods, Job, StoreError};
+use super::{Job, StoreError, impl_requeue, impl_store_common, impl_store_methods};
 
 pub struct PgStore {
     pool: PgPool,

@@ -5,9 +5,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
-use super::{impl_requeue, impl_store_common, impl_store_methods, Job, StoreError};
+use super::{Job, StoreError, impl_requeue, impl_store_common, impl_store_methods};
 
 pub struct SqliteStore {
     pool: SqlitePool,

@@ -167,7 +167,9 @@ fn ignored(event: &str, action: Option<String>, reason: impl Into<String>) -> Ev
 /// Whether an issue is a Folio submission: the form's heading, or the submission label.
 pub fn is_submission(body: Option<&str>, labels: &[&str]) -> bool {
     body.is_some_and(|b| b.lines().any(|l| l.trim() == FORM_HEADING))
-        || labels.iter().any(|l| l.eq_ignore_ascii_case(SUBMISSION_LABEL))
+        || labels
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(SUBMISSION_LABEL))
 }
 
 /// Parses a delivery into the internal event. Only a body that is not JSON is an error; a JSON
@@ -184,7 +186,11 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
                 .get("action")
                 .and_then(|a| a.as_str())
                 .map(str::to_string);
-            return Ok(ignored(event, action, format!("unexpected payload shape: {e}")));
+            return Ok(ignored(
+                event,
+                action,
+                format!("unexpected payload shape: {e}"),
+            ));
         }
     };
     let action = payload.action.clone();
@@ -345,7 +351,10 @@ mod tests {
     #[test]
     fn commands_outside_code_and_quotes_only() {
         assert_eq!(parse_commands("/folio refresh"), vec![Command::Refresh]);
-        assert_eq!(parse_commands("please\n  /folio   Refresh  \n"), vec![Command::Refresh]);
+        assert_eq!(
+            parse_commands("please\n  /folio   Refresh  \n"),
+            vec![Command::Refresh]
+        );
         assert!(parse_commands("> /folio refresh").is_empty());
         assert!(parse_commands("```\n/folio refresh\n```").is_empty());
         assert!(parse_commands("~~~~\n/folio refresh\n~~~\n/folio refresh").is_empty());
@@ -378,6 +387,9 @@ mod tests {
     fn submission_detection() {
         assert!(is_submission(Some("### GitHub username\n\noctocat"), &[]));
         assert!(is_submission(None, &["Folio: Submission"]));
-        assert!(!is_submission(Some("my bug report ### GitHub username"), &[]));
+        assert!(!is_submission(
+            Some("my bug report ### GitHub username"),
+            &[]
+        ));
     }
 }

@@ -10,17 +10,17 @@ pub mod verify;
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::json;
-use tokio::sync::{mpsc, oneshot, Mutex, Notify};
-use tracing::{debug, info, warn, Instrument};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tracing::{Instrument, debug, info, warn};
 
 use crate::server::AppState;
-use crate::store::{now_ms, DynStore, IngestOutcome, NewDelivery, StoreError};
+use crate::store::{DynStore, IngestOutcome, NewDelivery, StoreError, now_ms};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestFailure {
@@ -43,7 +43,12 @@ pub struct Ingestor {
 impl Ingestor {
     /// Starts `writers` writer tasks. SQLite takes one writer at a time anyway; PostgreSQL
     /// gains from a few concurrent transactions.
-    pub fn start(store: DynStore, max_batch: usize, writers: usize, jobs_ready: Arc<Notify>) -> Self {
+    pub fn start(
+        store: DynStore,
+        max_batch: usize,
+        writers: usize,
+        jobs_ready: Arc<Notify>,
+    ) -> Self {
         let (tx, rx) = mpsc::channel::<(NewDelivery, Reply)>(max_batch * 8);
         let rx = Arc::new(Mutex::new(rx));
         for _ in 0..writers.max(1) {
@@ -130,7 +135,11 @@ fn count(event: &str, outcome: &'static str) {
         .increment(1);
 }
 
-pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let secrets = state.webhook_secrets();
     if secrets.is_empty() {
         count("none", "not_configured");
@@ -177,18 +186,33 @@ pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body
             Err(reason) => {
                 count(event_name, "ignored");
                 info!(%reason, "delivery ignored");
-                return reply(StatusCode::OK, json!({"status": "ignored", "reason": reason}));
+                return reply(
+                    StatusCode::OK,
+                    json!({"status": "ignored", "reason": reason}),
+                );
             }
         };
         let (action, installation_id) = match &parsed {
-            event::Event::Installation { action, installation_id, .. }
-            | event::Event::InstallationRepositories { action, installation_id, .. } => {
-                (Some(action.clone()), Some(*installation_id))
+            event::Event::Installation {
+                action,
+                installation_id,
+                ..
             }
-            event::Event::Issue { action, installation_id, .. }
-            | event::Event::IssueComment { action, installation_id, .. } => {
-                (Some(action.clone()), *installation_id)
+            | event::Event::InstallationRepositories {
+                action,
+                installation_id,
+                ..
+            } => (Some(action.clone()), Some(*installation_id)),
+            event::Event::Issue {
+                action,
+                installation_id,
+                ..
             }
+            | event::Event::IssueComment {
+                action,
+                installation_id,
+                ..
+            } => (Some(action.clone()), *installation_id),
             _ => (None, None),
         };
         let delivery = NewDelivery {
@@ -206,7 +230,10 @@ pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body
                 if matches!(parsed, event::Event::Ping { .. }) {
                     return reply(StatusCode::OK, json!({"status": "pong"}));
                 }
-                reply(StatusCode::ACCEPTED, json!({"status": "queued", "job": job_id}))
+                reply(
+                    StatusCode::ACCEPTED,
+                    json!({"status": "queued", "job": job_id}),
+                )
             }
             Ok(IngestOutcome::Duplicate) => {
                 count(event_name, "duplicate");
@@ -217,7 +244,10 @@ pub async fn handle(State(state): State<Arc<AppState>>, headers: HeaderMap, body
                 count(event_name, "unavailable");
                 warn!(error = %e, "delivery not recorded");
                 // 503 makes GitHub record a failure, which reconciliation asks for again.
-                reply(StatusCode::SERVICE_UNAVAILABLE, json!({"error": e.to_string()}))
+                reply(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"error": e.to_string()}),
+                )
             }
         }
     }

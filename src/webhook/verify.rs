@@ -18,7 +18,11 @@ pub enum SignatureError {
 
 /// Accepts the body when its signature matches any configured secret (several are allowed
 /// while a secret is being rotated).
-pub fn verify(secrets: &[Secret], header: Option<&[u8]>, body: &[u8]) -> Result<(), SignatureError> {
+pub fn verify(
+    secrets: &[Secret],
+    header: Option<&[u8]>,
+    body: &[u8],
+) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let hex_part = header
         .strip_prefix(b"sha256=")
@@ -37,7 +41,11 @@ pub fn verify(secrets: &[Secret], header: Option<&[u8]>, body: &[u8]) -> Result<
         mac.update(body);
         ok |= mac.verify_slice(&expected).is_ok();
     }
-    if ok { Ok(()) } else { Err(SignatureError::Mismatch) }
+    if ok {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 /// `sha256=<hex>` for a body: what GitHub sends, and what tests and benchmarks need.
@@ -65,7 +73,11 @@ mod tests {
         // From GitHub's "Validating webhook deliveries" documentation.
         let header = b"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
         assert_eq!(
-            verify(&secrets(&["It's a Secret to Everybody"]), Some(header), b"Hello, World!"),
+            verify(
+                &secrets(&["It's a Secret to Everybody"]),
+                Some(header),
+                b"Hello, World!"
+            ),
             Ok(())
         );
         assert_eq!(
@@ -89,14 +101,23 @@ mod tests {
     fn malformed_headers() {
         let s = secrets(&["k"]);
         assert_eq!(verify(&s, None, b"x"), Err(SignatureError::Missing));
-        assert_eq!(verify(&s, Some(b"sha1=abc"), b"x"), Err(SignatureError::Malformed));
-        assert_eq!(verify(&s, Some(b"sha256=abc"), b"x"), Err(SignatureError::Malformed));
+        assert_eq!(
+            verify(&s, Some(b"sha1=abc"), b"x"),
+            Err(SignatureError::Malformed)
+        );
+        assert_eq!(
+            verify(&s, Some(b"sha256=abc"), b"x"),
+            Err(SignatureError::Malformed)
+        );
         let not_hex = format!("sha256={}", "z".repeat(64));
         assert_eq!(
             verify(&s, Some(not_hex.as_bytes()), b"x"),
             Err(SignatureError::Malformed)
         );
-        assert_eq!(verify(&[], Some(sign("k", b"x").as_bytes()), b"x"), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verify(&[], Some(sign("k", b"x").as_bytes()), b"x"),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     proptest! {

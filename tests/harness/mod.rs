@@ -86,7 +86,10 @@ impl TestApp {
             .post(format!("{}/webhook", self.url))
             .header("X-GitHub-Event", event)
             .header("X-GitHub-Delivery", guid)
-            .header("X-Hub-Signature-256", folio::webhook::verify::sign(SECRET, body))
+            .header(
+                "X-Hub-Signature-256",
+                folio::webhook::verify::sign(SECRET, body),
+            )
             .header("Content-Type", "application/json")
             .body(body.to_vec())
             .send()

@@ -1,0 +1,789 @@
+//! Fetching a portfolio from GitHub into immutable snapshots: the only I/O of an evaluation.
+//! Independent requests run concurrently within a bound; every list is paginated; repository
+//! files come from one tarball per repository at one commit, cached by commit SHA.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+
+use futures::stream::{self, StreamExt};
+use serde::Deserialize;
+use tracing::{Instrument, debug, info_span};
+
+use crate::github::{GhError, Session};
+use crate::model::RepoAttribution;
+use crate::snapshot::{
+    CheckRun, PrCommit, PrFile, PrReview, PrReviewComment, PullRequestSnapshot, Release,
+    RepoActivity, RepoSnapshot, SkippedFile, Tag,
+};
+use crate::store::DynStore;
+use crate::submission::{PrRef, RepoRef};
+
+/// Files larger than this are not read (SPEC: hostile repositories are bounded).
+pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
+/// At most this much text is kept from one repository.
+const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;
+const CONCURRENCY: usize = 4;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoMeta {
+    pub full_name: String,
+    pub html_url: String,
+    pub owner: String,
+    pub private: bool,
+    pub fork: bool,
+    pub parent: Option<String>,
+    pub from_template: bool,
+    pub template: Option<String>,
+    pub default_branch: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FetchedRepo {
+    pub meta: RepoMeta,
+    pub snapshot: RepoSnapshot,
+    pub attribution: RepoAttribution,
+    /// Whether it was linked directly (else it is the repository of a linked pull request).
+    pub linked: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Portfolio {
+    pub pull_requests: Vec<PullRequestSnapshot>,
+    pub repositories: Vec<FetchedRepo>,
+    /// Links that could not be used, with the reason, for the report's warnings.
+    pub warnings: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct User {
+    login: String,
+}
+
+#[derive(Deserialize)]
+struct RepoJson {
+    full_name: String,
+    html_url: String,
+    owner: User,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    visibility: Option<String>,
+    #[serde(default)]
+    fork: bool,
+    #[serde(default)]
+    parent: Option<Box<RepoJsonShort>>,
+    #[serde(default)]
+    template_repository: Option<Box<RepoJsonShort>>,
+    #[serde(default)]
+    default_branch: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RepoJsonShort {
+    full_name: String,
+}
+
+#[derive(Deserialize)]
+struct Ref {
+    sha: String,
+    #[serde(default)]
+    repo: Option<RepoJsonLite>,
+}
+
+#[derive(Deserialize)]
+struct RepoJsonLite {
+    full_name: String,
+    #[serde(default)]
+    private: bool,
+}
+
+#[derive(Deserialize)]
+struct PullJson {
+    html_url: String,
+    title: String,
+    user: User,
+    state: String,
+    #[serde(default)]
+    merged: Option<bool>,
+    #[serde(default)]
+    merged_at: Option<String>,
+    created_at: String,
+    head: Ref,
+    base: Ref,
+}
+
+fn ts(s: &str) -> Option<i64> {
+    humantime::parse_rfc3339_weak(s.trim_end_matches('Z'))
+        .or_else(|_| humantime::parse_rfc3339(s))
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+fn warning_for(link: &str, e: &GhError) -> String {
+    match e {
+        GhError::NotFound(_) => {
+            format!("{link}: not found (deleted, renamed, or not public); skipped")
+        }
+        GhError::Forbidden { .. } | GhError::Unauthorized(_) => {
+            format!("{link}: not public or not readable; skipped")
+        }
+        GhError::TooLarge { limit, .. } => {
+            format!(
+                "{link}: the repository archive is larger than {limit} bytes; its files were not read"
+            )
+        }
+        other => format!("{link}: could not be fetched ({other}); skipped"),
+    }
+}
+
+/// A fetch failure that should fail the job (and be retried), rather than become a warning.
+fn is_fatal(e: &GhError) -> bool {
+    e.is_transient()
+}
+
+pub struct Fetcher<'a> {
+    pub session: &'a Session,
+    pub web_url: &'a url::Url,
+    pub store: Option<&'a DynStore>,
+    pub candidate: &'a str,
+    pub max_tarball_bytes: u64,
+    /// Which repository files the analyzers need.
+    pub wanted: fn(&str) -> bool,
+}
+
+impl Fetcher<'_> {
+    pub async fn portfolio(&self, prs: &[PrRef], repos: &[RepoRef]) -> Result<Portfolio, GhError> {
+        let mut out = Portfolio::default();
+        let results: Vec<(String, Result<Option<PullRequestSnapshot>, GhError>)> =
+            stream::iter(prs.iter().cloned())
+                .map(|p| async move {
+                    let link = format!(
+                        "{}/{}/pull/{}",
+                        self.web_url.as_str().trim_end_matches('/'),
+                        p.repo.full_name(),
+                        p.number
+                    );
+                    let span =
+                        info_span!("pull_request", repo = %p.repo.full_name(), pr = p.number);
+                    (link, self.pull_request(&p).instrument(span).await)
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        let mut repo_order: Vec<(RepoRef, bool)> =
+            repos.iter().map(|r| (r.clone(), true)).collect();
+        for (link, r) in results {
+            match r {
+                Ok(Some(pr)) => {
+                    let (owner, name) = pr.repo.split_once('/').unwrap_or((&pr.repo, ""));
+                    let rr = RepoRef {
+                        owner: owner.to_string(),
+                        name: name.to_string(),
+                    };
+                    if !repo_order
+                        .iter()
+                        .any(|(x, _)| x.full_name().eq_ignore_ascii_case(&rr.full_name()))
+                    {
+                        repo_order.push((rr, false));
+                    }
+                    out.pull_requests.push(pr);
+                }
+                Ok(None) => out
+                    .warnings
+                    .push(format!("{link}: not public; not evaluated and not quoted")),
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) => out.warnings.push(warning_for(&link, &e)),
+            }
+        }
+
+        let authored_in: Vec<String> = out
+            .pull_requests
+            .iter()
+            .filter(|p| p.author.eq_ignore_ascii_case(self.candidate))
+            .map(|p| p.repo.to_ascii_lowercase())
+            .collect();
+        let bot_merged = self.dependency_bot_prs(&repo_order).await;
+        let results: Vec<(String, bool, Result<Option<FetchedRepo>, GhError>)> =
+            stream::iter(repo_order)
+                .map(|(r, linked)| {
+                    let authored = authored_in.contains(&r.full_name().to_ascii_lowercase());
+                    let bot = bot_merged.as_ref().map(|m| {
+                        m.get(&r.full_name().to_ascii_lowercase())
+                            .copied()
+                            .unwrap_or(0)
+                    });
+                    async move {
+                        let link = format!(
+                            "{}/{}",
+                            self.web_url.as_str().trim_end_matches('/'),
+                            r.full_name()
+                        );
+                        let span = info_span!("repository", repo = %r.full_name());
+                        let res = self
+                            .repository(&r, authored, bot)
+                            .instrument(span)
+                            .await
+                            .map(|o| {
+                                o.map(|mut f| {
+                                    f.linked = linked;
+                                    f
+                                })
+                            });
+                        (link, linked, res)
+                    }
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        for (link, linked, r) in results {
+            match r {
+                Ok(Some(repo)) => out.repositories.push(repo),
+                Ok(None) if linked => out
+                    .warnings
+                    .push(format!("{link}: not public; not evaluated and not quoted")),
+                Ok(None) => {}
+                Err(e) if is_fatal(&e) => return Err(e),
+                Err(e) if linked => out.warnings.push(warning_for(&link, &e)),
+                Err(e) => debug!(%link, error = %e, "repository of a pull request not fetched"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// `None` when the pull request is not public.
+    async fn pull_request(&self, p: &PrRef) -> Result<Option<PullRequestSnapshot>, GhError> {
+        let base = format!("/repos/{}/pulls/{}", p.repo.full_name(), p.number);
+        let pr: PullJson = self.session.get_json(&base).await?;
+        if pr.base.repo.as_ref().is_none_or(|r| r.private) {
+            return Ok(None);
+        }
+        let repo_name = pr
+            .base
+            .repo
+            .as_ref()
+            .map(|r| r.full_name.clone())
+            .unwrap_or_else(|| p.repo.full_name());
+        let (files_path, reviews_path, comments_path, commits_path) = (
+            format!("{base}/files"),
+            format!("{base}/reviews"),
+            format!("{base}/comments"),
+            format!("{base}/commits"),
+        );
+        let files = self.session.get_all::<serde_json::Value>(&files_path, 3000);
+        let reviews = self
+            .session
+            .get_all::<serde_json::Value>(&reviews_path, 1000);
+        let comments = self
+            .session
+            .get_all::<serde_json::Value>(&comments_path, 2000);
+        let commits = self
+            .session
+            .get_all::<serde_json::Value>(&commits_path, 250);
+        let checks_path = format!("/repos/{repo_name}/commits/{}/check-runs", pr.head.sha);
+        let checks = self.session.get_json::<CheckRuns>(&checks_path);
+        let (files, reviews, comments, commits, checks) =
+            futures::join!(files, reviews, comments, commits, checks);
+        let s =
+            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
+        let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64());
+        let login = |v: &serde_json::Value| {
+            v.get("user")
+                .and_then(|u| u.get("login"))
+                .and_then(|l| l.as_str())
+                .unwrap_or("ghost")
+                .to_string()
+        };
+        let files = files?
+            .iter()
+            .map(|f| PrFile {
+                filename: s(f, "filename").unwrap_or_default(),
+                status: s(f, "status").unwrap_or_default(),
+                additions: n(f, "additions").unwrap_or(0) as u32,
+                deletions: n(f, "deletions").unwrap_or(0) as u32,
+                patch: s(f, "patch"),
+            })
+            .collect();
+        let reviews = reviews?
+            .iter()
+            .map(|r| PrReview {
+                id: n(r, "id").unwrap_or(0),
+                html_url: s(r, "html_url").unwrap_or_default(),
+                author: login(r),
+                state: s(r, "state").unwrap_or_default(),
+                body: s(r, "body").unwrap_or_default(),
+                commit_id: s(r, "commit_id"),
+                submitted_at: s(r, "submitted_at").and_then(|t| ts(&t)),
+            })
+            .collect();
+        let review_comments = comments?
+            .iter()
+            .map(|c| PrReviewComment {
+                id: n(c, "id").unwrap_or(0),
+                html_url: s(c, "html_url").unwrap_or_default(),
+                author: login(c),
+                body: s(c, "body").unwrap_or_default(),
+                path: s(c, "path"),
+                diff_hunk: s(c, "diff_hunk"),
+                line: n(c, "line").map(|x| x as u32),
+                original_line: n(c, "original_line").map(|x| x as u32),
+                commit_id: s(c, "commit_id"),
+                original_commit_id: s(c, "original_commit_id"),
+                in_reply_to_id: n(c, "in_reply_to_id"),
+                pull_request_review_id: n(c, "pull_request_review_id"),
+                created_at: s(c, "created_at").and_then(|t| ts(&t)).unwrap_or(0),
+            })
+            .collect();
+        let commits = commits?
+            .iter()
+            .map(|c| PrCommit {
+                sha: s(c, "sha").unwrap_or_default(),
+                author_login: c
+                    .get("author")
+                    .and_then(|a| a.get("login"))
+                    .and_then(|l| l.as_str())
+                    .map(str::to_string),
+                message: c
+                    .get("commit")
+                    .and_then(|x| x.get("message"))
+                    .and_then(|m| m.as_str())
+                    .unwrap_or("")
+                    .to_string(),
+                committed_at: c
+                    .get("commit")
+                    .and_then(|x| x.get("committer"))
+                    .and_then(|x| x.get("date"))
+                    .and_then(|d| d.as_str())
+                    .and_then(ts),
+            })
+            .collect();
+        let head_checks = match checks {
+            Ok(c) => Some(c.into_runs()),
+            Err(GhError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(PullRequestSnapshot {
+            repo: repo_name,
+            number: p.number,
+            html_url: pr.html_url,
+            title: pr.title,
+            author: pr.user.login,
+            state: pr.state,
+            merged: pr.merged.unwrap_or(false) || pr.merged_at.is_some(),
+            head_sha: pr.head.sha,
+            created_at: ts(&pr.created_at).unwrap_or(0),
+            files,
+            commits,
+            reviews,
+            review_comments,
+            head_checks,
+        }))
+    }
+
+    /// Merged pull requests of dependency bots per repository, through the search API (one
+    /// query per bot for all repositories). `None` when the search failed.
+    async fn dependency_bot_prs(&self, repos: &[(RepoRef, bool)]) -> Option<HashMap<String, u32>> {
+        if repos.is_empty() {
+            return Some(HashMap::new());
+        }
+        let scope: String = repos
+            .iter()
+            .map(|(r, _)| format!("repo:{}", r.full_name()))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut counts: HashMap<String, u32> = HashMap::new();
+        for bot in ["app/dependabot", "app/renovate"] {
+            let q = format!("is:pr is:merged author:{bot} {scope}");
+            match self.session.search_issues(&q).await {
+                Ok(items) => {
+                    for item in items {
+                        // repository_url: {api}/repos/{owner}/{name}
+                        if let Some(url) = item.get("repository_url").and_then(|u| u.as_str()) {
+                            let parts: Vec<&str> = url.rsplitn(3, '/').collect();
+                            if parts.len() >= 2 {
+                                let key = format!("{}/{}", parts[1], parts[0]).to_ascii_lowercase();
+                                *counts.entry(key).or_default() += 1;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    debug!(error = %e, "dependency bot search failed");
+                    return None;
+                }
+            }
+        }
+        Some(counts)
+    }
+
+    /// `None` when the repository is not public.
+    async fn repository(
+        &self,
+        r: &RepoRef,
+        candidate_authored_pr: bool,
+        bot_merged: Option<u32>,
+    ) -> Result<Option<FetchedRepo>, GhError> {
+        let path = format!("/repos/{}", r.full_name());
+        let repo: RepoJson = self.session.get_json(&path).await?;
+        if repo.private || repo.visibility.as_deref().is_some_and(|v| v != "public") {
+            return Ok(None);
+        }
+        let full = repo.full_name.clone();
+        let branch = repo.default_branch.clone().unwrap_or_else(|| "main".into());
+        #[derive(Deserialize)]
+        struct Commit {
+            sha: String,
+        }
+        let head: Commit = self
+            .session
+            .get_json(&format!("/repos/{full}/commits/{}", enc(&branch)))
+            .await?;
+        let owner_is_candidate = repo.owner.login.eq_ignore_ascii_case(self.candidate);
+        let attribution = if owner_is_candidate && !repo.fork {
+            RepoAttribution::Owned
+        } else if owner_is_candidate {
+            RepoAttribution::Fork
+        } else if candidate_authored_pr {
+            RepoAttribution::Contributed
+        } else {
+            let mine: Vec<serde_json::Value> = self
+                .session
+                .get_json(&format!(
+                    "/repos/{full}/commits?author={}&per_page=1",
+                    enc(self.candidate)
+                ))
+                .await
+                .unwrap_or_default();
+            if mine.is_empty() {
+                RepoAttribution::Unrelated
+            } else {
+                RepoAttribution::Contributed
+            }
+        };
+
+        let files = self.files_at(&full, &head.sha);
+        let (tags_path, releases_path, checks_path) = (
+            format!("/repos/{full}/tags"),
+            format!("/repos/{full}/releases"),
+            format!("/repos/{full}/commits/{}/check-runs", head.sha),
+        );
+        let tags = self.session.get_all::<serde_json::Value>(&tags_path, 100);
+        let releases = self
+            .session
+            .get_all::<serde_json::Value>(&releases_path, 30);
+        let checks = self.session.get_json::<CheckRuns>(&checks_path);
+        let (files, tags, releases, checks) = futures::join!(files, tags, releases, checks);
+        let (files, skipped) = files?;
+        let tags = tags?
+            .iter()
+            .filter_map(|t| {
+                Some(Tag {
+                    name: t.get("name")?.as_str()?.to_string(),
+                    commit_time: None,
+                    commit: t
+                        .get("commit")
+                        .and_then(|c| c.get("sha"))
+                        .and_then(|s| s.as_str())
+                        .map(str::to_string),
+                })
+            })
+            .collect();
+        let releases = releases?
+            .iter()
+            .filter_map(|r| {
+                let s = |k: &str| r.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                Some(Release {
+                    tag_name: s("tag_name")?,
+                    name: s("name"),
+                    body: s("body"),
+                    html_url: s("html_url"),
+                    draft: r.get("draft").and_then(|x| x.as_bool()).unwrap_or(false),
+                    prerelease: r
+                        .get("prerelease")
+                        .and_then(|x| x.as_bool())
+                        .unwrap_or(false),
+                    published_at: s("published_at").and_then(|t| ts(&t)),
+                    author_login: r
+                        .get("author")
+                        .and_then(|a| a.get("login"))
+                        .and_then(|l| l.as_str())
+                        .map(str::to_string),
+                    asset_names: r
+                        .get("assets")
+                        .and_then(|a| a.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|x| {
+                                    x.get("name").and_then(|n| n.as_str()).map(str::to_string)
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+            })
+            .collect();
+        let default_branch_checks = match checks {
+            Ok(c) => Some(c.into_runs()),
+            Err(GhError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(FetchedRepo {
+            meta: RepoMeta {
+                full_name: full.clone(),
+                html_url: repo.html_url,
+                owner: repo.owner.login,
+                private: false,
+                fork: repo.fork,
+                parent: repo.parent.map(|p| p.full_name),
+                from_template: repo.template_repository.is_some(),
+                template: repo.template_repository.map(|t| t.full_name),
+                default_branch: branch,
+            },
+            snapshot: RepoSnapshot {
+                full_name: Some(full),
+                commit: Some(head.sha),
+                files,
+                skipped,
+                tags: Some(tags),
+                releases: Some(releases),
+                activity: Some(RepoActivity {
+                    dependency_bot_merged_prs: bot_merged,
+                    default_branch_checks,
+                }),
+            },
+            attribution,
+            linked: true,
+        }))
+    }
+
+    /// The files the analyzers need at one commit: from the snapshot cache, or from the
+    /// repository tarball (then cached by commit SHA).
+    async fn files_at(
+        &self,
+        full: &str,
+        sha: &str,
+    ) -> Result<(BTreeMap<String, String>, Vec<SkippedFile>), GhError> {
+        if let Some(store) = self.store
+            && let Ok(Some(bytes)) = store.snapshot_get(full, sha).await
+            && let Ok(cached) = serde_json::from_slice::<CachedFiles>(&bytes)
+        {
+            debug!(repo = full, sha, "repository snapshot from cache");
+            return Ok((cached.files, cached.skipped));
+        }
+        let archive = self
+            .session
+            .download(
+                &format!("/repos/{full}/tarball/{sha}"),
+                self.max_tarball_bytes,
+            )
+            .await?;
+        let wanted = self.wanted;
+        let (files, skipped) = tokio::task::spawn_blocking(move || extract(&archive, wanted))
+            .await
+            .map_err(|e| GhError::Decode {
+                path: full.to_string(),
+                message: e.to_string(),
+            })?
+            .map_err(|e| GhError::Decode {
+                path: full.to_string(),
+                message: format!("unreadable archive: {e}"),
+            })?;
+        if let Some(store) = self.store {
+            let cached = CachedFiles { files, skipped };
+            if let Ok(bytes) = serde_json::to_vec(&cached) {
+                let _ = store.snapshot_put(full, sha, &bytes).await;
+            }
+            return Ok((cached.files, cached.skipped));
+        }
+        Ok((files, skipped))
+    }
+}
+
+#[derive(serde::Serialize, Deserialize)]
+struct CachedFiles {
+    files: BTreeMap<String, String>,
+    skipped: Vec<SkippedFile>,
+}
+
+#[derive(Deserialize)]
+struct CheckRuns {
+    #[serde(default)]
+    check_runs: Vec<serde_json::Value>,
+}
+
+impl CheckRuns {
+    fn into_runs(self) -> Vec<CheckRun> {
+        self.check_runs
+            .iter()
+            .map(|c| {
+                let s = |k: &str| c.get(k).and_then(|x| x.as_str()).map(str::to_string);
+                CheckRun {
+                    name: s("name").unwrap_or_default(),
+                    status: s("status").unwrap_or_default(),
+                    conclusion: s("conclusion"),
+                    app_slug: c
+                        .get("app")
+                        .and_then(|a| a.get("slug"))
+                        .and_then(|x| x.as_str())
+                        .map(str::to_string),
+                }
+            })
+            .collect()
+    }
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Reads a GitHub tarball (`{owner}-{repo}-{sha}/...`), keeping the wanted text files. Nothing
+/// in it is executed; links, oversized and binary files are skipped with a reason.
+pub fn extract(
+    gz: &[u8],
+    wanted: fn(&str) -> bool,
+) -> std::io::Result<(BTreeMap<String, String>, Vec<SkippedFile>)> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
+    let mut files = BTreeMap::new();
+    let mut skipped = Vec::new();
+    let mut kept = 0usize;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let kind = entry.header().entry_type();
+        let raw_path = entry.path()?.to_string_lossy().to_string();
+        // Drop the archive's top directory.
+        let Some((_, rel)) = raw_path.split_once('/') else {
+            continue;
+        };
+        if rel.is_empty() || rel.split('/').any(|c| c == "..") {
+            continue;
+        }
+        if kind.is_symlink() || kind.is_hard_link() {
+            if wanted(rel) {
+                skipped.push(SkippedFile {
+                    path: rel.to_string(),
+                    reason: "symbolic link; not followed".into(),
+                });
+            }
+            continue;
+        }
+        if !kind.is_file() || !wanted(rel) {
+            continue;
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > MAX_FILE_BYTES {
+            skipped.push(SkippedFile {
+                path: rel.to_string(),
+                reason: format!("larger than {} KiB", MAX_FILE_BYTES / 1024),
+            });
+            continue;
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        entry
+            .by_ref()
+            .take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut buf)?;
+        if buf.contains(&0) {
+            skipped.push(SkippedFile {
+                path: rel.to_string(),
+                reason: "binary".into(),
+            });
+            continue;
+        }
+        match String::from_utf8(buf) {
+            Ok(text) => {
+                kept += text.len();
+                if kept > MAX_KEPT_BYTES {
+                    skipped.push(SkippedFile {
+                        path: rel.to_string(),
+                        reason: "the repository's analyzed files exceed the size budget".into(),
+                    });
+                    continue;
+                }
+                files.insert(rel.to_string(), text);
+            }
+            Err(_) => skipped.push(SkippedFile {
+                path: rel.to_string(),
+                reason: "not UTF-8 text".into(),
+            }),
+        }
+    }
+    Ok((files, skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tarball(entries: &[(&str, &[u8])], links: &[(&str, &str)]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (path, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            builder
+                .append_data(&mut h, format!("o-r-abc1234/{path}"), *data)
+                .unwrap();
+        }
+        for (path, target) in links {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(tar::EntryType::Symlink);
+            h.set_size(0);
+            builder
+                .append_link(&mut h, format!("o-r-abc1234/{path}"), target)
+                .unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    fn wanted(p: &str) -> bool {
+        p.ends_with(".yml") || p.ends_with(".toml") || p.ends_with(".bin")
+    }
+
+    #[test]
+    fn keeps_wanted_text_and_skips_the_rest() {
+        let big = vec![b'a'; (MAX_FILE_BYTES + 1) as usize];
+        let gz = tarball(
+            &[
+                (".github/workflows/ci.yml", b"on: push\n"),
+                ("pyproject.toml", b"[project]\n"),
+                ("src/app.py", b"print()\n"),
+                ("data.bin", b"\x00\x01"),
+                ("huge.toml", &big),
+            ],
+            &[("evil.yml", "/etc/passwd")],
+        );
+        let (files, skipped) = extract(&gz, wanted).unwrap();
+        assert_eq!(
+            files.keys().collect::<Vec<_>>(),
+            vec![".github/workflows/ci.yml", "pyproject.toml"]
+        );
+        let reasons: Vec<_> = skipped
+            .iter()
+            .map(|s| (s.path.as_str(), s.reason.as_str()))
+            .collect();
+        assert!(
+            reasons
+                .iter()
+                .any(|(p, r)| *p == "data.bin" && r.contains("binary"))
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|(p, r)| *p == "huge.toml" && r.contains("larger"))
+        );
+        assert!(
+            reasons
+                .iter()
+                .any(|(p, r)| *p == "evil.yml" && r.contains("symbolic"))
+        );
+    }
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(ts("2011-01-26T19:01:12Z"), Some(1296068472));
+    }
+}

@@ -1,0 +1,147 @@
+//! Publishing: the one evidence comment per tracking issue, created once and edited in place,
+//! and the issue's labels.
+//!
+//! Folio finds its comment by the id it stored, or else by the marker AND its own bot user: a
+//! marker in anyone else's comment is never trusted.
+
+use serde::Deserialize;
+use serde_json::json;
+use tracing::info;
+
+use crate::github::{GhError, Session};
+use crate::render::comment::MARKER;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    Created(i64),
+    Edited(i64),
+    Unchanged(i64),
+}
+
+impl Published {
+    pub fn id(self) -> i64 {
+        match self {
+            Self::Created(i) | Self::Edited(i) | Self::Unchanged(i) => i,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CommentJson {
+    id: i64,
+    #[serde(default)]
+    body: Option<String>,
+    user: Option<UserJson>,
+}
+
+#[derive(Deserialize)]
+struct UserJson {
+    login: String,
+}
+
+pub struct Publisher<'a> {
+    pub session: &'a Session,
+    pub repo: &'a str,
+    pub issue: i64,
+    /// `<slug>[bot]`: the only author whose marker counts.
+    pub bot_login: &'a str,
+}
+
+impl Publisher<'_> {
+    /// Finds Folio's own comment on the issue.
+    pub async fn find_own(&self) -> Result<Option<i64>, GhError> {
+        let comments: Vec<CommentJson> = self
+            .session
+            .get_all(
+                &format!("/repos/{}/issues/{}/comments", self.repo, self.issue),
+                3000,
+            )
+            .await?;
+        Ok(comments
+            .into_iter()
+            .find(|c| {
+                c.user
+                    .as_ref()
+                    .is_some_and(|u| u.login.eq_ignore_ascii_case(self.bot_login))
+                    && c.body.as_deref().is_some_and(|b| b.starts_with(MARKER))
+            })
+            .map(|c| c.id))
+    }
+
+    /// Creates or edits the one comment. `known` is the id stored from the last run;
+    /// `unchanged` skips the edit when the content is the same as last time.
+    pub async fn upsert(
+        &self,
+        body: &str,
+        known: Option<i64>,
+        unchanged: bool,
+    ) -> Result<Published, GhError> {
+        let existing = match known {
+            Some(id) => Some(id),
+            None => self.find_own().await?,
+        };
+        if let Some(id) = existing {
+            if unchanged && known.is_some() {
+                return Ok(Published::Unchanged(id));
+            }
+            let path = format!("/repos/{}/issues/comments/{id}", self.repo);
+            match self
+                .session
+                .patch_json::<_, serde_json::Value>(&path, &json!({ "body": body }))
+                .await
+            {
+                Ok(_) => {
+                    info!(comment = id, "evidence comment edited");
+                    return Ok(Published::Edited(id));
+                }
+                // Someone deleted it: post a new one.
+                Err(GhError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let created: CommentJson = self
+            .session
+            .post_json(
+                &format!("/repos/{}/issues/{}/comments", self.repo, self.issue),
+                &json!({ "body": body }),
+            )
+            .await?;
+        info!(comment = created.id, "evidence comment posted");
+        Ok(Published::Created(created.id))
+    }
+
+    /// Adds `add` and removes `remove`, touching only what differs from `current`.
+    pub async fn set_labels(
+        &self,
+        current: &[String],
+        add: &[&str],
+        remove: &[&str],
+    ) -> Result<(), GhError> {
+        let has = |l: &str| current.iter().any(|c| c.eq_ignore_ascii_case(l));
+        let missing: Vec<&str> = add.iter().copied().filter(|l| !has(l)).collect();
+        if !missing.is_empty() {
+            self.session
+                .post_json::<_, serde_json::Value>(
+                    &format!("/repos/{}/issues/{}/labels", self.repo, self.issue),
+                    &json!({ "labels": missing }),
+                )
+                .await?;
+        }
+        for l in remove.iter().copied().filter(|l| has(l)) {
+            let name: String = url::form_urlencoded::byte_serialize(l.as_bytes()).collect();
+            let name = name.replace('+', "%20");
+            match self
+                .session
+                .delete(&format!(
+                    "/repos/{}/issues/{}/labels/{name}",
+                    self.repo, self.issue
+                ))
+                .await
+            {
+                Ok(()) | Err(GhError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
