@@ -168,7 +168,9 @@ fn code_like(tok: &str) -> Option<&'static str> {
     if !word_chars {
         return None;
     }
-    if tok.contains('_') && !tok.starts_with('_') | tok.starts_with("__") && letters >= 2 {
+    // `_private` reads as emphasis in Markdown more often than as a name; `__dunder__` is code.
+    let underscored = tok.contains('_') && (!tok.starts_with('_') || tok.starts_with("__"));
+    if underscored && letters >= 2 {
         return Some("names identifier");
     }
     let chars: Vec<char> = tok.chars().collect();
@@ -611,7 +613,7 @@ fn kind(f: &Facts<'_>) -> (CommentKind, String) {
             return (CommentKind::Defect, format!("reports a problem (\"{p}\")"));
         }
     }
-    if let Some(p) = asked_in_one_sentence(f.text, TEST_REQUEST, TEST_ASK) {
+    if let Some(p) = test_ask {
         return (
             CommentKind::TestRequest,
             format!("asks for tests (\"{p}\")"),
