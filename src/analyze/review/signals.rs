@@ -58,6 +58,7 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
         has_rationale,
         is_actionable,
         proposes_alternative,
+        tone,
     };
     let (kind, kind_reason) = kind(&facts);
     why.push(format!("kind: {} ({kind_reason})", kind_name(kind)));
@@ -85,6 +86,7 @@ struct Facts<'a> {
     has_rationale: bool,
     is_actionable: bool,
     proposes_alternative: bool,
+    tone: Tone,
 }
 
 pub(crate) fn kind_name(kind: CommentKind) -> &'static str {
@@ -656,7 +658,9 @@ fn kind(f: &Facts<'_>) -> (CommentKind, String) {
     let asks = f.is_actionable;
     let praise = find_phrase(words, APPROVAL);
     let symbol = APPROVAL_SYMBOLS.iter().find(|s| f.text.prose.contains(*s));
-    if !asks && (praise.is_some() || symbol.is_some()) {
+    // "Oh great, another global." is not an approval.
+    let sarcastic = f.tone == Tone::Harsh;
+    if !asks && !sarcastic && (praise.is_some() || symbol.is_some()) {
         if let Some(target) = find_phrase(words, PRAISE_TARGETS)
             && f.text.prose_word_count() >= 5
         {
