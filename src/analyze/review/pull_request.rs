@@ -127,14 +127,15 @@ fn excerpt(body: &str) -> Option<String> {
     })
 }
 
-/// Commits pushed after `time` by the pull request's author (or with no linked account, which
-/// GitHub leaves empty when the commit email is not on an account).
+/// Commits pushed after `time` by anyone but a bot: a maintainer pushing the fix a reviewer
+/// asked for is still the review taking effect. Commits with no linked account (an email not
+/// on any account) count too.
 fn commits_after(pr: &PullRequestSnapshot, time: i64) -> impl Iterator<Item = &PrCommit> {
     pr.commits.iter().filter(move |c| {
         c.committed_at.is_some_and(|t| t > time)
             && c.author_login
                 .as_deref()
-                .is_none_or(|a| same_login(a, &pr.author) || !is_bot(a))
+                .is_none_or(|a| !is_bot(a))
     })
 }
 
