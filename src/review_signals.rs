@@ -145,6 +145,26 @@ mod tests {
         }
     }
 
+    /// The whole output for the hard cases of the brief, reviewed by eye and kept as a snapshot.
+    #[test]
+    fn hard_cases_snapshot() {
+        let bodies = [
+            "won't this overflow when n is 0?",
+            "LGTM, but `parse()` should reject an empty header, otherwise we silently return None.",
+            "```suggestion\n    return sorted(items)\n```",
+            "Oh great, another global variable. Genius.",
+            "Il suffit de faire: `if rev.reviewer:`",
+            "```python\nwith open(path) as f:\n    data = f.read()\n```",
+        ];
+        let input: String = bodies
+            .iter()
+            .map(|b| format!("{}\n", serde_json::json!({ "body": b })))
+            .collect();
+        let (res, lines) = run_str(&input);
+        assert!(res.is_ok());
+        insta::assert_yaml_snapshot!(lines);
+    }
+
     #[test]
     fn non_english_is_null() {
         let (_, lines) = run_str("{\"body\": \"Il suffit de faire: `if rev.reviewer:`\"}\n");

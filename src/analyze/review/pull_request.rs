@@ -76,7 +76,7 @@ pub fn analyze_pull_request(pr: &PullRequestSnapshot, candidate: &str) -> PullRe
         let comment_count = pr
             .review_comments
             .iter()
-            .filter(|c| c.pull_request_review_id == Some(r.id))
+            .filter(|c| c.pull_request_review_id == Some(r.id) && same_login(&c.author, candidate))
             .count() as u32;
         let body_report = (!r.body.trim().is_empty()).then(|| comment_signals(&r.body, None, None));
         let body_substantive = body_report.as_ref().is_some_and(is_substantive);
@@ -127,14 +127,15 @@ fn excerpt(body: &str) -> Option<String> {
     })
 }
 
-/// Commits pushed after `time` by the pull request's author (or with no linked account, which
-/// GitHub leaves empty when the commit email is not on an account).
+/// Commits pushed after `time` by anyone but a bot: a maintainer pushing the fix a reviewer
+/// asked for is still the review taking effect. Commits with no linked account (an email not
+/// on any account) count too.
 fn commits_after(pr: &PullRequestSnapshot, time: i64) -> impl Iterator<Item = &PrCommit> {
     pr.commits.iter().filter(move |c| {
         c.committed_at.is_some_and(|t| t > time)
             && c.author_login
                 .as_deref()
-                .is_none_or(|a| same_login(a, &pr.author) || !is_bot(a))
+                .is_none_or(|a| !is_bot(a))
     })
 }
 
@@ -490,5 +491,331 @@ pub fn reviewer_profile(
             .count() as u32,
         kinds,
         tones,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::PrFile;
+
+    const PR: &str = "https://github.com/o/r/pull/7";
+
+    fn comment(id: u64, author: &str, body: &str, at: i64) -> PrReviewComment {
+        PrReviewComment {
+            id,
+            html_url: format!("{PR}#discussion_r{id}"),
+            author: author.into(),
+            body: body.into(),
+            path: Some("src/app.py".into()),
+            diff_hunk: Some(
+                "@@ -1,2 +1,3 @@\n+def load(path):\n+    return open(path).read()".into(),
+            ),
+            line: Some(3),
+            original_line: Some(3),
+            commit_id: Some("head".into()),
+            original_commit_id: Some("head".into()),
+            in_reply_to_id: None,
+            pull_request_review_id: Some(100),
+            created_at: at,
+        }
+    }
+
+    fn review(id: u64, author: &str, state: &str, body: &str, at: i64) -> PrReview {
+        PrReview {
+            id,
+            html_url: format!("{PR}#pullrequestreview-{id}"),
+            author: author.into(),
+            state: state.into(),
+            body: body.into(),
+            commit_id: Some("c1".into()),
+            submitted_at: Some(at),
+        }
+    }
+
+    fn commit(sha: &str, author: &str, message: &str, at: i64) -> PrCommit {
+        PrCommit {
+            sha: sha.into(),
+            author_login: Some(author.into()),
+            message: message.into(),
+            committed_at: Some(at),
+        }
+    }
+
+    fn base() -> PullRequestSnapshot {
+        PullRequestSnapshot {
+            repo: "o/r".into(),
+            number: 7,
+            html_url: PR.into(),
+            title: "Load config lazily".into(),
+            author: "alice".into(),
+            state: "closed".into(),
+            merged: true,
+            head_sha: "head".into(),
+            created_at: 1_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn attribution() {
+        let mut pr = base();
+        assert_eq!(
+            analyze_pull_request(&pr, "ALICE").attribution,
+            Attribution::Authored
+        );
+        assert_eq!(
+            analyze_pull_request(&pr, "bob").attribution,
+            Attribution::Unrelated
+        );
+        pr.reviews.push(review(100, "bob", "APPROVED", "", 2_000));
+        assert_eq!(
+            analyze_pull_request(&pr, "bob").attribution,
+            Attribution::Reviewed
+        );
+    }
+
+    #[test]
+    fn outdated_comment_led_to_change_and_author_replied() {
+        let mut pr = base();
+        let mut c = comment(
+            1,
+            "bob",
+            "This leaks the file handle; use a `with` block.",
+            2_000,
+        );
+        c.commit_id = Some("newer".into());
+        c.line = None;
+        pr.review_comments.push(c);
+        let mut reply = comment(2, "alice", "Fixed, thanks!", 2_100);
+        reply.in_reply_to_id = Some(1);
+        pr.review_comments.push(reply);
+        pr.reviews
+            .push(review(100, "bob", "CHANGES_REQUESTED", "", 2_000));
+        let a = analyze_pull_request(&pr, "bob");
+        assert_eq!(a.review_comments.len(), 1);
+        let rc = &a.review_comments[0];
+        assert_eq!(rc.led_to_change, Some(true));
+        assert_eq!(rc.author_replied, Some(true));
+        assert_eq!(rc.useful, Some(true));
+        assert!(rc.why.iter().any(|w| w.starts_with("led_to_change")));
+        assert_eq!(a.reviews[0].comment_count, 1);
+        assert!(!a.reviews[0].rubber_stamp);
+    }
+
+    #[test]
+    fn current_comment_did_not_lead_to_change() {
+        let mut pr = base();
+        pr.review_comments.push(comment(
+            1,
+            "bob",
+            "Why `read()` and not `read_text()`?",
+            2_000,
+        ));
+        let a = analyze_pull_request(&pr, "bob");
+        assert_eq!(a.review_comments[0].led_to_change, Some(false));
+        assert_eq!(a.review_comments[0].author_replied, Some(false));
+    }
+
+    #[test]
+    fn applied_suggestion_counts_as_change() {
+        let mut pr = base();
+        pr.review_comments.push(comment(
+            1,
+            "bob",
+            "```suggestion\n    return Path(path).read_text()\n```",
+            2_000,
+        ));
+        pr.commits.push(commit(
+            "c2",
+            "alice",
+            "Apply suggestions from code review",
+            2_500,
+        ));
+        let a = analyze_pull_request(&pr, "bob");
+        let rc = &a.review_comments[0];
+        assert_eq!(rc.suggestion_applied, Some(true));
+        assert_eq!(rc.led_to_change, Some(true));
+    }
+
+    #[test]
+    fn rubber_stamp_and_substantive_approval() {
+        let mut pr = base();
+        pr.reviews
+            .push(review(100, "bob", "APPROVED", "LGTM 👍", 2_000));
+        let a = analyze_pull_request(&pr, "bob");
+        assert!(a.reviews[0].rubber_stamp);
+        assert_eq!(a.review_comments[0].useful, Some(false));
+
+        let mut pr = base();
+        pr.reviews.push(review(
+            100,
+            "bob",
+            "APPROVED",
+            "LGTM, but please add a test for the empty file case.",
+            2_000,
+        ));
+        let a = analyze_pull_request(&pr, "bob");
+        assert!(!a.reviews[0].rubber_stamp);
+        assert_eq!(
+            a.review_comments[0].signals.kind,
+            Some(CommentKind::TestRequest)
+        );
+    }
+
+    #[test]
+    fn non_english_comment_is_not_assessed() {
+        let mut pr = base();
+        pr.review_comments
+            .push(comment(1, "bob", "Il suffit de faire: `if x:`", 2_000));
+        let a = analyze_pull_request(&pr, "bob");
+        assert_eq!(a.review_comments[0].useful, None);
+        assert_eq!(a.review_comments[0].signals.kind, None);
+    }
+
+    #[test]
+    fn authored_summary_counts_tests_checks_and_responses() {
+        let mut pr = base();
+        pr.files = vec![
+            PrFile {
+                filename: "src/app.py".into(),
+                status: "modified".into(),
+                additions: 20,
+                deletions: 3,
+                patch: None,
+            },
+            PrFile {
+                filename: "tests/test_app.py".into(),
+                status: "modified".into(),
+                additions: 12,
+                deletions: 0,
+                patch: Some(
+                    "@@ -1,2 +1,12 @@\n import pytest\n+from hypothesis import given, strategies as st\n+\n+@given(st.text())\n+def test_load_roundtrip(s):\n+    assert s == s\n+\n+@pytest.mark.parametrize(\"p\", [\"a\", \"b\"])\n+def test_load(p):\n+    assert p\n+@pytest.fixture\n+def cfg():\n+    return {}\n"
+                        .into(),
+                ),
+            },
+            PrFile {
+                filename: "README.md".into(),
+                status: "modified".into(),
+                additions: 4,
+                deletions: 0,
+                patch: None,
+            },
+        ];
+        pr.head_checks = Some(vec![
+            CheckRun {
+                name: "tests".into(),
+                status: "completed".into(),
+                conclusion: Some("success".into()),
+                app_slug: None,
+            },
+            CheckRun {
+                name: "docs".into(),
+                status: "completed".into(),
+                conclusion: Some("skipped".into()),
+                app_slug: None,
+            },
+        ]);
+        pr.reviews.push(review(
+            100,
+            "bob",
+            "CHANGES_REQUESTED",
+            "Needs tests.",
+            2_000,
+        ));
+        pr.reviews.push(review(101, "carol", "APPROVED", "", 3_000));
+        pr.review_comments
+            .push(comment(1, "bob", "Close the file.", 2_000));
+        let mut reply = comment(2, "alice", "Done.", 2_200);
+        reply.in_reply_to_id = Some(1);
+        pr.review_comments.push(reply);
+        pr.commits.push(commit("c1", "alice", "first", 1_500));
+        pr.commits
+            .push(commit("c2", "alice", "address review", 2_500));
+
+        let s = analyze_pull_request(&pr, "alice")
+            .summary
+            .expect("authored");
+        assert_eq!((s.code_files_changed, s.code_lines_added), (1, 20));
+        assert_eq!((s.test_files_changed, s.test_lines_added), (1, 12));
+        assert_eq!(
+            (
+                s.new_tests,
+                s.new_property_tests,
+                s.new_parametrized,
+                s.new_fixtures
+            ),
+            (2, 1, 1, 1)
+        );
+        assert!(s.property_based);
+        assert_eq!(s.checks_passed, Some(true));
+        assert_eq!(s.reviews_received, 1);
+        assert_eq!(s.review_responses, 1);
+        assert_eq!(s.commits_after_review, 1);
+        assert_eq!(s.thread_replies, 1);
+    }
+
+    #[test]
+    fn checks() {
+        let run = |status: &str, conclusion: Option<&str>| CheckRun {
+            name: "x".into(),
+            status: status.into(),
+            conclusion: conclusion.map(str::to_string),
+            app_slug: None,
+        };
+        assert_eq!(checks_passed(None), None);
+        assert_eq!(checks_passed(Some(&vec![])), None);
+        assert_eq!(
+            checks_passed(Some(&vec![run("completed", Some("failure"))])),
+            Some(false)
+        );
+        assert_eq!(
+            checks_passed(Some(&vec![
+                run("completed", Some("success")),
+                run("in_progress", None)
+            ])),
+            None
+        );
+    }
+
+    #[test]
+    fn test_file_conventions() {
+        for p in [
+            "tests/test_x.py",
+            "pkg/tests/helpers.py",
+            "conftest.py",
+            "x_test.py",
+            "src/a.test.ts",
+        ] {
+            assert!(is_test_file(p), "{p}");
+        }
+        for p in ["src/testing_utils_not.py", "src/app.py", "docs/tests.md"] {
+            assert!(!is_test_file(p), "{p}");
+        }
+    }
+
+    #[test]
+    fn profile_sums_up() {
+        let mut pr = base();
+        pr.reviews
+            .push(review(100, "bob", "APPROVED", "LGTM", 2_000));
+        pr.review_comments.push(comment(
+            1,
+            "bob",
+            "won't this fail when `path` is empty?",
+            2_000,
+        ));
+        let a = analyze_pull_request(&pr, "bob");
+        let p = reviewer_profile(&a.review_comments, &a.reviews);
+        assert_eq!(p.reviews_given, 1);
+        assert_eq!(p.pull_requests_reviewed, 1);
+        assert_eq!(p.comments_written, 2);
+        assert_eq!(p.useful_comments, 1);
+        assert_eq!(p.share_useful, Some(0.5));
+        assert_eq!(p.kinds.get("defect"), Some(&1));
+        assert_eq!(p.kinds.get("approval_only"), Some(&1));
+        assert!(!a.reviews[0].rubber_stamp);
+        let empty = reviewer_profile(&[], &[]);
+        assert_eq!(empty.share_useful, None);
     }
 }

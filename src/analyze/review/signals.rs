@@ -58,6 +58,7 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
         has_rationale,
         is_actionable,
         proposes_alternative,
+        tone,
     };
     let (kind, kind_reason) = kind(&facts);
     why.push(format!("kind: {} ({kind_reason})", kind_name(kind)));
@@ -85,6 +86,7 @@ struct Facts<'a> {
     has_rationale: bool,
     is_actionable: bool,
     proposes_alternative: bool,
+    tone: Tone,
 }
 
 pub(crate) fn kind_name(kind: CommentKind) -> &'static str {
@@ -168,7 +170,9 @@ fn code_like(tok: &str) -> Option<&'static str> {
     if !word_chars {
         return None;
     }
-    if tok.contains('_') && !tok.starts_with('_') | tok.starts_with("__") && letters >= 2 {
+    // `_private` reads as emphasis in Markdown more often than as a name; `__dunder__` is code.
+    let underscored = tok.contains('_') && (!tok.starts_with('_') || tok.starts_with("__"));
+    if underscored && letters >= 2 {
         return Some("names identifier");
     }
     let chars: Vec<char> = tok.chars().collect();
@@ -595,18 +599,23 @@ fn kind(f: &Facts<'_>) -> (CommentKind, String) {
     if let Some(p) = find_phrase(&sec_words, SECURITY) {
         return (CommentKind::Security, format!("security term \"{p}\""));
     }
+    let test_ask = asked_in_one_sentence(f.text, TEST_REQUEST, TEST_ASK);
+    let conditional = is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
     for sentence in &f.text.sentences {
-        if let Some(p) = find_phrase(sentence, DEFECT) {
+        let found = DEFECT.iter().copied().filter(|p| has_phrase(sentence, p));
+        for p in found {
             let weak = WEAK_DEFECT.contains(&p);
-            let conditional =
-                is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
-            let style = p == "wrong" && find_phrase(sentence, STYLE_CONTEXT).is_some();
-            if (!weak || conditional) && !style {
-                return (CommentKind::Defect, format!("reports a problem (\"{p}\")"));
+            // "Can you add a test for the empty list?" asks for a test, not about a bug.
+            if weak && (test_ask.is_some() || !conditional) {
+                continue;
             }
+            if p == "wrong" && find_phrase(sentence, STYLE_CONTEXT).is_some() {
+                continue;
+            }
+            return (CommentKind::Defect, format!("reports a problem (\"{p}\")"));
         }
     }
-    if let Some(p) = asked_in_one_sentence(f.text, TEST_REQUEST, TEST_ASK) {
+    if let Some(p) = test_ask {
         return (
             CommentKind::TestRequest,
             format!("asks for tests (\"{p}\")"),
@@ -649,7 +658,9 @@ fn kind(f: &Facts<'_>) -> (CommentKind, String) {
     let asks = f.is_actionable;
     let praise = find_phrase(words, APPROVAL);
     let symbol = APPROVAL_SYMBOLS.iter().find(|s| f.text.prose.contains(*s));
-    if !asks && (praise.is_some() || symbol.is_some()) {
+    // "Oh great, another global." is not an approval.
+    let sarcastic = f.tone == Tone::Harsh;
+    if !asks && !sarcastic && (praise.is_some() || symbol.is_some()) {
         if let Some(target) = find_phrase(words, PRAISE_TARGETS)
             && f.text.prose_word_count() >= 5
         {
@@ -702,4 +713,257 @@ fn useful_from_text(f: &Facts<'_>, kind: CommentKind, why: &mut Vec<String>) -> 
         why.push(format!("useful: {useful} ({reason})"));
         useful
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CommentKind as K;
+
+    fn sig(body: &str) -> SignalReport {
+        comment_signals(body, None, None)
+    }
+
+    /// (comment, expected kind, expected useful-from-text)
+    const KIND_CASES: &[(&str, CommentKind, Option<bool>)] = &[
+        ("won't this overflow when n is 0?", K::Defect, Some(true)),
+        (
+            "LGTM, but `parse()` should reject an empty header, otherwise we silently return None.",
+            K::Defect,
+            Some(true),
+        ),
+        ("LGTM", K::ApprovalOnly, Some(false)),
+        ("LGTM 👍", K::ApprovalOnly, Some(false)),
+        ("Thanks for the fix!", K::ApprovalOnly, Some(false)),
+        (
+            "Can you add a test for the empty list?",
+            K::TestRequest,
+            Some(true),
+        ),
+        (
+            "Please document the new `timeout` parameter in the docstring.",
+            K::DocRequest,
+            Some(true),
+        ),
+        (
+            "This builds the SQL with an f-string from user input; use a parameterised query.",
+            K::Security,
+            Some(true),
+        ),
+        (
+            "Why not use `functools.cache` instead of the hand-written dict?",
+            K::Alternative,
+            Some(true),
+        ),
+        ("nit: s/recieve/receive/", K::NitStyle, Some(true)),
+        (
+            "```suggestion\n    return sorted(items)\n```",
+            K::NitStyle,
+            Some(true),
+        ),
+        (
+            "Out of curiosity, why a matrix with a single version?",
+            K::Question,
+            Some(false),
+        ),
+        (
+            "Nice, the new error message for a bad config file reads much better.",
+            K::PraiseSpecific,
+            Some(false),
+        ),
+        (
+            "Looks like there are conflicts. Can you rebase?",
+            K::Other,
+            None,
+        ),
+    ];
+
+    #[test]
+    fn kinds_and_useful_from_text() {
+        for (body, kind, useful) in KIND_CASES {
+            let r = sig(body);
+            assert_eq!(r.signals.kind, Some(*kind), "{body}: {:?}", r.why);
+            assert_eq!(r.useful_text, *useful, "{body}: {:?}", r.why);
+            assert!(r.why.iter().any(|w| w.starts_with("kind:")), "{body}");
+        }
+    }
+
+    type Flags = (bool, bool, bool, bool, bool);
+
+    /// (comment, references_code, has_rationale, is_actionable, has_suggestion_block,
+    /// proposes_alternative)
+    const FLAG_CASES: &[(&str, Flags)] = &[
+        ("LGTM", (false, false, false, false, false)),
+        // A suggestion block with no explanation.
+        (
+            "```suggestion\n    if not items:\n        return []\n```",
+            (true, false, true, true, true),
+        ),
+        // Code only, no suggestion block.
+        (
+            "```python\nwith open(path) as f:\n    data = f.read()\n```",
+            (true, false, true, false, true),
+        ),
+        (
+            "This could be removed: department_api is already tested in `test_course.py`",
+            (true, true, true, false, false),
+        ),
+        (
+            "Use `pathlib.Path` here because `os.path.join` breaks on Windows drive letters.",
+            (true, true, true, false, true),
+        ),
+        ("Nor this one", (false, false, false, false, false)),
+        (
+            "Does this mean that we will drop Python 3.8?",
+            (false, false, false, false, false),
+        ),
+        (
+            "Can you please explain how this is safer?",
+            (false, false, false, false, false),
+        ),
+    ];
+
+    #[test]
+    fn boolean_signals() {
+        for (body, (rc, rat, act, sug, alt)) in FLAG_CASES {
+            let r = sig(body);
+            let s = &r.signals;
+            let got = (
+                s.references_code,
+                s.has_rationale,
+                s.is_actionable,
+                s.has_suggestion_block,
+                s.proposes_alternative,
+            );
+            assert_eq!(
+                got,
+                (Some(*rc), Some(*rat), Some(*act), Some(*sug), Some(*alt)),
+                "{body}: {:?}",
+                r.why
+            );
+        }
+    }
+
+    #[test]
+    fn every_fired_signal_says_why() {
+        let r = sig("Use `pathlib.Path` here because `os.path.join` breaks on Windows.");
+        for name in [
+            "references_code",
+            "has_rationale",
+            "is_actionable",
+            "proposes_alternative",
+        ] {
+            assert!(
+                r.why.iter().any(|w| w.starts_with(&format!("{name}:"))),
+                "{name} missing in {:?}",
+                r.why
+            );
+        }
+        let quiet = sig("LGTM");
+        assert!(!quiet.why.iter().any(|w| w.starts_with("is_actionable")));
+    }
+
+    const TONE_CASES: &[(&str, Tone)] = &[
+        (
+            "Thanks! Maybe rename this to `max_retries`?",
+            Tone::Empathetic,
+        ),
+        (
+            "I think this should be a set, since we only test membership.",
+            Tone::Empathetic,
+        ),
+        ("Rename this to `max_retries`.", Tone::Neutral),
+        (
+            "Please open these kinds of PRs in your own fork.",
+            Tone::Neutral,
+        ),
+        ("Oh great, another global variable. Genius.", Tone::Harsh),
+        (
+            "Sure, because what this codebase needed was more magic numbers /s",
+            Tone::Harsh,
+        ),
+        ("This is useless.", Tone::Harsh),
+        (
+            "It seems you're not familiar with Python basics.",
+            Tone::Harsh,
+        ),
+        ("WHY IS THIS GLOBAL AGAIN", Tone::Harsh),
+    ];
+
+    #[test]
+    fn tone() {
+        for (body, tone) in TONE_CASES {
+            let r = sig(body);
+            assert_eq!(r.signals.tone, Some(*tone), "{body}: {:?}", r.why);
+        }
+    }
+
+    #[test]
+    fn non_english_is_not_judged() {
+        for body in [
+            "Il suffit de faire: `if rev.reviewer:`",
+            "Bitte hier noch einen Test hinzufügen, das ist nicht getestet.",
+            "这里应该加一个测试用例",
+        ] {
+            let r = sig(body);
+            assert!(!r.judged, "{body}");
+            assert_eq!(r.signals, CommentSignals::default(), "{body}");
+            assert_eq!(r.useful_text, None);
+            assert!(r.why[0].starts_with("not judged"));
+        }
+    }
+
+    #[test]
+    fn diff_hunk_sharpens_references_code() {
+        let body = "Should this handle the timeout too?";
+        let hunk = "@@ -1,3 +1,4 @@ def fetch(url):\n+    resp = session.get(url, timeout=timeout)";
+        assert_eq!(sig(body).signals.references_code, Some(false));
+        let r = comment_signals(body, Some("src/client.py"), Some(hunk));
+        assert_eq!(r.signals.references_code, Some(true), "{:?}", r.why);
+        assert!(r.why.iter().any(|w| w.contains("shares `timeout`")));
+        // Prose files share ordinary words with any comment; they do not sharpen.
+        let doc = comment_signals(body, Some("docs/usage.rst"), Some("+Set the timeout."));
+        assert_eq!(doc.signals.references_code, Some(false));
+    }
+
+    #[test]
+    fn empty_and_odd_input_do_not_panic() {
+        for body in ["", " ", "```", "`", "> only a quote", "s/", "\u{0}", "?!?!"] {
+            let _ = sig(body);
+        }
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn never_panics_and_is_consistent(body in "\\PC{0,300}", hunk in proptest::option::of("\\PC{0,200}")) {
+            let r = comment_signals(&body, Some("a.py"), hunk.as_deref());
+            let s = &r.signals;
+            if r.judged {
+                prop_assert!(s.kind.is_some() && s.tone.is_some());
+                // A suggestion block always implies an actionable, code-referencing comment.
+                if s.has_suggestion_block == Some(true) {
+                    prop_assert_eq!(s.is_actionable, Some(true));
+                    prop_assert_eq!(s.references_code, Some(true));
+                }
+            } else {
+                prop_assert_eq!(s, &CommentSignals::default());
+                prop_assert_eq!(r.useful_text, None);
+            }
+        }
+
+        #[test]
+        fn suggestion_fence_is_found_anywhere(prefix in "[a-zA-Z ,.]{0,60}", code in "[a-z_ =()0-9]{0,40}") {
+            let body = format!("{prefix}\n```suggestion\n{code}\n```\n");
+            let r = comment_signals(&body, None, None);
+            if r.judged {
+                prop_assert_eq!(r.signals.has_suggestion_block, Some(true));
+            }
+        }
+    }
 }

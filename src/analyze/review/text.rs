@@ -241,13 +241,14 @@ pub(crate) fn raw_tokens(prose: &str) -> impl Iterator<Item = &str> {
 
 /// Whether `words` contains `phrase` (space-separated lower-case words) as consecutive words.
 pub(crate) fn has_phrase(words: &[String], phrase: &str) -> bool {
-    let parts: Vec<&str> = phrase.split(' ').collect();
-    if parts.is_empty() || parts.len() > words.len() {
+    // Called for every phrase of every table on every comment: no allocation here.
+    let n = phrase.split(' ').count();
+    if n > words.len() {
         return false;
     }
     words
-        .windows(parts.len())
-        .any(|w| w.iter().zip(&parts).all(|(a, b)| a == b))
+        .windows(n)
+        .any(|w| w.iter().zip(phrase.split(' ')).all(|(a, b)| a == b))
 }
 
 /// The first phrase of `phrases` found in `words`.
