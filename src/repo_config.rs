@@ -254,7 +254,7 @@ pub fn parse(text: &str) -> Result<RepoConfig, RepoConfigError> {
             file: ConfigFile::Unspecified,
             key: (path != "." && !path.is_empty()).then_some(path),
             line: inner.location().map(|l| l.line()),
-            problem: humanise(&strip_location(&inner.to_string())),
+            problem: humanise(&strip_path(&strip_location(&inner.to_string()))),
         }
     })?;
     validate(&config)?;
@@ -278,6 +278,22 @@ pub fn resolve(
 fn strip_location(msg: &str) -> String {
     match msg.rfind(" at line ") {
         Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
+        _ => msg.to_string(),
+    }
+}
+
+/// yaml_serde starts some messages with the key path (`limits.x: …`); the error names the key
+/// itself, so drop it rather than say it twice.
+fn strip_path(msg: &str) -> String {
+    match msg.split_once(": ") {
+        Some((head, rest))
+            if !head.is_empty()
+                && head
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')) =>
+        {
+            rest.to_string()
+        }
         _ => msg.to_string(),
     }
 }
@@ -306,6 +322,8 @@ fn humanise(msg: &str) -> String {
         ("expected f64", "expected a number"),
         ("expected a sequence", "expected a list"),
         ("expected a map", "expected a mapping of keys to values"),
+        ("expected a string", "expected text"),
+        (", expected `", "; it may be `"),
     ] {
         m = m.replace(from, to);
     }
@@ -475,6 +493,10 @@ commands:
         let e = parse("limits:\n  repository_links: many\n").expect_err("wrong type");
         assert_eq!(e.key.as_deref(), Some("limits.repository_links"));
         assert!(e.to_string().contains("whole number"), "{e}");
+        assert!(
+            e.problem.starts_with("wrong type"),
+            "the key is not said twice: {e}"
+        );
 
         let e = parse("commands:\n  min_permission: owner\n").expect_err("bad value");
         assert_eq!(e.key.as_deref(), Some("commands.min_permission"));

@@ -888,3 +888,30 @@ proptest! {
         prop_assert_eq!(check_comment(&body), Ok(()));
     }
 }
+
+#[test]
+fn other_comments() {
+    let c = ctx();
+    insta::assert_snapshot!(
+        "needs_info",
+        render::needs_info(
+            &[
+                "no pull request or repository links found".into(),
+                "more than 20 pull request links (found 23)".into(),
+                "https://gitlab.com/x/y: not a GitHub link @mallory #3".into(),
+            ],
+            &c
+        )
+    );
+    let err = folio::repo_config::resolve(Some("limits:\n  pull_request_linkz: 5\n"), None)
+        .expect_err("unknown key");
+    insta::assert_snapshot!("config_error", render::config_error(&err.to_string(), &c));
+    insta::assert_snapshot!(
+        "evaluation_failed",
+        render::evaluation_failed("GitHub kept answering 502 after 4 attempts", &c)
+    );
+    insta::assert_snapshot!(
+        "awaiting_confirmation",
+        render::awaiting_confirmation("mallory", "octocat", &c)
+    );
+}

@@ -306,16 +306,16 @@ fn header(out: &mut String, report: &Report, ctx: &CommentContext) {
     }
     let _ = writeln!(
         out,
-        "Looked at {} and {}{}, {} and {} by the candidate.\n",
+        "Looked at {}, {}, and {} and {} by the candidate.{}\n",
         counted(prs.len(), "pull request", &prs),
         counted(repos.len(), "repository", &repos),
+        plural(report.reviews.len(), "review"),
+        plural(report.review_comments.len(), "review comment"),
         if report.practices.is_empty() {
             ""
         } else {
-            " (their files at the commits in the footer)"
+            " Repository files were read at the commits listed at the end."
         },
-        plural(report.reviews.len(), "review"),
-        plural(report.review_comments.len(), "review comment"),
     );
     let _ = writeln!(
         out,

@@ -28,6 +28,10 @@ pub fn inline(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     let mut last_was_space = false;
     let chars: Vec<char> = text.chars().filter(|c| !is_invisible_or_bidi(*c)).collect();
+    if starts_a_block(&chars) {
+        // Text placed after `- ` or at the start of a line must not open a list of its own.
+        out.push('\\');
+    }
     for (i, &c) in chars.iter().enumerate() {
         let was_space = matches!(c, ' ' | '\r' | '\n' | '\t');
         match c {
@@ -78,9 +82,25 @@ pub fn inline(text: &str) -> String {
             c if c.is_control() => {}
             c => out.push(c),
         }
-        last_was_space = was_space || (c == ' ');
+        last_was_space = was_space;
     }
     out
+}
+
+/// `-`, `+` or `1.` / `1)` at the start: a list marker. Only the first character needs a
+/// backslash (`1\.` for the ordered case is not needed: `\1.` is not a marker either).
+fn starts_a_block(chars: &[char]) -> bool {
+    let ends_marker = |at: usize| matches!(chars.get(at), None | Some(' ' | '\t' | '\n' | '\r'));
+    match chars.first() {
+        // `---` (a rule, or a heading underline) as well as `- item`.
+        Some('-') => ends_marker(1) || chars.get(1) == Some(&'-'),
+        Some('+') => ends_marker(1),
+        Some(c) if c.is_ascii_digit() => {
+            let digits = chars.iter().take_while(|c| c.is_ascii_digit()).count();
+            digits <= 9 && matches!(chars.get(digits), Some('.' | ')')) && ends_marker(digits + 1)
+        }
+        _ => false,
+    }
 }
 
 fn ends_with_ignore_case(chars: &[char], word: &str) -> bool {
@@ -200,6 +220,19 @@ mod tests {
     }
 
     #[test]
+    fn list_markers_at_the_start_are_escaped() {
+        assert_eq!(inline("- item"), "\\- item");
+        assert_eq!(inline("+ item"), "\\+ item");
+        assert_eq!(inline("12. item"), "\\12. item");
+        assert_eq!(inline("1) item"), "\\1\\) item");
+        assert_eq!(inline("---"), "\\---");
+        assert_eq!(inline("2026 was good"), "2026 was good");
+        assert_eq!(inline("2026.12.1"), "2026.12.1");
+        assert_eq!(inline("-x"), "-x");
+        assert_eq!(inline("a - b"), "a - b");
+    }
+
+    #[test]
     fn capping_marks_the_cut() {
         assert_eq!(inline_capped("abcdef", 10), "abcdef");
         assert_eq!(inline_capped("abcdef", 4), "abc…");
@@ -291,7 +324,7 @@ mod tests {
         }
 
         #[test]
-        fn plain_words_pass_unchanged(s in "[a-zA-Z0-9 ,;=+/-]{0,40}") {
+        fn plain_words_pass_unchanged(s in "[a-zA-Z][a-zA-Z0-9 ,;=+/-]{0,40}") {
             let lower = s.to_lowercase();
             prop_assume!(!lower.contains("gh-") && !lower.contains("www."));
             let collapsed = inline(&s);

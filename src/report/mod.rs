@@ -783,4 +783,99 @@ mod tests {
         );
         assert_eq!(level(&theirs, Criterion::Testing), Level::NotAssessed);
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_finding() -> impl Strategy<Value = PracticeFinding> {
+            let ids = rubric::known_practice_ids();
+            (
+                proptest::sample::select(ids),
+                prop_oneof![
+                    Just(PracticeStatus::Present),
+                    Just(PracticeStatus::Absent),
+                    Just(PracticeStatus::CouldNotParse),
+                    Just(PracticeStatus::NotAssessable),
+                ],
+                proptest::option::of(any::<bool>()),
+            )
+                .prop_map(|(id, status, exercised)| finding(&id, status, exercised))
+        }
+
+        fn arb_repos() -> impl Strategy<Value = Vec<RepoPractices>> {
+            proptest::collection::vec(
+                (
+                    prop_oneof![
+                        Just(Attribution::Owned),
+                        Just(Attribution::Authored),
+                        Just(Attribution::Project),
+                        Just(Attribution::Unrelated),
+                    ],
+                    proptest::collection::vec(arb_finding(), 0..12),
+                ),
+                0..4,
+            )
+            .prop_map(|v| {
+                v.into_iter()
+                    .enumerate()
+                    .map(|(i, (a, findings))| repo(&format!("o/r{i}"), a, findings))
+                    .collect()
+            })
+        }
+
+        fn levels(repos: Vec<RepoPractices>) -> Vec<Level> {
+            let r = build(
+                ReportInput {
+                    repo_practices: repos,
+                    ..Default::default()
+                },
+                &rubric(),
+            );
+            r.criteria.iter().map(|c| c.level).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn six_criteria_with_reasons(repos in arb_repos()) {
+                let r = build(ReportInput { repo_practices: repos, ..Default::default() }, &rubric());
+                prop_assert_eq!(r.criteria.len(), 6);
+                prop_assert!(r.criteria.iter().all(|c| !c.because.is_empty()));
+                let ids: BTreeSet<&str> = r.practices.iter().map(|p| p.id.as_str()).collect();
+                prop_assert_eq!(ids.len(), r.practices.len(), "one merged entry per id");
+            }
+
+            #[test]
+            fn seeing_a_practice_run_never_lowers_a_level(repos in arb_repos()) {
+                let before = levels(repos.clone());
+                let mut exercised = repos;
+                for rp in &mut exercised {
+                    for f in &mut rp.findings {
+                        if f.status == PracticeStatus::Present {
+                            f.exercised = Some(true);
+                        }
+                    }
+                }
+                let after = levels(exercised);
+                for (b, a) in before.iter().zip(&after) {
+                    prop_assert!(a >= b, "{:?} -> {:?}", before, after);
+                }
+            }
+
+            #[test]
+            fn project_evidence_never_raises_a_level(repos in arb_repos()) {
+                let before = levels(repos.clone());
+                let mut context = repos;
+                for rp in &mut context {
+                    rp.attribution = Attribution::Project;
+                }
+                let after = levels(context);
+                for (b, a) in before.iter().zip(&after) {
+                    // Same material, none of it credited: at most `none`, or still unassessed.
+                    prop_assert!(a <= b || *a == Level::None, "{:?} -> {:?}", before, after);
+                    prop_assert!(!matches!(a, Level::Some | Level::Strong));
+                }
+            }
+        }
+    }
 }
