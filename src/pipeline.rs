@@ -233,9 +233,11 @@ impl Pipeline {
     /// when the setup flow installs new credentials.
     fn github(&self) -> Result<Arc<GitHub>, JobError> {
         let Some(app) = self.state.app_credentials() else {
-            return Err(JobError::Retry(anyhow::anyhow!(
-                "GitHub App credentials are not configured"
-            )));
+            // Not a failure of the job: wait for setup without burning attempts.
+            return Err(JobError::RetryAfter(
+                std::time::Duration::from_secs(60),
+                anyhow::anyhow!("GitHub App credentials are not configured"),
+            ));
         };
         let mut guard = self
             .github

@@ -23,13 +23,26 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints run in the background (below), not inside a webhook's commit, so
+            // that one unlucky delivery does not wait for the database file's fsync.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Open(format!("{e}")))?;
+        let checkpointer = pool.clone();
+        tokio::spawn(async move {
+            while !checkpointer.is_closed() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+                // PASSIVE never blocks writers; TRUNCATE now and then keeps the WAL small.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&checkpointer)
+                    .await;
+            }
+        });
         Ok(Self { pool })
     }
 
