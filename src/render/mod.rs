@@ -2,3 +2,4 @@
 //! never analyzes: it only lays out what the report already holds.
 
 pub mod neutralise;
+pub mod scan;
