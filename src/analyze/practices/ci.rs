@@ -99,7 +99,10 @@ pub fn least_privilege_token(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             finding.status = PracticeStatus::Absent;
             finding.present = Some(false);
         }
-        finding.evidence = evidence;
+        let ok: Vec<String> = evidence.iter().filter_map(|e| e.path.clone()).collect();
+        if !ok.is_empty() {
+            finding.notes.push(format!("read-only already: {}", ok.join(", ")));
+        }
         return finding;
     }
     finish("least_privilege_token", f, def, evidence, notes)

@@ -85,6 +85,10 @@ impl<'a> Facts<'a> {
         let mut inis = BTreeMap::new();
         for (path, text) in files {
             let name = file_name(path);
+            // Config files inside test data describe other projects, not this one.
+            if path.split('/').rev().skip(1).any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data")) {
+                continue;
+            }
             if name.ends_with(".toml") {
                 match tomlpos::parse(text) {
                     Ok(n) => {
@@ -241,7 +245,10 @@ impl<'a> Facts<'a> {
         let mut push = |tasks: &Tasks, kind: &str| {
             for (name, cmds) in &tasks.tasks {
                 for c in cmds {
-                    all.push(to_cmd(c, format!("{kind} {name}"), None, 0, &[]));
+                    for (i, part) in shell::commands(&c.text) {
+                        let piece = RawCmd { path: c.path.clone(), line: c.line + i as u32, text: part };
+                        all.push(to_cmd(&piece, format!("{kind} {name}"), None, 0, &[]));
+                    }
                 }
             }
         };
@@ -407,9 +414,13 @@ impl<'a> Facts<'a> {
             }
         }
         for (via, raw) in found {
-            let c = to_cmd(&raw, format!("{via}, called at {called_at}"), cmd.job, cmd.order, &cmd.env);
-            out.push(c.clone());
-            self.expand(&c, depth + 1, out);
+            // A recipe line is itself a small script: `cd x && pytest`, `for ...; do ...; done`.
+            for (i, part) in shell::commands(&raw.text) {
+                let piece = RawCmd { path: raw.path.clone(), line: raw.line + i as u32, text: part };
+                let c = to_cmd(&piece, format!("{via}, called at {called_at}"), cmd.job, cmd.order, &cmd.env);
+                out.push(c.clone());
+                self.expand(&c, depth + 1, out);
+            }
         }
     }
 

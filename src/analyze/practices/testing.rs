@@ -65,31 +65,39 @@ pub fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
 pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Vec<Evidence> {
     let mut out = Vec::new();
     for rule in rules {
+        // The same file name in a sub-project (a monorepo package) counts, but not in tests.
+        let matches = |path: &str| {
+            path == rule.file
+                || (path.ends_with(&format!("/{}", rule.file))
+                    && !path.split('/').any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data" | "vendor" | "_vendor")))
+        };
         if rule.file.ends_with(".toml") {
-            let Some(root) = f.tomls.get(&rule.file) else { continue };
-            let keys: Vec<&str> = rule.section.split('.').collect();
-            let Some(section) = tomlpos::path(root, &keys) else { continue };
-            match &rule.key {
-                None => out.push(ev(&rule.file, section_line(section), format!("[{}]", rule.section))),
-                Some(key) => {
-                    let Some(v) = section.get(key).or_else(|| section.get(&key.replace('_', "-"))) else { continue };
-                    let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.strings().join(" "));
-                    if value_counts(&text, &rule.contains_any, threshold) {
-                        out.push(ev(&rule.file, v.line, format!("{key} = {text}")));
+            for (path, root) in f.tomls.iter().filter(|(p, _)| matches(p)) {
+                let keys: Vec<&str> = rule.section.split('.').collect();
+                let Some(section) = tomlpos::path(root, &keys) else { continue };
+                match &rule.key {
+                    None => out.push(ev(path, section_line(section), format!("[{}]", rule.section))),
+                    Some(key) => {
+                        let Some(v) = section.get(key).or_else(|| section.get(&key.replace('_', "-"))) else { continue };
+                        let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.strings().join(" "));
+                        if value_counts(&text, &rule.contains_any, threshold) {
+                            out.push(ev(path, v.line, format!("{key} = {text}")));
+                        }
                     }
                 }
             }
         } else {
-            let Some(ini) = f.inis.get(&rule.file) else { continue };
-            let Some(section) = ini.section(&rule.section) else { continue };
-            match &rule.key {
-                None => out.push(ev(&rule.file, section.line, format!("[{}]", rule.section))),
-                Some(key) => {
-                    let Some(v) = section.get(key) else { continue };
-                    let text = v.joined();
-                    if value_counts(&text, &rule.contains_any, threshold) {
-                        let line = v.lines.first().map_or(v.key_line, |l| l.0);
-                        out.push(ev(&rule.file, line, format!("{key} = {}", text.replace('\n', " "))));
+            for (path, ini) in f.inis.iter().filter(|(p, _)| matches(p)) {
+                let Some(section) = ini.section(&rule.section) else { continue };
+                match &rule.key {
+                    None => out.push(ev(path, section.line, format!("[{}]", rule.section))),
+                    Some(key) => {
+                        let Some(v) = section.get(key) else { continue };
+                        let text = v.joined();
+                        if value_counts(&text, &rule.contains_any, threshold) {
+                            let line = v.lines.first().map_or(v.key_line, |l| l.0);
+                            out.push(ev(path, line, format!("{key} = {}", text.replace('\n', " "))));
+                        }
                     }
                 }
             }

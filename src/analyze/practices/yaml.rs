@@ -13,8 +13,7 @@ pub const MAX_NODES: usize = 200_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    /// A scalar as written; `block` is true for `|` and `>` scalars, whose content starts on
-    /// the line after the indicator.
+    /// A scalar as written; `block` is true for `|` and `>` scalars.
     Scalar { text: String, block: bool, quoted: bool },
     Seq(Vec<Node>),
     /// Keys are kept as scalars' text; complex keys are stringified as empty.
