@@ -23,8 +23,21 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 /// Directories that are tool output or environments, never the project's own files.
 const SKIPPED_DIRS: &[&str] = &[
-    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", "node_modules", "__pycache__",
-    ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", "site-packages", ".eggs",
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    ".hypothesis",
+    "site-packages",
+    ".eggs",
 ];
 
 /// Runs the scan and returns what to print on stdout.
@@ -45,7 +58,8 @@ pub fn run(path: &Path, format: OutputFormat) -> Result<String, CliError> {
     let report = scan_report(&snapshot);
     match format {
         OutputFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&report).context("serialising the report")?;
+            let mut text =
+                serde_json::to_string_pretty(&report).context("serialising the report")?;
             text.push('\n');
             Ok(text)
         }
@@ -69,7 +83,10 @@ pub fn scan_report(snapshot: &RepoSnapshot) -> Report {
         warnings.push(format!("skipped {}: {}", s.path, s.reason));
     }
     if snapshot.skipped.len() > 20 {
-        warnings.push(format!("skipped {} more files", snapshot.skipped.len() - 20));
+        warnings.push(format!(
+            "skipped {} more files",
+            snapshot.skipped.len() - 20
+        ));
     }
     Report {
         folio_version: FOLIO_VERSION.to_string(),
@@ -98,14 +115,23 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
         let entries = match fs::read_dir(&dir) {
             Ok(e) => e,
             Err(e) => {
-                skipped.push(SkippedFile { path: rel_dir.clone(), reason: format!("unreadable directory: {e}") });
+                skipped.push(SkippedFile {
+                    path: rel_dir.clone(),
+                    reason: format!("unreadable directory: {e}"),
+                });
                 continue;
             }
         };
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let rel = if rel_dir.is_empty() { name.clone() } else { format!("{rel_dir}/{name}") };
-            let Ok(meta) = entry.path().symlink_metadata() else { continue };
+            let rel = if rel_dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{rel_dir}/{name}")
+            };
+            let Ok(meta) = entry.path().symlink_metadata() else {
+                continue;
+            };
             let ft = meta.file_type();
             if ft.is_dir() {
                 if !SKIPPED_DIRS.contains(&name.as_str()) {
@@ -116,11 +142,16 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
             let mut full = entry.path();
             if ft.is_symlink() {
                 match full.canonicalize() {
-                    Ok(target) if target.starts_with(&canon_root) && target.is_file() => full = target,
+                    Ok(target) if target.starts_with(&canon_root) && target.is_file() => {
+                        full = target
+                    }
                     Ok(target) if target.starts_with(&canon_root) => continue,
                     _ => {
                         if is_wanted_path(&rel) {
-                            skipped.push(SkippedFile { path: rel, reason: "symlink pointing out of the tree".into() });
+                            skipped.push(SkippedFile {
+                                path: rel,
+                                reason: "symlink pointing out of the tree".into(),
+                            });
                         }
                         continue;
                     }
@@ -141,7 +172,15 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
     }
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
     let tags = read_tags(&canon_root);
-    Ok(RepoSnapshot { full_name: None, commit: None, files, skipped, tags, releases: None, activity: None })
+    Ok(RepoSnapshot {
+        full_name: None,
+        commit: None,
+        files,
+        skipped,
+        tags,
+        releases: None,
+        activity: None,
+    })
 }
 
 fn read_text(path: &Path) -> Result<String, String> {
@@ -192,11 +231,18 @@ pub fn parse_for_each_ref(text: &str) -> Vec<Tag> {
             let f: Vec<&str> = line.split('\0').collect();
             let name = f.first().filter(|n| !n.is_empty())?.to_string();
             let pick = |peeled: Option<&&str>, direct: Option<&&str>| {
-                peeled.filter(|s| !s.is_empty()).or(direct).map(|s| s.to_string())
+                peeled
+                    .filter(|s| !s.is_empty())
+                    .or(direct)
+                    .map(|s| s.to_string())
             };
             let commit = pick(f.get(2), f.get(1)).filter(|s| !s.is_empty());
             let time = pick(f.get(4), f.get(3)).and_then(|s| s.parse::<i64>().ok());
-            Some(Tag { name, commit_time: time, commit })
+            Some(Tag {
+                name,
+                commit_time: time,
+                commit,
+            })
         })
         .collect();
     tags.sort_by_key(|t| std::cmp::Reverse(t.commit_time));

@@ -16,7 +16,11 @@ fn status_word(s: PracticeStatus) -> &'static str {
 
 pub fn markdown(name: &str, report: &Report) -> String {
     let mut out = format!("# Folio scan: {}\n\n", inline(name));
-    let present = report.practices.iter().filter(|p| p.status == PracticeStatus::Present).count();
+    let present = report
+        .practices
+        .iter()
+        .filter(|p| p.status == PracticeStatus::Present)
+        .count();
     out.push_str(&format!(
         "{present} of {} practices present. Evidence for reviewers, not a hiring decision.\n",
         report.practices.len()
@@ -32,7 +36,11 @@ pub fn markdown(name: &str, report: &Report) -> String {
         }
         out.push_str(&format!("\n## {}\n\n", criterion.title()));
         for p in practices {
-            out.push_str(&format!("- **{}**: {}\n", inline(&p.id), status_word(p.status)));
+            out.push_str(&format!(
+                "- **{}**: {}\n",
+                inline(&p.id),
+                status_word(p.status)
+            ));
             for e in &p.evidence {
                 let place = match (&e.path, e.line) {
                     (Some(path), Some(line)) => format!("{}:{line}", inline(path)),
@@ -67,7 +75,12 @@ mod tests {
     #[test]
     fn groups_by_criterion_and_escapes() {
         let mut f = PracticeFinding::new("lint", PracticeStatus::Present);
-        f.evidence.push(Evidence { url: None, path: Some(".github/workflows/ci.yml".into()), line: Some(12), detail: "ruff check @octocat <b>".into() });
+        f.evidence.push(Evidence {
+            url: None,
+            path: Some(".github/workflows/ci.yml".into()),
+            line: Some(12),
+            detail: "ruff check @octocat <b>".into(),
+        });
         let report = Report {
             folio_version: "0".into(),
             candidate: None,

@@ -18,7 +18,11 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             if let Some(expr) = matrix.as_str() {
                 // `matrix: ${{ fromJSON(needs.plan.outputs.matrix) }}` is generated elsewhere.
                 if expr.contains("${{") {
-                    evidence.push(ev(&wf.path, matrix.line, format!("job `{}` matrix from {expr}", job.id)));
+                    evidence.push(ev(
+                        &wf.path,
+                        matrix.line,
+                        format!("job `{}` matrix from {expr}", job.id),
+                    ));
                 }
                 continue;
             }
@@ -27,7 +31,11 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
                 if wanted(key) {
                     let values = v.strings();
                     if values.len() >= 2 || v.as_str().is_some_and(|s| s.contains("${{")) {
-                        evidence.push(ev(&wf.path, k.line, format!("job `{}` matrix {key}: [{}]", job.id, values.join(", "))));
+                        evidence.push(ev(
+                            &wf.path,
+                            k.line,
+                            format!("job `{}` matrix {key}: [{}]", job.id, values.join(", ")),
+                        ));
                     }
                 } else if key == "include" {
                     let mut seen: Vec<String> = Vec::new();
@@ -42,7 +50,11 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
                         }
                     }
                     if seen.len() >= 2 {
-                        evidence.push(ev(&wf.path, k.line, format!("job `{}` matrix include: [{}]", job.id, seen.join(", "))));
+                        evidence.push(ev(
+                            &wf.path,
+                            k.line,
+                            format!("job `{}` matrix include: [{}]", job.id, seen.join(", ")),
+                        ));
                     }
                 }
             }
@@ -75,18 +87,36 @@ pub fn least_privilege_token(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         match &wf.permissions {
             Some(p) if read_only(p) => {
                 let shown = p.as_str().map(str::to_string).unwrap_or_else(|| {
-                    let pairs: Vec<String> = p.entries().iter().filter_map(|(k, v)| Some(format!("{}: {}", k.as_str()?, v.as_str()?))).collect();
-                    if pairs.is_empty() { "{}".to_string() } else { pairs.join(", ") }
+                    let pairs: Vec<String> = p
+                        .entries()
+                        .iter()
+                        .filter_map(|(k, v)| Some(format!("{}: {}", k.as_str()?, v.as_str()?)))
+                        .collect();
+                    if pairs.is_empty() {
+                        "{}".to_string()
+                    } else {
+                        pairs.join(", ")
+                    }
                 });
-                evidence.push(ev(&wf.path, wf.permissions_line.unwrap_or(p.line), format!("permissions: {shown}")));
+                evidence.push(ev(
+                    &wf.path,
+                    wf.permissions_line.unwrap_or(p.line),
+                    format!("permissions: {shown}"),
+                ));
             }
             Some(_) => {
                 all_ok = false;
-                notes.push(format!("{}: top-level permissions grant write access", wf.path));
+                notes.push(format!(
+                    "{}: top-level permissions grant write access",
+                    wf.path
+                ));
             }
             None => {
                 all_ok = false;
-                notes.push(format!("{}: no top-level permissions (the token gets the repository default)", wf.path));
+                notes.push(format!(
+                    "{}: no top-level permissions (the token gets the repository default)",
+                    wf.path
+                ));
             }
         }
     }
@@ -101,7 +131,9 @@ pub fn least_privilege_token(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         }
         let ok: Vec<String> = evidence.iter().filter_map(|e| e.path.clone()).collect();
         if !ok.is_empty() {
-            finding.notes.push(format!("read-only already: {}", ok.join(", ")));
+            finding
+                .notes
+                .push(format!("read-only already: {}", ok.join(", ")));
         }
         return finding;
     }

@@ -9,7 +9,12 @@ use crate::model::{Evidence, PracticeFinding, PracticeStatus};
 pub const MAX_EVIDENCE: usize = 12;
 
 pub fn ev(path: &str, line: u32, detail: impl Into<String>) -> Evidence {
-    Evidence { url: None, path: Some(path.to_string()), line: Some(line), detail: detail.into() }
+    Evidence {
+        url: None,
+        path: Some(path.to_string()),
+        line: Some(line),
+        detail: detail.into(),
+    }
 }
 
 pub fn cmd_ev(c: &Cmd) -> Evidence {
@@ -37,7 +42,11 @@ pub fn uses_ev(u: &Uses) -> Evidence {
 }
 
 pub fn hook_ev(path: &str, h: &Hook) -> Evidence {
-    let repo = if h.repo.is_empty() { "local".to_string() } else { h.repo.clone() };
+    let repo = if h.repo.is_empty() {
+        "local".to_string()
+    } else {
+        h.repo.clone()
+    };
     ev(path, h.line, format!("pre-commit hook `{}` ({repo})", h.id))
 }
 
@@ -61,7 +70,9 @@ pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
 }
 
 pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
-    let Some((path, _)) = &f.precommit else { return Vec::new() };
+    let Some((path, _)) = &f.precommit else {
+        return Vec::new();
+    };
     let cmds = command_specs(def);
     f.hooks
         .iter()
@@ -79,14 +90,26 @@ pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
 /// Plugins of a host tool (flake8-isort for flake8) count when the host runs and the plugin
 /// is declared as a dependency somewhere.
 pub fn plugin_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
-    let Some(host) = &def.plugin_host else { return Vec::new() };
-    let host_rule = CommandSpec { cmd: host.clone(), flags_any: Vec::new(), not_next: Vec::new() };
-    let host_runs = f.ci_matching(std::slice::from_ref(&host_rule)).next().is_some()
+    let Some(host) = &def.plugin_host else {
+        return Vec::new();
+    };
+    let host_rule = CommandSpec {
+        cmd: host.clone(),
+        flags_any: Vec::new(),
+        not_next: Vec::new(),
+    };
+    let host_runs = f
+        .ci_matching(std::slice::from_ref(&host_rule))
+        .next()
+        .is_some()
         || f.hooks.iter().any(|h| h.id.eq_ignore_ascii_case(host));
     if !host_runs {
         return Vec::new();
     }
-    def.plugins.iter().filter_map(|p| requirement_evidence(f, p)).collect()
+    def.plugins
+        .iter()
+        .filter_map(|p| requirement_evidence(f, p))
+        .collect()
 }
 
 fn requirement_name(spec: &str) -> String {
@@ -104,8 +127,15 @@ pub fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
     let want = name.to_ascii_lowercase().replace('_', "-");
     if let Some((path, _)) = &f.precommit {
         for h in &f.hooks {
-            if h.additional_dependencies.iter().any(|d| requirement_name(d) == want) {
-                return Some(ev(path, h.line, format!("pre-commit hook `{}` with {name}", h.id)));
+            if h.additional_dependencies
+                .iter()
+                .any(|d| requirement_name(d) == want)
+            {
+                return Some(ev(
+                    path,
+                    h.line,
+                    format!("pre-commit hook `{}` with {name}", h.id),
+                ));
             }
         }
     }
@@ -125,10 +155,14 @@ pub fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
     }
     for (path, text) in &f.snap.files {
         let n = file_name(path);
-        let is_req = n.ends_with(".txt") && (n.contains("requirements") || path.contains("requirements/"));
+        let is_req =
+            n.ends_with(".txt") && (n.contains("requirements") || path.contains("requirements/"));
         if is_req || n == "tox.ini" || n == "setup.cfg" {
             for (i, line) in text.lines().enumerate() {
-                let l = line.trim().trim_start_matches("deps").trim_start_matches(['=', ' ']);
+                let l = line
+                    .trim()
+                    .trim_start_matches("deps")
+                    .trim_start_matches(['=', ' ']);
                 if !l.starts_with('#') && requirement_name(l) == want {
                     return Some(ev(path, i as u32 + 1, line.trim().to_string()));
                 }
@@ -150,7 +184,13 @@ pub fn walk_nodes(node: &Node, visit: &mut dyn FnMut(&Node)) {
 
 /// Builds the finding: present with evidence; else `could_not_parse` when a file of one of the
 /// practice's inputs could not be read; else absent.
-pub fn finish(id: &str, f: &Facts, def: &PracticeDef, evidence: Vec<Evidence>, mut notes: Vec<String>) -> PracticeFinding {
+pub fn finish(
+    id: &str,
+    f: &Facts,
+    def: &PracticeDef,
+    evidence: Vec<Evidence>,
+    mut notes: Vec<String>,
+) -> PracticeFinding {
     let mut unique: Vec<Evidence> = Vec::new();
     for e in evidence {
         if !unique.iter().any(|u| u.path == e.path && u.line == e.line) {
@@ -169,7 +209,10 @@ pub fn finish(id: &str, f: &Facts, def: &PracticeDef, evidence: Vec<Evidence>, m
         PracticeStatus::Absent
     };
     if unique.len() > MAX_EVIDENCE {
-        notes.push(format!("{} more places not listed", unique.len() - MAX_EVIDENCE));
+        notes.push(format!(
+            "{} more places not listed",
+            unique.len() - MAX_EVIDENCE
+        ));
         unique.truncate(MAX_EVIDENCE);
     }
     let mut finding = PracticeFinding::new(id, status);

@@ -86,7 +86,12 @@ impl<'a> Facts<'a> {
         for (path, text) in files {
             let name = file_name(path);
             // Config files inside test data describe other projects, not this one.
-            if path.split('/').rev().skip(1).any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data")) {
+            if path
+                .split('/')
+                .rev()
+                .skip(1)
+                .any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data"))
+            {
                 continue;
             }
             if name.ends_with(".toml") {
@@ -94,27 +99,46 @@ impl<'a> Facts<'a> {
                     Ok(n) => {
                         tomls.insert(path.clone(), n);
                     }
-                    Err(e) => failures.push(Failure { kind: InputKind::Pyproject, path: path.clone(), message: e.to_string() }),
+                    Err(e) => failures.push(Failure {
+                        kind: InputKind::Pyproject,
+                        path: path.clone(),
+                        message: e.to_string(),
+                    }),
                 }
-            } else if matches!(name, "setup.cfg" | "tox.ini" | ".coveragerc" | "pytest.ini" | ".flake8" | "scriv.ini") {
+            } else if matches!(
+                name,
+                "setup.cfg" | "tox.ini" | ".coveragerc" | "pytest.ini" | ".flake8" | "scriv.ini"
+            ) {
                 match ini::parse(text) {
                     Ok(i) => {
                         inis.insert(path.clone(), i);
                     }
-                    Err(e) => failures.push(Failure { kind: InputKind::Pyproject, path: path.clone(), message: e.to_string() }),
+                    Err(e) => failures.push(Failure {
+                        kind: InputKind::Pyproject,
+                        path: path.clone(),
+                        message: e.to_string(),
+                    }),
                 }
             }
         }
         let runners = Runners::load(files);
         for (path, message) in &runners.failures {
-            failures.push(Failure { kind: InputKind::TaskRunners, path: path.clone(), message: message.clone() });
+            failures.push(Failure {
+                kind: InputKind::TaskRunners,
+                path: path.clone(),
+                message: message.clone(),
+            });
         }
 
         let mut workflows = Vec::new();
         for (path, text) in files.iter().filter(|(p, _)| workflow::is_workflow_path(p)) {
             match workflow::parse_workflow(path, text) {
                 Ok(w) => workflows.push(w),
-                Err(message) => failures.push(Failure { kind: InputKind::Workflows, path: path.clone(), message }),
+                Err(message) => failures.push(Failure {
+                    kind: InputKind::Workflows,
+                    path: path.clone(),
+                    message,
+                }),
             }
         }
         let mut actions: BTreeMap<String, Vec<Step>> = BTreeMap::new();
@@ -123,21 +147,36 @@ impl<'a> Facts<'a> {
                 Ok(steps) => {
                     actions.insert(path.clone(), steps);
                 }
-                Err(message) => failures.push(Failure { kind: InputKind::Workflows, path: path.clone(), message }),
+                Err(message) => failures.push(Failure {
+                    kind: InputKind::Workflows,
+                    path: path.clone(),
+                    message,
+                }),
             }
         }
 
         let mut hooks = Vec::new();
         let mut precommit = None;
         for name in [".pre-commit-config.yaml", ".pre-commit-config.yml"] {
-            let Some(text) = files.get(name) else { continue };
+            let Some(text) = files.get(name) else {
+                continue;
+            };
             match yaml::parse(text) {
                 Ok(root) if root.get("repos").is_some() => {
-                    precommit = Some((name.to_string(), root.get_key("repos").map_or(1, |k| k.line)));
+                    precommit = Some((
+                        name.to_string(),
+                        root.get_key("repos").map_or(1, |k| k.line),
+                    ));
                     for repo in root.get("repos").map(Node::items).unwrap_or_default() {
-                        let url = repo.get("repo").and_then(Node::as_str).unwrap_or("").to_string();
+                        let url = repo
+                            .get("repo")
+                            .and_then(Node::as_str)
+                            .unwrap_or("")
+                            .to_string();
                         for hook in repo.get("hooks").map(Node::items).unwrap_or_default() {
-                            let Some(id) = hook.get("id").and_then(Node::as_str) else { continue };
+                            let Some(id) = hook.get("id").and_then(Node::as_str) else {
+                                continue;
+                            };
                             hooks.push(Hook {
                                 id: id.to_string(),
                                 repo: url.clone(),
@@ -151,8 +190,16 @@ impl<'a> Facts<'a> {
                         }
                     }
                 }
-                Ok(_) => failures.push(Failure { kind: InputKind::PreCommit, path: name.to_string(), message: "no `repos` list".into() }),
-                Err(e) => failures.push(Failure { kind: InputKind::PreCommit, path: name.to_string(), message: e.to_string() }),
+                Ok(_) => failures.push(Failure {
+                    kind: InputKind::PreCommit,
+                    path: name.to_string(),
+                    message: "no `repos` list".into(),
+                }),
+                Err(e) => failures.push(Failure {
+                    kind: InputKind::PreCommit,
+                    path: name.to_string(),
+                    message: e.to_string(),
+                }),
             }
         }
 
@@ -181,11 +228,22 @@ impl<'a> Facts<'a> {
             for (ji, job) in wf.jobs.iter().enumerate() {
                 let mut order = 0;
                 if let Some((u, line)) = &job.uses {
-                    uses.push(Uses { target: workflow::uses_target(u), raw: u.clone(), path: wf.path.clone(), line: *line, with: job.with.clone(), job: Some((wi, ji)) });
+                    uses.push(Uses {
+                        target: workflow::uses_target(u),
+                        raw: u.clone(),
+                        path: wf.path.clone(),
+                        line: *line,
+                        with: job.with.clone(),
+                        job: Some((wi, ji)),
+                    });
                 }
                 let mut env: Vec<(String, String)> = wf.env.clone();
                 env.extend(job.env.iter().cloned());
-                let mut steps: Vec<(String, Step)> = job.steps.iter().map(|s| (wf.path.clone(), s.clone())).collect();
+                let mut steps: Vec<(String, Step)> = job
+                    .steps
+                    .iter()
+                    .map(|s| (wf.path.clone(), s.clone()))
+                    .collect();
                 // Local composite actions run inside the job: inline their steps once.
                 let mut inlined = Vec::new();
                 for (_, s) in &steps {
@@ -205,7 +263,14 @@ impl<'a> Facts<'a> {
                 for (path, step) in steps {
                     order += 1;
                     if let Some((u, line)) = &step.uses {
-                        uses.push(Uses { target: workflow::uses_target(u), raw: u.clone(), path: path.clone(), line: *line, with: step.with.clone(), job: Some((wi, ji)) });
+                        uses.push(Uses {
+                            target: workflow::uses_target(u),
+                            raw: u.clone(),
+                            path: path.clone(),
+                            line: *line,
+                            with: step.with.clone(),
+                            job: Some((wi, ji)),
+                        });
                     }
                     if let Some(run) = &step.run
                         && let Some(script) = run.as_str()
@@ -215,7 +280,16 @@ impl<'a> Facts<'a> {
                         for (i, text) in shell::commands(script) {
                             order += 1;
                             let argv = shell::normalize(&shell::words(&text));
-                            ci.push(Cmd { argv, text, path: path.clone(), line: run.content_line(i), via: None, job: Some((wi, ji)), order, env: step_env.clone() });
+                            ci.push(Cmd {
+                                argv,
+                                text,
+                                path: path.clone(),
+                                line: run.content_line(i),
+                                via: None,
+                                job: Some((wi, ji)),
+                                order,
+                                env: step_env.clone(),
+                            });
                         }
                     }
                 }
@@ -227,7 +301,14 @@ impl<'a> Facts<'a> {
                 if let Some((u, line)) = &step.uses
                     && !uses.iter().any(|x| x.path == *path && x.line == *line)
                 {
-                    uses.push(Uses { target: workflow::uses_target(u), raw: u.clone(), path: path.clone(), line: *line, with: step.with.clone(), job: None });
+                    uses.push(Uses {
+                        target: workflow::uses_target(u),
+                        raw: u.clone(),
+                        path: path.clone(),
+                        line: *line,
+                        with: step.with.clone(),
+                        job: None,
+                    });
                 }
             }
         }
@@ -246,7 +327,11 @@ impl<'a> Facts<'a> {
             for (name, cmds) in &tasks.tasks {
                 for c in cmds {
                     for (i, part) in shell::commands(&c.text) {
-                        let piece = RawCmd { path: c.path.clone(), line: c.line + i as u32, text: part };
+                        let piece = RawCmd {
+                            path: c.path.clone(),
+                            line: c.line + i as u32,
+                            text: part,
+                        };
                         all.push(to_cmd(&piece, format!("{kind} {name}"), None, 0, &[]));
                     }
                 }
@@ -290,19 +375,33 @@ impl<'a> Facts<'a> {
                         envs = vec![v.clone()];
                     }
                     let labels = option_values(argv, &["-m", "--labels"]);
-                    let mut names: Vec<String> = envs.iter().flat_map(|e| e.split(',').map(str::to_string)).collect();
+                    let mut names: Vec<String> = envs
+                        .iter()
+                        .flat_map(|e| e.split(',').map(str::to_string))
+                        .collect();
                     for l in labels {
                         names.extend(tox.tags.get(&l).cloned().unwrap_or_default());
                     }
-                    let all = names.iter().any(|n| n.contains("${{") || n == "ALL" || n.contains('$'));
+                    let all = names
+                        .iter()
+                        .any(|n| n.contains("${{") || n == "ALL" || n.contains('$'));
                     if all || names.is_empty() && argv.iter().any(|a| a == "-f") {
                         names = tox.tasks.keys().cloned().collect();
                     } else if names.is_empty() {
-                        names = if tox.default.is_empty() { tox.tasks.keys().cloned().collect() } else { tox.default.clone() };
+                        names = if tox.default.is_empty() {
+                            tox.tasks.keys().cloned().collect()
+                        } else {
+                            tox.default.clone()
+                        };
                     }
                     for n in names {
                         let cmds = tox.tasks.get(&n).cloned().unwrap_or_else(|| {
-                            self.runners.tox_base.iter().filter(|_| !n.is_empty()).cloned().collect()
+                            self.runners
+                                .tox_base
+                                .iter()
+                                .filter(|_| !n.is_empty())
+                                .cloned()
+                                .collect()
                         });
                         found.extend(cmds.into_iter().map(|c| (format!("tox env {n}"), c)));
                     }
@@ -310,7 +409,8 @@ impl<'a> Facts<'a> {
             }
             "nox" => {
                 if let Some(nox) = &self.runners.nox {
-                    let mut names = option_values_multi(argv, &["-s", "--session", "--sessions", "-e"]);
+                    let mut names =
+                        option_values_multi(argv, &["-s", "--session", "--sessions", "-e"]);
                     for t in option_values_multi(argv, &["-t", "--tags"]) {
                         names.extend(nox.tags.get(&t).cloned().unwrap_or_default());
                     }
@@ -322,13 +422,21 @@ impl<'a> Facts<'a> {
                     let mut seen = Vec::new();
                     while let Some(n) = names.pop() {
                         let base = n.split(['(', '-']).next().unwrap_or(&n).to_string();
-                        let key = if nox.tasks.contains_key(&n) { n.clone() } else { base };
+                        let key = if nox.tasks.contains_key(&n) {
+                            n.clone()
+                        } else {
+                            base
+                        };
                         if seen.contains(&key) || seen.len() > 64 {
                             continue;
                         }
                         seen.push(key.clone());
                         if let Some(cmds) = nox.tasks.get(&key) {
-                            found.extend(cmds.iter().cloned().map(|c| (format!("nox session {key}"), c)));
+                            found.extend(
+                                cmds.iter()
+                                    .cloned()
+                                    .map(|c| (format!("nox session {key}"), c)),
+                            );
                         }
                         names.extend(nox.deps.get(&key).cloned().unwrap_or_default());
                     }
@@ -344,24 +452,41 @@ impl<'a> Facts<'a> {
                     .cloned()
                     .collect();
                 if let Some(target) = rest.first() {
-                    let key = if target.contains(':') { target.clone() } else { format!("default:{target}") };
+                    let key = if target.contains(':') {
+                        target.clone()
+                    } else {
+                        format!("default:{target}")
+                    };
                     // `hatch run test:cov` may name a matrix env such as `test.py3.12:cov`.
                     let key = match key.split_once(':') {
                         Some((env, s)) => format!("{}:{s}", env.split('.').next().unwrap_or(env)),
                         None => key,
                     };
                     if let Some(cmds) = self.runners.hatch.tasks.get(&key) {
-                        found.extend(cmds.iter().cloned().map(|c| (format!("hatch script {key}"), c)));
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("hatch script {key}"), c)),
+                        );
                     } else {
                         self.push_inner(cmd, &rest, depth, out);
                     }
                 }
             }
             "pdm" if pos.first() == Some(&"run") => {
-                let rest: Vec<String> = argv.iter().skip(2).skip_while(|a| a.starts_with('-')).cloned().collect();
+                let rest: Vec<String> = argv
+                    .iter()
+                    .skip(2)
+                    .skip_while(|a| a.starts_with('-'))
+                    .cloned()
+                    .collect();
                 if let Some(target) = rest.first() {
                     if let Some(cmds) = self.runners.pdm.tasks.get(target) {
-                        found.extend(cmds.iter().cloned().map(|c| (format!("pdm script {target}"), c)));
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("pdm script {target}"), c)),
+                        );
                     } else {
                         self.push_inner(cmd, &rest, depth, out);
                     }
@@ -371,14 +496,28 @@ impl<'a> Facts<'a> {
                 if let Some(target) = pos.first()
                     && let Some(cmds) = self.runners.poe.tasks.get(*target)
                 {
-                    found.extend(cmds.iter().cloned().map(|c| (format!("poe task {target}"), c)));
+                    found.extend(
+                        cmds.iter()
+                            .cloned()
+                            .map(|c| (format!("poe task {target}"), c)),
+                    );
                 }
             }
             "make" | "gmake" => {
-                let dir = option_values(argv, &["-C", "--directory"]).into_iter().next().unwrap_or_default();
-                let dir = dir.trim_start_matches("./").trim_end_matches('/').to_string();
+                let dir = option_values(argv, &["-C", "--directory"])
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                let dir = dir
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_string();
                 if let Some(make) = self.runners.make.get(&dir) {
-                    let mut targets: Vec<String> = pos.iter().filter(|p| !p.contains('=') && **p != dir).map(|p| p.to_string()).collect();
+                    let mut targets: Vec<String> = pos
+                        .iter()
+                        .filter(|p| !p.contains('=') && **p != dir)
+                        .map(|p| p.to_string())
+                        .collect();
                     if targets.is_empty() {
                         targets = make.default.clone();
                     }
@@ -387,7 +526,8 @@ impl<'a> Facts<'a> {
             }
             "just" => {
                 if let Some(just) = &self.runners.just {
-                    let mut targets: Vec<String> = pos.iter().take(1).map(|p| p.to_string()).collect();
+                    let mut targets: Vec<String> =
+                        pos.iter().take(1).map(|p| p.to_string()).collect();
                     if targets.is_empty() {
                         targets = just.default.clone();
                     }
@@ -399,7 +539,10 @@ impl<'a> Facts<'a> {
                 let script = if matches!(tool, "bash" | "sh" | "zsh") {
                     pos.first().map(|s| s.to_string())
                 } else if tool.ends_with(".sh") {
-                    cmd.text.split_whitespace().find(|w| w.ends_with(".sh")).map(str::to_string)
+                    cmd.text
+                        .split_whitespace()
+                        .find(|w| w.ends_with(".sh"))
+                        .map(str::to_string)
                 } else {
                     None
                 };
@@ -407,7 +550,14 @@ impl<'a> Facts<'a> {
                     let p = script.trim_start_matches("./").to_string();
                     if let Some(text) = self.snap.files.get(&p) {
                         for (i, line) in shell::commands(text) {
-                            found.push((format!("script {p}"), RawCmd { path: p.clone(), line: i as u32 + 1, text: line }));
+                            found.push((
+                                format!("script {p}"),
+                                RawCmd {
+                                    path: p.clone(),
+                                    line: i as u32 + 1,
+                                    text: line,
+                                },
+                            ));
                         }
                     }
                 }
@@ -416,8 +566,18 @@ impl<'a> Facts<'a> {
         for (via, raw) in found {
             // A recipe line is itself a small script: `cd x && pytest`, `for ...; do ...; done`.
             for (i, part) in shell::commands(&raw.text) {
-                let piece = RawCmd { path: raw.path.clone(), line: raw.line + i as u32, text: part };
-                let c = to_cmd(&piece, format!("{via}, called at {called_at}"), cmd.job, cmd.order, &cmd.env);
+                let piece = RawCmd {
+                    path: raw.path.clone(),
+                    line: raw.line + i as u32,
+                    text: part,
+                };
+                let c = to_cmd(
+                    &piece,
+                    format!("{via}, called at {called_at}"),
+                    cmd.job,
+                    cmd.order,
+                    &cmd.env,
+                );
                 out.push(c.clone());
                 self.expand(&c, depth + 1, out);
             }
@@ -436,16 +596,29 @@ impl<'a> Facts<'a> {
     }
 
     /// Commands reachable from CI that match one of `rules`.
-    pub fn ci_matching<'s>(&'s self, rules: &'s [CommandSpec]) -> impl Iterator<Item = &'s Cmd> + 's {
-        self.ci.iter().filter(move |c| rules.iter().any(|r| command_matches(r, &c.argv)))
+    pub fn ci_matching<'s>(
+        &'s self,
+        rules: &'s [CommandSpec],
+    ) -> impl Iterator<Item = &'s Cmd> + 's {
+        self.ci
+            .iter()
+            .filter(move |c| rules.iter().any(|r| command_matches(r, &c.argv)))
     }
 
-    pub fn uses_matching<'s>(&'s self, rules: &'s [ActionSpec]) -> impl Iterator<Item = &'s Uses> + 's {
-        self.uses.iter().filter(move |u| rules.iter().any(|r| action_matches(r, u)))
+    pub fn uses_matching<'s>(
+        &'s self,
+        rules: &'s [ActionSpec],
+    ) -> impl Iterator<Item = &'s Uses> + 's {
+        self.uses
+            .iter()
+            .filter(move |u| rules.iter().any(|r| action_matches(r, u)))
     }
 
     pub fn failures_of(&self, kinds: &[InputKind]) -> Vec<&Failure> {
-        self.failures.iter().filter(|f| kinds.contains(&f.kind)).collect()
+        self.failures
+            .iter()
+            .filter(|f| kinds.contains(&f.kind))
+            .collect()
     }
 
     pub fn pyproject(&self) -> Option<&Node> {
@@ -453,7 +626,13 @@ impl<'a> Facts<'a> {
     }
 }
 
-fn to_cmd(raw: &RawCmd, via: String, job: Option<(usize, usize)>, order: usize, env: &[(String, String)]) -> Cmd {
+fn to_cmd(
+    raw: &RawCmd,
+    via: String,
+    job: Option<(usize, usize)>,
+    order: usize,
+    env: &[(String, String)],
+) -> Cmd {
     let words: Vec<String> = shell::words(&raw.text)
         .into_iter()
         .filter(|w| !(w.starts_with('{') && w.ends_with('}')))
@@ -499,7 +678,12 @@ fn option_values(argv: &[String], names: &[&str]) -> Vec<String> {
                 }
             } else if let Some(v) = a.strip_prefix(&format!("{n}=")) {
                 out.push(v.to_string());
-            } else if n.len() == 2 && !n.starts_with("--") && a.starts_with(n) && !a.starts_with("--") && a.len() > 2 {
+            } else if n.len() == 2
+                && !n.starts_with("--")
+                && a.starts_with(n)
+                && !a.starts_with("--")
+                && a.len() > 2
+            {
                 out.push(a[2..].to_string());
             }
         }
@@ -535,7 +719,9 @@ fn option_values_multi(argv: &[String], names: &[&str]) -> Vec<String> {
 /// leading positional words (options between them are skipped).
 pub fn command_matches(rule: &CommandSpec, argv: &[String]) -> bool {
     let words: Vec<&str> = rule.cmd.split_whitespace().collect();
-    let Some((first, rest)) = words.split_first() else { return false };
+    let Some((first, rest)) = words.split_first() else {
+        return false;
+    };
     if argv.first().map(|t| t.as_str()) != Some(&first.to_ascii_lowercase()) {
         return false;
     }
@@ -564,14 +750,25 @@ pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
     if !(uses.target == want || uses.target.starts_with(&format!("{want}/"))) {
         return false;
     }
-    let Some(input) = &rule.input else { return true };
-    let value = uses.with.as_ref().and_then(|w| w.get(input)).and_then(Node::as_str);
-    let words: Vec<&str> = value.map(|v| v.split_whitespace().collect()).unwrap_or_default();
+    let Some(input) = &rule.input else {
+        return true;
+    };
+    let value = uses
+        .with
+        .as_ref()
+        .and_then(|w| w.get(input))
+        .and_then(Node::as_str);
+    let words: Vec<&str> = value
+        .map(|v| v.split_whitespace().collect())
+        .unwrap_or_default();
     if !rule.excludes.is_empty() {
         return !rule.excludes.iter().any(|x| words.contains(&x.as_str()));
     }
     if !rule.contains_any.is_empty() {
-        return rule.contains_any.iter().any(|x| words.contains(&x.as_str()));
+        return rule
+            .contains_any
+            .iter()
+            .any(|x| words.contains(&x.as_str()));
     }
     value.is_some_and(truthy)
 }

@@ -71,7 +71,8 @@ pub fn parse(text: &str) -> Result<Ini, IniError> {
         }
         if indented && current.is_some() {
             if let Some((_, v)) = current.as_mut() {
-                v.lines.push((line_no, strip_inline_comment(trimmed).to_string()));
+                v.lines
+                    .push((line_no, strip_inline_comment(trimmed).to_string()));
             }
             continue;
         }
@@ -80,7 +81,10 @@ pub fn parse(text: &str) -> Result<Ini, IniError> {
         }
         if trimmed.starts_with('[') {
             let Some(end) = trimmed.find(']') else {
-                return Err(IniError { line: line_no, message: "unterminated section header".into() });
+                return Err(IniError {
+                    line: line_no,
+                    message: "unterminated section header".into(),
+                });
             };
             ini.sections.push(IniSection {
                 name: trimmed[1..end].trim().to_string(),
@@ -95,14 +99,23 @@ pub fn parse(text: &str) -> Result<Ini, IniError> {
             None => (trimmed, ""),
         };
         if ini.sections.is_empty() {
-            return Err(IniError { line: line_no, message: "key outside any section".into() });
+            return Err(IniError {
+                line: line_no,
+                message: "key outside any section".into(),
+            });
         }
         let mut lines = Vec::new();
         let value = strip_inline_comment(value);
         if !value.is_empty() {
             lines.push((line_no, value.to_string()));
         }
-        current = Some((key.to_ascii_lowercase(), IniValue { key_line: line_no, lines }));
+        current = Some((
+            key.to_ascii_lowercase(),
+            IniValue {
+                key_line: line_no,
+                lines,
+            },
+        ));
     }
     if let Some((k, v)) = current.take() {
         push_entry(&mut ini, k, v);
@@ -136,14 +149,30 @@ mod tests {
         let ini = parse(text).unwrap_or_else(|e| panic!("{e}"));
         let env = ini.section("testenv").unwrap_or_else(|| panic!("testenv"));
         let cmds = env.get("commands").unwrap_or_else(|| panic!("commands"));
-        assert_eq!(cmds.lines, vec![(6, "pytest {posargs}".to_string()), (8, "coverage report --fail-under=90".to_string())]);
-        assert_eq!(ini.section("tox").and_then(|s| s.get("envlist")).map(|v| v.key_line), Some(2));
+        assert_eq!(
+            cmds.lines,
+            vec![
+                (6, "pytest {posargs}".to_string()),
+                (8, "coverage report --fail-under=90".to_string())
+            ]
+        );
+        assert_eq!(
+            ini.section("tox")
+                .and_then(|s| s.get("envlist"))
+                .map(|v| v.key_line),
+            Some(2)
+        );
     }
 
     #[test]
     fn commented_out_key_is_absent() {
-        let ini = parse("[coverage:report]\n# fail_under = 90\nshow_missing = true\n").unwrap_or_else(|e| panic!("{e}"));
-        assert!(ini.section("coverage:report").and_then(|s| s.get("fail_under")).is_none());
+        let ini = parse("[coverage:report]\n# fail_under = 90\nshow_missing = true\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            ini.section("coverage:report")
+                .and_then(|s| s.get("fail_under"))
+                .is_none()
+        );
     }
 
     #[test]

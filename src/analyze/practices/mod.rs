@@ -57,13 +57,19 @@ pub const PRACTICE_IDS: &[&str] = &[
 pub fn criterion_of(practice_id: &str) -> Option<Criterion> {
     Some(match practice_id {
         "lint" | "format_check" | "type_check" | "pre_commit" | "sast" => Criterion::StaticChecks,
-        "tests_in_ci" | "property_based_tests" | "coverage_gate" | "mutation_testing" => Criterion::Testing,
-        "matrix_build" | "ci_cache" | "least_privilege_token" => Criterion::CiCd,
-        "actions_pinned_by_sha" | "lockfile" | "dependency_update_bot" | "dependency_vuln_scan" | "sbom" | "signing"
-        | "security_policy" => Criterion::SupplyChain,
-        "trusted_publishing" | "release_automation" | "changelog" | "semver_tags" | "release_notes" => {
-            Criterion::ReleaseEngineering
+        "tests_in_ci" | "property_based_tests" | "coverage_gate" | "mutation_testing" => {
+            Criterion::Testing
         }
+        "matrix_build" | "ci_cache" | "least_privilege_token" => Criterion::CiCd,
+        "actions_pinned_by_sha"
+        | "lockfile"
+        | "dependency_update_bot"
+        | "dependency_vuln_scan"
+        | "sbom"
+        | "signing"
+        | "security_policy" => Criterion::SupplyChain,
+        "trusted_publishing" | "release_automation" | "changelog" | "semver_tags"
+        | "release_notes" => Criterion::ReleaseEngineering,
         _ => return None,
     })
 }
@@ -114,7 +120,8 @@ pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<Pract
             }
             _ => {
                 let mut f = PracticeFinding::new(*id, PracticeStatus::NotAssessable);
-                f.notes.push("this practice is missing from the practice table".into());
+                f.notes
+                    .push("this practice is missing from the practice table".into());
                 f
             }
         })
@@ -131,22 +138,78 @@ pub fn parse_warnings(snapshot: &RepoSnapshot) -> Vec<String> {
 }
 
 const ROOT_FILES: &[&str] = &[
-    "pyproject.toml", "setup.cfg", "setup.py", "tox.ini", "tox.toml", "noxfile.py", "hatch.toml",
-    "Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", ".justfile", ".coveragerc",
-    "pytest.ini", ".flake8", "ruff.toml", ".ruff.toml", "codecov.yml", ".codecov.yml",
-    "codecov.yaml", ".codecov.yaml", ".pre-commit-config.yaml", ".pre-commit-config.yml",
-    "renovate.json", "renovate.json5", ".renovaterc", ".renovaterc.json", ".renovaterc.json5",
-    ".pyup.yml", "cosmic-ray.toml", ".cosmic-ray.toml", "mutmut_config.py", "towncrier.toml",
-    ".safety-policy.yml", "osv-scanner.toml", "trivy.yaml", ".snyk", ".trivyignore",
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+    "tox.toml",
+    "noxfile.py",
+    "hatch.toml",
+    "Makefile",
+    "makefile",
+    "GNUmakefile",
+    "justfile",
+    "Justfile",
+    ".justfile",
+    ".coveragerc",
+    "pytest.ini",
+    ".flake8",
+    "ruff.toml",
+    ".ruff.toml",
+    "codecov.yml",
+    ".codecov.yml",
+    "codecov.yaml",
+    ".codecov.yaml",
+    ".pre-commit-config.yaml",
+    ".pre-commit-config.yml",
+    "renovate.json",
+    "renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".renovaterc.json5",
+    ".pyup.yml",
+    "cosmic-ray.toml",
+    ".cosmic-ray.toml",
+    "mutmut_config.py",
+    "towncrier.toml",
+    ".safety-policy.yml",
+    "osv-scanner.toml",
+    "trivy.yaml",
+    ".snyk",
+    ".trivyignore",
 ];
 
-const LOCK_FILES: &[&str] = &["uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock", "pylock.toml", "pixi.lock", "conda-lock.yml"];
+const LOCK_FILES: &[&str] = &[
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "pylock.toml",
+    "pixi.lock",
+    "conda-lock.yml",
+];
 
 const CHANGELOG_STEMS: &[&str] = &[
-    "changelog", "changes", "history", "news", "release-notes", "release_notes", "releasenotes", "whatsnew", "whats_new",
+    "changelog",
+    "changes",
+    "history",
+    "news",
+    "release-notes",
+    "release_notes",
+    "releasenotes",
+    "whatsnew",
+    "whats_new",
 ];
 
-const FRAGMENT_DIRS: &[&str] = &["changelog.d", "newsfragments", "news", "changes", "changelog", ".changeset", "changelog_fragments"];
+const FRAGMENT_DIRS: &[&str] = &[
+    "changelog.d",
+    "newsfragments",
+    "news",
+    "changes",
+    "changelog",
+    ".changeset",
+    "changelog_fragments",
+];
 
 /// Which files the analyzers read; the GitHub tarball loader and `folio scan` keep only these.
 pub fn is_wanted_path(path: &str) -> bool {
@@ -154,19 +217,44 @@ pub fn is_wanted_path(path: &str) -> bool {
     let name = path.rsplit('/').next().unwrap_or(path);
     let dir = path.strip_suffix(name).unwrap_or("").trim_end_matches('/');
     let depth = path.matches('/').count();
-    if workflow::is_workflow_path(path) || path.starts_with(".github/") && (name.ends_with(".yml") || name.ends_with(".yaml") || name.ends_with(".json") || name.ends_with(".json5") || name.eq_ignore_ascii_case("security.md")) {
+    if workflow::is_workflow_path(path)
+        || path.starts_with(".github/")
+            && (name.ends_with(".yml")
+                || name.ends_with(".yaml")
+                || name.ends_with(".json")
+                || name.ends_with(".json5")
+                || name.eq_ignore_ascii_case("security.md"))
+    {
         return true;
     }
-    if workflow::is_action_path(path) || path.starts_with(".gitlab/") && name.starts_with("renovate") {
+    if workflow::is_action_path(path)
+        || path.starts_with(".gitlab/") && name.starts_with("renovate")
+    {
         return true;
     }
-    if ROOT_FILES.contains(&name) && (depth == 0 || matches!(name, "pyproject.toml" | "setup.cfg" | "setup.py" | "Makefile" | "tox.ini" | "noxfile.py" | "ruff.toml")) {
+    if ROOT_FILES.contains(&name)
+        && (depth == 0
+            || matches!(
+                name,
+                "pyproject.toml"
+                    | "setup.cfg"
+                    | "setup.py"
+                    | "Makefile"
+                    | "tox.ini"
+                    | "noxfile.py"
+                    | "ruff.toml"
+            ))
+    {
         return true;
     }
     if LOCK_FILES.contains(&name) || name.starts_with("pylock.") && name.ends_with(".toml") {
         return true;
     }
-    if name.ends_with(".txt") && (name.contains("requirements") || name.contains("constraints") || dir.split('/').any(|c| c == "requirements")) {
+    if name.ends_with(".txt")
+        && (name.contains("requirements")
+            || name.contains("constraints")
+            || dir.split('/').any(|c| c == "requirements"))
+    {
         return true;
     }
     if name.ends_with(".sh") && depth <= 3 {

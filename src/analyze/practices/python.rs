@@ -106,9 +106,17 @@ fn session_of(node: Node<'_>, src: &str) -> Option<NoxSession> {
     let mut tags = Vec::new();
     let mut is_session = false;
     let mut cursor = node.walk();
-    for dec in node.children(&mut cursor).filter(|c| c.kind() == "decorator") {
+    for dec in node
+        .children(&mut cursor)
+        .filter(|c| c.kind() == "decorator")
+    {
         let text = text_of(dec, src);
-        let head = text.trim_start_matches('@').split('(').next().unwrap_or("").trim();
+        let head = text
+            .trim_start_matches('@')
+            .split('(')
+            .next()
+            .unwrap_or("")
+            .trim();
         if head == "nox.session" || head == "session" || head.ends_with(".session") {
             is_session = true;
             walk(dec, |n| {
@@ -144,10 +152,14 @@ fn session_of(node: Node<'_>, src: &str) -> Option<NoxSession> {
         if n.kind() != "call" {
             return;
         }
-        let Some(func) = n.child_by_field_name("function") else { return };
+        let Some(func) = n.child_by_field_name("function") else {
+            return;
+        };
         let f = text_of(func, src);
         let method = f.rsplit('.').next().unwrap_or("");
-        let Some(args) = n.child_by_field_name("arguments") else { return };
+        let Some(args) = n.child_by_field_name("arguments") else {
+            return;
+        };
         let mut literal = Vec::new();
         let mut c = args.walk();
         for arg in args.named_children(&mut c) {
@@ -167,7 +179,13 @@ fn session_of(node: Node<'_>, src: &str) -> Option<NoxSession> {
             _ => {}
         }
     });
-    Some(NoxSession { name, line: def.start_position().row as u32 + 1, tags, commands, notifies })
+    Some(NoxSession {
+        name,
+        line: def.start_position().row as u32 + 1,
+        tags,
+        commands,
+        notifies,
+    })
 }
 
 /// The first line where a test module uses Hypothesis (`import hypothesis`, `from hypothesis
@@ -187,19 +205,37 @@ pub fn hypothesis_use(src: &str, modules: &[String]) -> Option<(u32, String)> {
             "import_from_statement" => n
                 .child_by_field_name("module_name")
                 .map(|m| text_of(m, src))
-                .is_some_and(|m| modules.iter().any(|x| m == x || m.starts_with(&format!("{x}.")))),
+                .is_some_and(|m| {
+                    modules
+                        .iter()
+                        .any(|x| m == x || m.starts_with(&format!("{x}.")))
+                }),
             "import_statement" => {
                 let mut c = n.walk();
                 let names: Vec<String> = n
                     .named_children(&mut c)
-                    .map(|x| text_of(x, src).split(" as ").next().unwrap_or("").trim().to_string())
+                    .map(|x| {
+                        text_of(x, src)
+                            .split(" as ")
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string()
+                    })
                     .collect();
-                names.iter().any(|m| modules.iter().any(|x| m == x || m.starts_with(&format!("{x}."))))
+                names.iter().any(|m| {
+                    modules
+                        .iter()
+                        .any(|x| m == x || m.starts_with(&format!("{x}.")))
+                })
             }
             _ => false,
         };
         if hit {
-            found = Some((n.start_position().row as u32 + 1, text_of(n, src).lines().next().unwrap_or("").to_string()));
+            found = Some((
+                n.start_position().row as u32 + 1,
+                text_of(n, src).lines().next().unwrap_or("").to_string(),
+            ));
         }
     });
     found
@@ -230,9 +266,15 @@ def helper(session):
     session.run("mypy")
 "#;
         let nox = parse_noxfile(src).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(nox.default_sessions, Some(vec!["tests".into(), "lint".into()]));
+        assert_eq!(
+            nox.default_sessions,
+            Some(vec!["tests".into(), "lint".into()])
+        );
         assert_eq!(nox.sessions.len(), 2);
-        assert_eq!(nox.sessions[0].commands, vec![(9, vec!["pytest".to_string(), "--cov".to_string()])]);
+        assert_eq!(
+            nox.sessions[0].commands,
+            vec![(9, vec!["pytest".to_string(), "--cov".to_string()])]
+        );
         assert_eq!(nox.sessions[1].name, "lint");
         assert_eq!(nox.sessions[1].tags, vec!["style"]);
         assert_eq!(nox.sessions[1].notifies, vec!["tests"]);
@@ -246,7 +288,10 @@ def helper(session):
     #[test]
     fn hypothesis_imports() {
         let m = vec!["hypothesis".to_string()];
-        assert_eq!(hypothesis_use("import os\nfrom hypothesis import given\n", &m).map(|h| h.0), Some(2));
+        assert_eq!(
+            hypothesis_use("import os\nfrom hypothesis import given\n", &m).map(|h| h.0),
+            Some(2)
+        );
         assert!(hypothesis_use("import hypothesis.strategies as st\n", &m).is_some());
         // A mention in a comment or string is not use.
         assert!(hypothesis_use("# we could use hypothesis here\nx = 'hypothesis'\n", &m).is_none());

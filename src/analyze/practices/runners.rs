@@ -47,13 +47,21 @@ pub struct Runners {
 }
 
 fn raw(path: &str, line: u32, text: &str) -> RawCmd {
-    RawCmd { path: path.to_string(), line, text: text.trim().to_string() }
+    RawCmd {
+        path: path.to_string(),
+        line,
+        text: text.trim().to_string(),
+    }
 }
 
 /// Expands `py{39,310}-lint` into each combination.
 pub fn brace_expand(s: &str) -> Vec<String> {
-    let Some(open) = s.find('{') else { return vec![s.to_string()] };
-    let Some(close_rel) = s[open..].find('}') else { return vec![s.to_string()] };
+    let Some(open) = s.find('{') else {
+        return vec![s.to_string()];
+    };
+    let Some(close_rel) = s[open..].find('}') else {
+        return vec![s.to_string()];
+    };
     let close = open + close_rel;
     let (head, alts, tail) = (&s[..open], &s[open + 1..close], &s[close + 1..]);
     let mut out = Vec::new();
@@ -130,7 +138,11 @@ fn tox_lines(path: &str, value: &ini::IniValue, env: &str) -> Vec<RawCmd> {
 }
 
 fn read_tox_ini(path: &str, ini: &Ini, prefix: &str, tasks: &mut Tasks, base: &mut Vec<RawCmd>) {
-    let head = if prefix.is_empty() { "tox".to_string() } else { format!("{prefix}tox") };
+    let head = if prefix.is_empty() {
+        "tox".to_string()
+    } else {
+        format!("{prefix}tox")
+    };
     if let Some(s) = ini.section(&head) {
         if let Some(v) = s.get("env_list").or_else(|| s.get("envlist")) {
             tasks.default = split_list(&v.joined());
@@ -144,7 +156,10 @@ fn read_tox_ini(path: &str, ini: &Ini, prefix: &str, tasks: &mut Tasks, base: &m
         }
     }
     let base_section = format!("{prefix}testenv");
-    let base_value = ini.section(&base_section).and_then(|s| s.get("commands")).cloned();
+    let base_value = ini
+        .section(&base_section)
+        .and_then(|s| s.get("commands"))
+        .cloned();
     if let Some(v) = &base_value {
         *base = tox_lines(path, v, "");
     }
@@ -202,8 +217,14 @@ fn read_tox_toml(path: &str, root: &Node, tasks: &mut Tasks, base: &mut Vec<RawC
     if let Some(envs) = root.get("env") {
         for (k, v) in envs.entries() {
             let own = cmds_of(v);
-            let cmds = if v.get("commands").is_some() { own } else { base.clone() };
-            tasks.tasks.insert(k.as_str().unwrap_or("").to_string(), cmds);
+            let cmds = if v.get("commands").is_some() {
+                own
+            } else {
+                base.clone()
+            };
+            tasks
+                .tasks
+                .insert(k.as_str().unwrap_or("").to_string(), cmds);
         }
     }
     for name in tasks.default.clone() {
@@ -222,7 +243,11 @@ fn read_make(path: &str, text: &str) -> Tasks {
                 let cmd = recipe.trim().trim_start_matches(['@', '-', '+']);
                 let cmd = substitute(cmd, &vars);
                 if !cmd.is_empty() && !cmd.starts_with('#') {
-                    tasks.tasks.entry(t.clone()).or_default().push(raw(path, line_no, &cmd));
+                    tasks
+                        .tasks
+                        .entry(t.clone())
+                        .or_default()
+                        .push(raw(path, line_no, &cmd));
                 }
             }
             continue;
@@ -252,7 +277,11 @@ fn read_make(path: &str, text: &str) -> Tasks {
                 if tasks.default.is_empty() && !name.starts_with('.') && !name.contains('%') {
                     tasks.default.push(name.clone());
                 }
-                tasks.deps.entry(name.clone()).or_default().extend(prereqs.clone());
+                tasks
+                    .deps
+                    .entry(name.clone())
+                    .or_default()
+                    .extend(prereqs.clone());
                 tasks.tasks.entry(name.clone()).or_default();
             }
             current = names.into_iter().next();
@@ -281,7 +310,9 @@ fn substitute(cmd: &str, vars: &BTreeMap<String, String>) -> String {
     // A few rounds resolve variables defined through other variables.
     for _ in 0..3 {
         for (k, v) in vars {
-            out = out.replace(&format!("$({k})"), v).replace(&format!("${{{k}}}"), v);
+            out = out
+                .replace(&format!("$({k})"), v)
+                .replace(&format!("${{{k}}}"), v);
         }
     }
     out.replace("$(MAKE)", "make").replace("${MAKE}", "make")
@@ -296,28 +327,44 @@ fn read_just(path: &str, text: &str) -> Tasks {
             if let Some(t) = &current {
                 let cmd = line.trim().trim_start_matches(['@', '-']);
                 if !cmd.is_empty() && !cmd.starts_with('#') {
-                    tasks.tasks.entry(t.clone()).or_default().push(raw(path, line_no, cmd));
+                    tasks
+                        .tasks
+                        .entry(t.clone())
+                        .or_default()
+                        .push(raw(path, line_no, cmd));
                 }
             }
             continue;
         }
         let trimmed = line.trim();
         current = None;
-        if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with('[') || trimmed.starts_with("set ") {
+        if trimmed.is_empty()
+            || trimmed.starts_with('#')
+            || trimmed.starts_with('[')
+            || trimmed.starts_with("set ")
+        {
             continue;
         }
         if trimmed.contains(":=") {
             continue;
         }
         if let Some((head, deps)) = trimmed.split_once(':') {
-            let name = head.trim_start_matches('@').split_whitespace().next().unwrap_or("").to_string();
+            let name = head
+                .trim_start_matches('@')
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
             if name.is_empty() || name == "alias" {
                 continue;
             }
             if tasks.default.is_empty() {
                 tasks.default.push(name.clone());
             }
-            tasks.deps.insert(name.clone(), deps.split_whitespace().map(str::to_string).collect());
+            tasks.deps.insert(
+                name.clone(),
+                deps.split_whitespace().map(str::to_string).collect(),
+            );
             tasks.tasks.entry(name.clone()).or_default();
             current = Some(name);
         }
@@ -329,10 +376,17 @@ fn read_just(path: &str, text: &str) -> Tasks {
 /// `shell`, `sequence` or `composite`.
 fn script_cmds(path: &str, node: &Node) -> Vec<RawCmd> {
     if let Some(s) = node.as_str() {
-        return shell::commands(s).into_iter().map(|(i, c)| raw(path, node.line + i as u32, &c)).collect();
+        return shell::commands(s)
+            .into_iter()
+            .map(|(i, c)| raw(path, node.line + i as u32, &c))
+            .collect();
     }
     if !node.items().is_empty() {
-        return node.items().iter().flat_map(|n| script_cmds(path, n)).collect();
+        return node
+            .items()
+            .iter()
+            .flat_map(|n| script_cmds(path, n))
+            .collect();
     }
     for key in ["cmd", "shell", "sequence", "composite", "script"] {
         if let Some(v) = node.get(key) {
@@ -348,12 +402,19 @@ impl Runners {
         let mut tox = Tasks::default();
         let mut tox_found = false;
         for name in ["tox.ini", "setup.cfg"] {
-            let Some(text) = files.get(name) else { continue };
+            let Some(text) = files.get(name) else {
+                continue;
+            };
             match ini::parse(text) {
                 Ok(parsed) => {
                     let prefix = if name == "setup.cfg" { "tox:" } else { "" };
                     let head = if prefix.is_empty() { "tox" } else { "tox:tox" };
-                    if parsed.section(head).is_some() || parsed.sections.iter().any(|s| s.name.starts_with(&format!("{prefix}testenv"))) {
+                    if parsed.section(head).is_some()
+                        || parsed
+                            .sections
+                            .iter()
+                            .any(|s| s.name.starts_with(&format!("{prefix}testenv")))
+                    {
                         read_tox_ini(name, &parsed, prefix, &mut tox, &mut r.tox_base);
                         tox_found = true;
                     }
@@ -391,8 +452,14 @@ impl Runners {
                     tox_found = true;
                 }
             }
-            for (file_key, keys) in [("hatch", &["tool", "hatch", "envs"][..]), ("poe", &["tool", "poe", "tasks"][..]), ("pdm", &["tool", "pdm", "scripts"][..])] {
-                let Some(node) = tomlpos::path(&root, keys) else { continue };
+            for (file_key, keys) in [
+                ("hatch", &["tool", "hatch", "envs"][..]),
+                ("poe", &["tool", "poe", "tasks"][..]),
+                ("pdm", &["tool", "pdm", "scripts"][..]),
+            ] {
+                let Some(node) = tomlpos::path(&root, keys) else {
+                    continue;
+                };
                 for (k, v) in node.entries() {
                     let name = k.as_str().unwrap_or("").to_string();
                     match file_key {
@@ -421,7 +488,8 @@ impl Runners {
             for (k, v) in envs.entries() {
                 if let Some(scripts) = v.get("scripts") {
                     for (sk, sv) in scripts.entries() {
-                        let key = format!("{}:{}", k.as_str().unwrap_or(""), sk.as_str().unwrap_or(""));
+                        let key =
+                            format!("{}:{}", k.as_str().unwrap_or(""), sk.as_str().unwrap_or(""));
                         r.hatch.tasks.insert(key, script_cmds("hatch.toml", sv));
                     }
                 }
@@ -443,7 +511,11 @@ impl Runners {
                         tasks.tasks.insert(s.name.clone(), cmds);
                         tasks.deps.insert(s.name.clone(), s.notifies.clone());
                         for t in &s.tags {
-                            tasks.tags.entry(t.clone()).or_default().push(s.name.clone());
+                            tasks
+                                .tags
+                                .entry(t.clone())
+                                .or_default()
+                                .push(s.name.clone());
                         }
                     }
                     tasks.default = nox
@@ -475,7 +547,10 @@ mod tests {
     use super::*;
 
     fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -487,7 +562,12 @@ mod tests {
         let r = Runners::load(&f);
         let tox = r.tox.unwrap_or_default();
         assert_eq!(tox.default, vec!["py312", "py313", "lint"]);
-        let texts = |env: &str| tox.tasks.get(env).map(|c| c.iter().map(|c| c.text.clone()).collect::<Vec<_>>()).unwrap_or_default();
+        let texts = |env: &str| {
+            tox.tasks
+                .get(env)
+                .map(|c| c.iter().map(|c| c.text.clone()).collect::<Vec<_>>())
+                .unwrap_or_default()
+        };
         assert_eq!(texts("py312"), vec!["pytest {posargs}"]);
         assert_eq!(texts("py313"), vec!["pytest {posargs}", "coverage report"]);
         assert_eq!(texts("lint"), vec!["ruff check ."]);
@@ -495,17 +575,26 @@ mod tests {
 
     #[test]
     fn makefile_targets_vars_and_prereqs() {
-        let f = files(&[("Makefile", "PY := uv run\n.PHONY: lint\nlint: fmt\n\t@$(PY) ruff check .\nfmt:\n\t$(PY) ruff format .\n")]);
+        let f = files(&[(
+            "Makefile",
+            "PY := uv run\n.PHONY: lint\nlint: fmt\n\t@$(PY) ruff check .\nfmt:\n\t$(PY) ruff format .\n",
+        )]);
         let r = Runners::load(&f);
         let make = r.make.get("").cloned().unwrap_or_default();
         assert_eq!(make.default, vec!["lint"]);
-        assert_eq!(make.tasks.get("lint").map(|c| c[0].text.clone()), Some("uv run ruff check .".to_string()));
+        assert_eq!(
+            make.tasks.get("lint").map(|c| c[0].text.clone()),
+            Some("uv run ruff check .".to_string())
+        );
         assert_eq!(make.deps.get("lint"), Some(&vec!["fmt".to_string()]));
     }
 
     #[test]
     fn hatch_scripts() {
-        let f = files(&[("pyproject.toml", "[tool.hatch.envs.types.scripts]\ncheck = \"mypy --install-types src\"\n[tool.hatch.envs.default.scripts]\ncov = [\"coverage run -m pytest\", \"coverage report\"]\n")]);
+        let f = files(&[(
+            "pyproject.toml",
+            "[tool.hatch.envs.types.scripts]\ncheck = \"mypy --install-types src\"\n[tool.hatch.envs.default.scripts]\ncov = [\"coverage run -m pytest\", \"coverage report\"]\n",
+        )]);
         let r = Runners::load(&f);
         assert_eq!(r.hatch.tasks.get("types:check").map(|c| c[0].line), Some(2));
         assert_eq!(r.hatch.tasks.get("default:cov").map(Vec::len), Some(2));
@@ -513,7 +602,10 @@ mod tests {
 
     #[test]
     fn justfile_recipes() {
-        let f = files(&[("justfile", "default: test\n\n# run tests\ntest *args:\n    uv run pytest {{args}}\n")]);
+        let f = files(&[(
+            "justfile",
+            "default: test\n\n# run tests\ntest *args:\n    uv run pytest {{args}}\n",
+        )]);
         let r = Runners::load(&f);
         let just = r.just.unwrap_or_default();
         assert_eq!(just.tasks.get("test").map(|c| c[0].line), Some(5));

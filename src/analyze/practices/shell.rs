@@ -89,7 +89,9 @@ fn is_group(chars: &[char], i: usize) -> bool {
 fn strip_keywords(mut s: &str) -> &str {
     loop {
         let mut changed = false;
-        for kw in ["then ", "else ", "do ", "if ", "while ", "until ", "! ", "time ", "exec "] {
+        for kw in [
+            "then ", "else ", "do ", "if ", "while ", "until ", "! ", "time ", "exec ",
+        ] {
             if let Some(rest) = s.strip_prefix(kw) {
                 s = rest.trim_start();
                 changed = true;
@@ -140,7 +142,9 @@ fn is_python(word: &str) -> bool {
     base == "python"
         || base == "py"
         || base == "pypy3"
-        || base.strip_prefix("python").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        || base
+            .strip_prefix("python")
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
         || word.contains("{envpython}")
         || word.contains("sys.executable")
         || word.eq_ignore_ascii_case("$(PYTHON)")
@@ -155,10 +159,31 @@ fn basename(word: &str) -> &str {
 
 /// Options of launchers that take a value, so that the value is not mistaken for the command.
 const VALUE_OPTIONS: &[&str] = &[
-    "--with", "--with-editable", "--with-requirements", "--extra", "--group", "--only-group",
-    "--no-group", "--python", "-p", "--package", "--directory", "--project", "--env-file",
-    "--index", "--index-url", "--extra-index-url", "--from", "--spec", "-e", "--env",
-    "--resolution", "--prerelease", "--python-preference", "-w", "-C",
+    "--with",
+    "--with-editable",
+    "--with-requirements",
+    "--extra",
+    "--group",
+    "--only-group",
+    "--no-group",
+    "--python",
+    "-p",
+    "--package",
+    "--directory",
+    "--project",
+    "--env-file",
+    "--index",
+    "--index-url",
+    "--extra-index-url",
+    "--from",
+    "--spec",
+    "-e",
+    "--env",
+    "--resolution",
+    "--prerelease",
+    "--python-preference",
+    "-w",
+    "-C",
 ];
 
 fn skip_options(argv: &[String], mut i: usize) -> usize {
@@ -187,15 +212,23 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
         let next = argv.get(i + 1).map(String::as_str);
         if w.contains('=') && !w.starts_with('-') && !w.starts_with('=') && i + 1 < argv.len() {
             i += 1;
-        } else if matches!(base.as_str(), "sudo" | "env" | "nice" | "xvfb-run" | "time" | "command" | "exec") {
+        } else if matches!(
+            base.as_str(),
+            "sudo" | "env" | "nice" | "xvfb-run" | "time" | "command" | "exec"
+        ) {
             i = skip_options(argv, i + 1);
         } else if base == "uv" && matches!(next, Some("run")) {
             i = skip_options(argv, i + 2);
-        } else if base == "uv" && matches!(next, Some("tool")) && argv.get(i + 2).map(String::as_str) == Some("run") {
+        } else if base == "uv"
+            && matches!(next, Some("tool"))
+            && argv.get(i + 2).map(String::as_str) == Some("run")
+        {
             i = skip_options(argv, i + 3);
         } else if base == "uvx" || base == "pipx" && matches!(next, Some("run")) {
             i = skip_options(argv, i + if base == "uvx" { 1 } else { 2 });
-        } else if matches!(base.as_str(), "poetry" | "pipenv" | "rye" | "pixi") && matches!(next, Some("run")) {
+        } else if matches!(base.as_str(), "poetry" | "pipenv" | "rye" | "pixi")
+            && matches!(next, Some("run"))
+        {
             i = skip_options(argv, i + 2);
         } else if is_python(w) {
             let mut j = i + 1;
@@ -254,9 +287,8 @@ pub fn positionals(argv: &[String]) -> Vec<&str> {
 /// Whether `flag` is given, alone or as `flag=value`.
 pub fn has_flag(argv: &[String], flag: &str) -> bool {
     argv.iter().any(|w| {
-        w == flag
-            || w.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
-            // Clustered short flags such as `-c` inside `-qc` are too ambiguous to count.
+        w == flag || w.strip_prefix(flag).is_some_and(|r| r.starts_with('='))
+        // Clustered short flags such as `-c` inside `-qc` are too ambiguous to count.
     })
 }
 
@@ -276,7 +308,10 @@ mod tests {
         assert_eq!(norm("python -m pytest")[0], "pytest");
         assert_eq!(norm("python3.12 -W error -m mypy src")[0], "mypy");
         assert_eq!(norm("poetry run ruff check .")[..2], ["ruff", "check"]);
-        assert_eq!(norm("COVERAGE_CORE=sysmon coverage run -m pytest")[0], "pytest");
+        assert_eq!(
+            norm("COVERAGE_CORE=sysmon coverage run -m pytest")[0],
+            "pytest"
+        );
         assert_eq!(norm("uvx --from pip-audit pip-audit")[0], "pip-audit");
         assert_eq!(norm("python -Wa tests/runtests.py -v2")[0], "runtests.py");
         assert_eq!(norm("{envpython} -m pytest {posargs}")[0], "pytest");
@@ -285,9 +320,19 @@ mod tests {
 
     #[test]
     fn scripts_are_split_with_lines() {
-        let cmds = commands("pip install . && pytest\n# comment\nruff check \\\n  src\nmake lint || true");
+        let cmds =
+            commands("pip install . && pytest\n# comment\nruff check \\\n  src\nmake lint || true");
         let texts: Vec<&str> = cmds.iter().map(|(_, c)| c.as_str()).collect();
-        assert_eq!(texts, ["pip install .", "pytest", "ruff check    src", "make lint", "true"]);
+        assert_eq!(
+            texts,
+            [
+                "pip install .",
+                "pytest",
+                "ruff check    src",
+                "make lint",
+                "true"
+            ]
+        );
         assert_eq!(cmds[2].0, 2);
         assert_eq!(cmds[3].0, 4);
     }
@@ -303,7 +348,10 @@ mod tests {
         let argv = words("ruff format --check .");
         assert!(has_flag(&argv, "--check"));
         assert!(!has_flag(&argv, "--diff"));
-        assert!(has_flag(&words("pytest --cov-fail-under=90"), "--cov-fail-under"));
+        assert!(has_flag(
+            &words("pytest --cov-fail-under=90"),
+            "--cov-fail-under"
+        ));
     }
 
     proptest! {

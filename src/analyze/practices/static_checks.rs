@@ -19,7 +19,10 @@ pub fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
     // A formatter that rewrites files, followed in the same job by `git diff --exit-code`.
     let fixers: Vec<CommandSpec> = def.fix_commands.iter().map(|c| c.spec()).collect();
-    for fix in f.ci.iter().filter(|c| fixers.iter().any(|r| command_matches(r, &c.argv))) {
+    for fix in
+        f.ci.iter()
+            .filter(|c| fixers.iter().any(|r| command_matches(r, &c.argv)))
+    {
         let guard = f.ci.iter().find(|g| {
             g.job == fix.job
                 && g.order > fix.order
@@ -37,7 +40,11 @@ pub fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
 
 pub fn pre_commit(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence = match &f.precommit {
-        Some((path, line)) => vec![ev(path, *line, format!("{path} with {} hooks", f.hooks.len()))],
+        Some((path, line)) => vec![ev(
+            path,
+            *line,
+            format!("{path} with {} hooks", f.hooks.len()),
+        )],
         None => Vec::new(),
     };
     finish("pre_commit", f, def, evidence, Vec::new())
@@ -58,7 +65,10 @@ fn ruff_selects(f: &Facts) -> Vec<(String, u32, String)> {
     };
     if let Some(root) = f.pyproject() {
         scan("pyproject.toml", tomlpos::path(root, &["tool", "ruff"]));
-        scan("pyproject.toml", tomlpos::path(root, &["tool", "ruff", "lint"]));
+        scan(
+            "pyproject.toml",
+            tomlpos::path(root, &["tool", "ruff", "lint"]),
+        );
     }
     for name in ["ruff.toml", ".ruff.toml"] {
         if let Some(root) = f.tomls.get(name) {
@@ -71,9 +81,14 @@ fn ruff_selects(f: &Facts) -> Vec<(String, u32, String)> {
 
 fn ruff_runs(f: &Facts, lint_def: Option<&PracticeDef>) -> bool {
     let Some(def) = lint_def else { return false };
-    let ruff_rules: Vec<CommandSpec> = command_specs(def).into_iter().filter(|c| c.cmd.starts_with("ruff")).collect();
+    let ruff_rules: Vec<CommandSpec> = command_specs(def)
+        .into_iter()
+        .filter(|c| c.cmd.starts_with("ruff"))
+        .collect();
     f.ci_matching(&ruff_rules).next().is_some()
-        || f.hooks.iter().any(|h| h.id == "ruff" || h.id == "ruff-check")
+        || f.hooks
+            .iter()
+            .any(|h| h.id == "ruff" || h.id == "ruff-check")
         || f.uses.iter().any(|u| u.target.ends_with("/ruff-action"))
 }
 
@@ -84,14 +99,21 @@ pub fn sast(f: &Facts, def: &PracticeDef, lint_def: Option<&PracticeDef>) -> Pra
         .into_iter()
         .filter(|(_, _, rule)| {
             def.ruff_rules.iter().any(|r| {
-                rule == r || (r.len() == 1 && rule.starts_with(r.as_str()) && rule[r.len()..].chars().all(|c| c.is_ascii_digit()))
+                rule == r
+                    || (r.len() == 1
+                        && rule.starts_with(r.as_str())
+                        && rule[r.len()..].chars().all(|c| c.is_ascii_digit()))
             })
         })
         .collect();
     if !selected.is_empty() {
         if ruff_runs(f, lint_def) {
             for (path, line, rule) in selected {
-                evidence.push(ev(&path, line, format!("ruff rules `{rule}` selected (flake8-bandit checks)")));
+                evidence.push(ev(
+                    &path,
+                    line,
+                    format!("ruff rules `{rule}` selected (flake8-bandit checks)"),
+                ));
             }
         } else {
             notes.push("ruff security rules are selected but nothing runs ruff".into());

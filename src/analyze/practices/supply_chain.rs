@@ -16,7 +16,11 @@ pub fn actions_pinned_by_sha(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut pinned = Vec::new();
     let mut notes = Vec::new();
     let mut unpinned = 0usize;
-    for u in f.uses.iter().filter(|u| !u.raw.starts_with("./") && !u.raw.starts_with("../")) {
+    for u in f
+        .uses
+        .iter()
+        .filter(|u| !u.raw.starts_with("./") && !u.raw.starts_with("../"))
+    {
         let ok = match u.raw.strip_prefix("docker://") {
             Some(image) => image.contains("@sha256:"),
             None => super::workflow::uses_ref(&u.raw).is_some_and(is_sha),
@@ -26,7 +30,10 @@ pub fn actions_pinned_by_sha(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         } else {
             unpinned += 1;
             if unpinned <= 10 {
-                notes.push(format!("{}:{}: `{}` is not pinned to a commit SHA", u.path, u.line, u.raw));
+                notes.push(format!(
+                    "{}:{}: `{}` is not pinned to a commit SHA",
+                    u.path, u.line, u.raw
+                ));
             }
         }
     }
@@ -46,13 +53,18 @@ pub fn actions_pinned_by_sha(f: &Facts, def: &PracticeDef) -> PracticeFinding {
 }
 
 fn excluded(path: &str, dirs: &[String]) -> bool {
-    path.split('/').rev().skip(1).any(|c| dirs.iter().any(|d| d.eq_ignore_ascii_case(c)))
+    path.split('/')
+        .rev()
+        .skip(1)
+        .any(|c| dirs.iter().any(|d| d.eq_ignore_ascii_case(c)))
 }
 
 fn is_requirements_file(path: &str) -> bool {
     let name = file_name(path);
     name.ends_with(".txt")
-        && (name.contains("requirements") || name.contains("constraints") || path.split('/').any(|c| c == "requirements"))
+        && (name.contains("requirements")
+            || name.contains("constraints")
+            || path.split('/').any(|c| c == "requirements"))
 }
 
 /// A requirements file in which every requirement carries `--hash=`.
@@ -91,10 +103,13 @@ pub fn lockfile(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut notes = Vec::new();
     for (path, text) in &f.snap.files {
         let name = file_name(path);
-        let listed = def.files.iter().any(|n| n == name) || (name.starts_with("pylock.") && name.ends_with(".toml"));
+        let listed = def.files.iter().any(|n| n == name)
+            || (name.starts_with("pylock.") && name.ends_with(".toml"));
         if listed {
             if excluded(path, &def.excluded_dirs) {
-                notes.push(format!("{path} is test data or vendored, not the project's lock"));
+                notes.push(format!(
+                    "{path} is test data or vendored, not the project's lock"
+                ));
             } else {
                 evidence.push(ev(path, 1, name.to_string()));
             }
@@ -112,7 +127,9 @@ pub fn dependency_update_bot(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut notes = Vec::new();
     let mut broken = false;
     for name in &def.files {
-        let Some(text) = f.snap.files.get(name) else { continue };
+        let Some(text) = f.snap.files.get(name) else {
+            continue;
+        };
         if name.ends_with(".yml") || name.ends_with(".yaml") {
             match yaml::parse(text) {
                 Ok(root) => {
@@ -121,9 +138,20 @@ pub fn dependency_update_bot(f: &Facts, def: &PracticeDef) -> PracticeFinding {
                         notes.push(format!("{name} has no `updates` entries"));
                         continue;
                     }
-                    let ecos: Vec<&str> = updates.iter().filter_map(|u| u.get("package-ecosystem").and_then(Node::as_str)).collect();
+                    let ecos: Vec<&str> = updates
+                        .iter()
+                        .filter_map(|u| u.get("package-ecosystem").and_then(Node::as_str))
+                        .collect();
                     let line = updates.first().map_or(1, |u| u.line);
-                    evidence.push(ev(name, line, if ecos.is_empty() { name.clone() } else { format!("dependabot updates: {}", ecos.join(", ")) }));
+                    evidence.push(ev(
+                        name,
+                        line,
+                        if ecos.is_empty() {
+                            name.clone()
+                        } else {
+                            format!("dependabot updates: {}", ecos.join(", "))
+                        },
+                    ));
                 }
                 Err(e) => {
                     broken = true;
@@ -162,7 +190,12 @@ fn release_asset_evidence(releases: Option<&Vec<Release>>, suffixes: &[String]) 
     let mut out = Vec::new();
     for r in releases.into_iter().flatten().filter(|r| !r.draft) {
         if let Some(asset) = r.asset_names.iter().find(|a| has_suffix(a, suffixes)) {
-            out.push(Evidence { url: r.html_url.clone(), path: None, line: None, detail: format!("release {} asset {asset}", r.tag_name) });
+            out.push(Evidence {
+                url: r.html_url.clone(),
+                path: None,
+                line: None,
+                detail: format!("release {} asset {asset}", r.tag_name),
+            });
         }
     }
     out
@@ -170,12 +203,18 @@ fn release_asset_evidence(releases: Option<&Vec<Release>>, suffixes: &[String]) 
 
 fn has_suffix(name: &str, suffixes: &[String]) -> bool {
     let n = name.to_ascii_lowercase();
-    suffixes.iter().any(|s| n.ends_with(&s.to_ascii_lowercase()))
+    suffixes
+        .iter()
+        .any(|s| n.ends_with(&s.to_ascii_lowercase()))
 }
 
 pub fn sbom(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
-    evidence.extend(release_asset_evidence(f.snap.releases.as_ref(), &def.release_assets).into_iter().take(3));
+    evidence.extend(
+        release_asset_evidence(f.snap.releases.as_ref(), &def.release_assets)
+            .into_iter()
+            .take(3),
+    );
     finish("sbom", f, def, evidence, Vec::new())
 }
 
@@ -188,7 +227,14 @@ pub fn signing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         let mut published: Vec<&Release> = releases.iter().filter(|r| !r.draft).collect();
         published.sort_by_key(|r| std::cmp::Reverse(r.published_at));
         let recent: Vec<&Release> = published.into_iter().take(2).collect();
-        finding.exercised = Some(recent.len() == 2 && recent.iter().all(|r| r.asset_names.iter().any(|a| has_suffix(a, &def.release_assets))));
+        finding.exercised = Some(
+            recent.len() == 2
+                && recent.iter().all(|r| {
+                    r.asset_names
+                        .iter()
+                        .any(|a| has_suffix(a, &def.release_assets))
+                }),
+        );
     }
     finding
 }
@@ -198,7 +244,9 @@ pub fn security_policy(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     for path in f.snap.files.keys() {
         let name = file_name(path);
         let dir = path.strip_suffix(name).unwrap_or("").trim_end_matches('/');
-        if def.files.iter().any(|n| n.eq_ignore_ascii_case(name)) && def.dirs.iter().any(|d| d == dir) {
+        if def.files.iter().any(|n| n.eq_ignore_ascii_case(name))
+            && def.dirs.iter().any(|d| d == dir)
+        {
             evidence.push(ev(path, 1, name.to_string()));
         }
     }

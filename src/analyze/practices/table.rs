@@ -32,7 +32,11 @@ pub struct CommandSpec {
 impl CommandRule {
     pub fn spec(&self) -> CommandSpec {
         match self {
-            Self::Name(cmd) => CommandSpec { cmd: cmd.clone(), flags_any: Vec::new(), not_next: Vec::new() },
+            Self::Name(cmd) => CommandSpec {
+                cmd: cmd.clone(),
+                flags_any: Vec::new(),
+                not_next: Vec::new(),
+            },
             Self::Full(spec) => spec.clone(),
         }
     }
@@ -65,7 +69,12 @@ pub struct ActionSpec {
 impl ActionRule {
     pub fn spec(&self) -> ActionSpec {
         match self {
-            Self::Name(uses) => ActionSpec { uses: uses.clone(), input: None, contains_any: Vec::new(), excludes: Vec::new() },
+            Self::Name(uses) => ActionSpec {
+                uses: uses.clone(),
+                input: None,
+                contains_any: Vec::new(),
+                excludes: Vec::new(),
+            },
             Self::Full(spec) => spec.clone(),
         }
     }
@@ -181,7 +190,10 @@ pub enum TableError {
     #[error("unknown practice id `{0}` (known ids: {1})")]
     UnknownPractice(String, String),
     #[error("practice `{practice}`: empty {what} entry")]
-    EmptyEntry { practice: String, what: &'static str },
+    EmptyEntry {
+        practice: String,
+        what: &'static str,
+    },
     #[error("the practice table is invalid: {0}")]
     Invalid(String),
 }
@@ -199,7 +211,9 @@ impl PracticeTable {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "embedded practice table is invalid");
-                PracticeTable { practices: BTreeMap::new() }
+                PracticeTable {
+                    practices: BTreeMap::new(),
+                }
             }
         }
     }
@@ -209,7 +223,10 @@ impl PracticeTable {
             toml::from_str(text).map_err(|e| TableError::Invalid(e.to_string()))?;
         for id in practices.keys() {
             if !super::PRACTICE_IDS.contains(&id.as_str()) {
-                return Err(TableError::UnknownPractice(id.clone(), super::PRACTICE_IDS.join(", ")));
+                return Err(TableError::UnknownPractice(
+                    id.clone(),
+                    super::PRACTICE_IDS.join(", "),
+                ));
             }
         }
         Ok(PracticeTable { practices })
@@ -218,16 +235,28 @@ impl PracticeTable {
     pub fn extend(&mut self, extra: &PracticeExtension) -> Result<(), TableError> {
         for (id, add) in &extra.0 {
             let Some(def) = self.practices.get_mut(id) else {
-                return Err(TableError::UnknownPractice(id.clone(), super::PRACTICE_IDS.join(", ")));
+                return Err(TableError::UnknownPractice(
+                    id.clone(),
+                    super::PRACTICE_IDS.join(", "),
+                ));
             };
-            let empty = |what: &'static str| TableError::EmptyEntry { practice: id.clone(), what };
+            let empty = |what: &'static str| TableError::EmptyEntry {
+                practice: id.clone(),
+                what,
+            };
             if add.commands.iter().any(|c| c.spec().cmd.trim().is_empty()) {
                 return Err(empty("command"));
             }
             if add.actions.iter().any(|a| a.spec().uses.trim().is_empty()) {
                 return Err(empty("action"));
             }
-            if add.hooks.iter().chain(&add.plugins).chain(&add.files).any(|h| h.trim().is_empty()) {
+            if add
+                .hooks
+                .iter()
+                .chain(&add.plugins)
+                .chain(&add.files)
+                .any(|h| h.trim().is_empty())
+            {
                 return Err(empty("name"));
             }
             def.commands.extend(add.commands.iter().cloned());
@@ -253,7 +282,9 @@ mod tests {
     fn builtin_parses_and_covers_every_practice() {
         let table = PracticeTable::parse(BUILTIN).unwrap_or_else(|e| panic!("{e}"));
         for id in super::super::PRACTICE_IDS {
-            let def = table.get(id).unwrap_or_else(|| panic!("{id} missing from the table"));
+            let def = table
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} missing from the table"));
             assert_eq!(Some(def.criterion), super::super::criterion_of(id), "{id}");
         }
     }
@@ -273,9 +304,13 @@ mod tests {
     #[test]
     fn extension_rejects_unknown_ids_and_fields() {
         let mut table = PracticeTable::builtin();
-        let ext: PracticeExtension = serde_json::from_value(serde_json::json!({"linting": {"hooks": ["x"]}}))
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert!(matches!(table.extend(&ext), Err(TableError::UnknownPractice(..))));
+        let ext: PracticeExtension =
+            serde_json::from_value(serde_json::json!({"linting": {"hooks": ["x"]}}))
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            table.extend(&ext),
+            Err(TableError::UnknownPractice(..))
+        ));
         let bad: Result<PracticeExtension, _> =
             serde_json::from_value(serde_json::json!({"lint": {"tools": ["x"]}}));
         assert!(bad.is_err());

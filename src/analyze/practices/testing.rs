@@ -15,7 +15,10 @@ pub fn tests_in_ci(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         finding.exercised = activity.default_branch_checks.as_ref().map(|checks| {
             let specs = command_specs(def);
             let mut job_ids: Vec<String> = Vec::new();
-            for c in f.ci.iter().filter(|c| specs.iter().any(|s| command_matches(s, &c.argv))) {
+            for c in
+                f.ci.iter()
+                    .filter(|c| specs.iter().any(|s| command_matches(s, &c.argv)))
+            {
                 if let Some((wi, ji)) = c.job
                     && let Some(job) = f.workflows.get(wi).and_then(|w| w.jobs.get(ji))
                 {
@@ -25,7 +28,9 @@ pub fn tests_in_ci(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             checks.iter().any(|ch| {
                 let name = ch.name.to_ascii_lowercase();
                 let runs_tests = job_ids.iter().any(|j| name.contains(j.as_str()))
-                    || ["test", "pytest", "tox", "nox"].iter().any(|k| name.contains(k));
+                    || ["test", "pytest", "tox", "nox"]
+                        .iter()
+                        .any(|k| name.contains(k));
                 runs_tests && ch.conclusion.as_deref() == Some("success")
             })
         });
@@ -43,7 +48,11 @@ pub fn is_test_file(path: &str) -> bool {
         || name.ends_with("_test.py")
         || name == "conftest.py"
         || name == "tests.py"
-        || path.split('/').rev().skip(1).any(|c| matches!(c, "tests" | "test" | "testing"))
+        || path
+            .split('/')
+            .rev()
+            .skip(1)
+            .any(|c| matches!(c, "tests" | "test" | "testing"))
 }
 
 pub fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
@@ -57,7 +66,11 @@ pub fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             }
         }
     }
-    let notes = if count > evidence.len() { vec![format!("{count} test modules use Hypothesis")] } else { Vec::new() };
+    let notes = if count > evidence.len() {
+        vec![format!("{count} test modules use Hypothesis")]
+    } else {
+        Vec::new()
+    };
     finish("property_based_tests", f, def, evidence, notes)
 }
 
@@ -69,17 +82,42 @@ pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Ve
         let matches = |path: &str| {
             path == rule.file
                 || (path.ends_with(&format!("/{}", rule.file))
-                    && !path.split('/').any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data" | "vendor" | "_vendor")))
+                    && !path.split('/').any(|c| {
+                        matches!(
+                            c,
+                            "tests"
+                                | "test"
+                                | "fixtures"
+                                | "testdata"
+                                | "test_data"
+                                | "vendor"
+                                | "_vendor"
+                        )
+                    }))
         };
         if rule.file.ends_with(".toml") {
             for (path, root) in f.tomls.iter().filter(|(p, _)| matches(p)) {
                 let keys: Vec<&str> = rule.section.split('.').collect();
-                let Some(section) = tomlpos::path(root, &keys) else { continue };
+                let Some(section) = tomlpos::path(root, &keys) else {
+                    continue;
+                };
                 match &rule.key {
-                    None => out.push(ev(path, section_line(section), format!("[{}]", rule.section))),
+                    None => out.push(ev(
+                        path,
+                        section_line(section),
+                        format!("[{}]", rule.section),
+                    )),
                     Some(key) => {
-                        let Some(v) = section.get(key).or_else(|| section.get(&key.replace('_', "-"))) else { continue };
-                        let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.strings().join(" "));
+                        let Some(v) = section
+                            .get(key)
+                            .or_else(|| section.get(&key.replace('_', "-")))
+                        else {
+                            continue;
+                        };
+                        let text = v
+                            .as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.strings().join(" "));
                         if value_counts(&text, &rule.contains_any, threshold) {
                             out.push(ev(path, v.line, format!("{key} = {text}")));
                         }
@@ -88,7 +126,9 @@ pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Ve
             }
         } else {
             for (path, ini) in f.inis.iter().filter(|(p, _)| matches(p)) {
-                let Some(section) = ini.section(&rule.section) else { continue };
+                let Some(section) = ini.section(&rule.section) else {
+                    continue;
+                };
                 match &rule.key {
                     None => out.push(ev(path, section.line, format!("[{}]", rule.section))),
                     Some(key) => {
@@ -96,7 +136,11 @@ pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Ve
                         let text = v.joined();
                         if value_counts(&text, &rule.contains_any, threshold) {
                             let line = v.lines.first().map_or(v.key_line, |l| l.0);
-                            out.push(ev(path, line, format!("{key} = {}", text.replace('\n', " "))));
+                            out.push(ev(
+                                path,
+                                line,
+                                format!("{key} = {}", text.replace('\n', " ")),
+                            ));
                         }
                     }
                 }
@@ -107,7 +151,9 @@ pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Ve
 }
 
 fn section_line(n: &Node) -> u32 {
-    n.entries().first().map_or(n.line, |(k, _)| k.line.saturating_sub(1).max(1))
+    n.entries()
+        .first()
+        .map_or(n.line, |(k, _)| k.line.saturating_sub(1).max(1))
 }
 
 fn value_counts(text: &str, contains_any: &[String], threshold: bool) -> bool {
@@ -116,13 +162,18 @@ fn value_counts(text: &str, contains_any: &[String], threshold: bool) -> bool {
             text.split_whitespace().any(|w| {
                 w.strip_prefix(c.as_str()).is_some_and(|rest| {
                     let v = rest.trim_start_matches('=');
-                    v.parse::<f64>().map_or(!v.is_empty() || rest.is_empty(), |n| n > 0.0)
+                    v.parse::<f64>()
+                        .map_or(!v.is_empty() || rest.is_empty(), |n| n > 0.0)
                 })
             })
         });
     }
     if threshold {
-        return text.trim().trim_end_matches('%').parse::<f64>().is_ok_and(|n| n > 0.0);
+        return text
+            .trim()
+            .trim_end_matches('%')
+            .parse::<f64>()
+            .is_ok_and(|n| n > 0.0);
     }
     !text.trim().is_empty()
 }
@@ -140,7 +191,9 @@ fn codecov_evidence(f: &Facts, def: &PracticeDef) -> (Vec<Evidence>, Vec<String>
             notes.push(format!("could not parse {path}"));
             continue;
         };
-        let Some(status) = root.get("coverage").and_then(|c| c.get("status")) else { continue };
+        let Some(status) = root.get("coverage").and_then(|c| c.get("status")) else {
+            continue;
+        };
         for kind in ["project", "patch"] {
             let Some(k) = status.get(kind) else { continue };
             for (name, cfg) in k.entries() {
@@ -148,9 +201,15 @@ fn codecov_evidence(f: &Facts, def: &PracticeDef) -> (Vec<Evidence>, Vec<String>
                 let target = cfg.get("target");
                 match target.and_then(Node::as_str) {
                     Some(t) if !informational && t != "0" && t != "0%" => {
-                        out.push(ev(path, target.map_or(cfg.line, |n| n.line), format!("codecov {kind}.{} target: {t}", name.as_str().unwrap_or(""))));
+                        out.push(ev(
+                            path,
+                            target.map_or(cfg.line, |n| n.line),
+                            format!("codecov {kind}.{} target: {t}", name.as_str().unwrap_or("")),
+                        ));
                     }
-                    _ if informational => notes.push(format!("{path}: codecov {kind} status is informational only")),
+                    _ if informational => notes.push(format!(
+                        "{path}: codecov {kind} status is informational only"
+                    )),
                     _ => {}
                 }
             }
@@ -160,11 +219,17 @@ fn codecov_evidence(f: &Facts, def: &PracticeDef) -> (Vec<Evidence>, Vec<String>
 }
 
 pub fn coverage_gate(f: &Facts, def: &PracticeDef) -> PracticeFinding {
-    let mut evidence: Vec<Evidence> = f.ci_matching(&command_specs(def)).map(super::common::cmd_ev).collect();
+    let mut evidence: Vec<Evidence> = f
+        .ci_matching(&command_specs(def))
+        .map(super::common::cmd_ev)
+        .collect();
     evidence.extend(setting_evidence(f, &def.settings, true));
     let (cc, notes) = codecov_evidence(f, def);
     evidence.extend(cc);
-    evidence.extend(f.uses_matching(&super::common::action_specs(def)).map(uses_ev));
+    evidence.extend(
+        f.uses_matching(&super::common::action_specs(def))
+            .map(uses_ev),
+    );
     finish("coverage_gate", f, def, evidence, notes)
 }
 

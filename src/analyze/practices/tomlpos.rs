@@ -31,7 +31,14 @@ fn line_of(starts: &[usize], offset: usize) -> u32 {
 }
 
 fn scalar(text: String, line: u32) -> Node {
-    Node { line, value: Value::Scalar { text, block: false, quoted: false } }
+    Node {
+        line,
+        value: Value::Scalar {
+            text,
+            block: false,
+            quoted: false,
+        },
+    }
 }
 
 fn convert_table(table: &DeTable<'_>, line: u32, starts: &[usize]) -> Node {
@@ -39,12 +46,18 @@ fn convert_table(table: &DeTable<'_>, line: u32, starts: &[usize]) -> Node {
         .iter()
         .map(|(k, v)| {
             let key_line = line_of(starts, k.span().start);
-            (scalar(k.get_ref().to_string(), key_line), convert(v, starts))
+            (
+                scalar(k.get_ref().to_string(), key_line),
+                convert(v, starts),
+            )
         })
         .collect();
     // The map keeps keys sorted; file order reads better in evidence.
     entries.sort_by_key(|(k, _)| k.line);
-    Node { line, value: Value::Map(entries) }
+    Node {
+        line,
+        value: Value::Map(entries),
+    }
 }
 
 fn convert(value: &Spanned<DeValue<'_>>, starts: &[usize]) -> Node {
@@ -91,7 +104,10 @@ mod tests {
     #[test]
     fn arrays_keep_element_lines() {
         let root = parse("a = [\n  \"x\",\n  \"y\",\n]\n").unwrap_or_else(|e| panic!("{e}"));
-        let lines: Vec<u32> = root.get("a").map(|a| a.items().iter().map(|n| n.line).collect()).unwrap_or_default();
+        let lines: Vec<u32> = root
+            .get("a")
+            .map(|a| a.items().iter().map(|n| n.line).collect())
+            .unwrap_or_default();
         assert_eq!(lines, vec![2, 3]);
     }
 

@@ -58,7 +58,12 @@ fn env_pairs(node: Option<&Node>) -> Vec<(String, String)> {
     node.map(|n| {
         n.entries()
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.as_str().unwrap_or("").to_string())))
+            .filter_map(|(k, v)| {
+                Some((
+                    k.as_str()?.to_string(),
+                    v.as_str().unwrap_or("").to_string(),
+                ))
+            })
             .collect()
     })
     .unwrap_or_default()
@@ -70,7 +75,9 @@ fn parse_steps(node: Option<&Node>) -> Vec<Step> {
         .iter()
         .map(|s| Step {
             line: s.line,
-            uses: s.get("uses").and_then(|u| Some((u.as_str()?.trim().to_string(), u.line))),
+            uses: s
+                .get("uses")
+                .and_then(|u| Some((u.as_str()?.trim().to_string(), u.line))),
             with: s.get("with").cloned(),
             run: s.get("run").cloned(),
             env: env_pairs(s.get("env")),
@@ -86,7 +93,11 @@ pub fn parse_workflow(path: &str, text: &str) -> Result<Workflow, String> {
     // YAML 1.1 readers turn a bare `on` key into `true`; both spellings occur in real files.
     let on = root.get("on").or_else(|| root.get("true"));
     let triggers: Vec<String> = match on {
-        Some(n) if n.is_map() => n.entries().iter().filter_map(|(k, _)| k.as_str().map(str::to_string)).collect(),
+        Some(n) if n.is_map() => n
+            .entries()
+            .iter()
+            .filter_map(|(k, _)| k.as_str().map(str::to_string))
+            .collect(),
         Some(n) => n.strings().into_iter().map(str::to_string).collect(),
         None => Vec::new(),
     };
@@ -100,7 +111,9 @@ pub fn parse_workflow(path: &str, text: &str) -> Result<Workflow, String> {
             id: k.as_str().unwrap_or("").to_string(),
             line: k.line,
             permissions: j.get("permissions").cloned(),
-            uses: j.get("uses").and_then(|u| Some((u.as_str()?.trim().to_string(), u.line))),
+            uses: j
+                .get("uses")
+                .and_then(|u| Some((u.as_str()?.trim().to_string(), u.line))),
             with: j.get("with").cloned(),
             matrix: j.get("strategy").and_then(|s| s.get("matrix")).cloned(),
             env: env_pairs(j.get("env")),
@@ -125,7 +138,11 @@ pub fn parse_action(text: &str) -> Result<Vec<Step>, String> {
 
 /// `owner/repo/path` of a `uses:` reference, lower-cased, without the ref.
 pub fn uses_target(uses: &str) -> String {
-    uses.split('@').next().unwrap_or(uses).trim().to_ascii_lowercase()
+    uses.split('@')
+        .next()
+        .unwrap_or(uses)
+        .trim()
+        .to_ascii_lowercase()
 }
 
 pub fn uses_ref(uses: &str) -> Option<&str> {
@@ -146,12 +163,16 @@ mod tests {
         assert_eq!(wf.jobs.len(), 2);
         assert_eq!(wf.jobs[0].steps[0].uses.as_ref().map(|u| u.1), Some(13));
         assert!(wf.jobs[0].matrix.is_some());
-        assert_eq!(wf.jobs[1].uses.as_ref().map(|u| u.0.as_str()), Some("./.github/workflows/reusable.yml"));
+        assert_eq!(
+            wf.jobs[1].uses.as_ref().map(|u| u.0.as_str()),
+            Some("./.github/workflows/reusable.yml")
+        );
     }
 
     #[test]
     fn workflow_call_only_is_not_event_triggered() {
-        let wf = parse_workflow("w.yml", "on: workflow_call\njobs: {}\n").unwrap_or_else(|e| panic!("{e}"));
+        let wf = parse_workflow("w.yml", "on: workflow_call\njobs: {}\n")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(!wf.event_triggered());
     }
 

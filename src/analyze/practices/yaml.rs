@@ -14,7 +14,11 @@ pub const MAX_NODES: usize = 200_000;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// A scalar as written; `block` is true for `|` and `>` scalars.
-    Scalar { text: String, block: bool, quoted: bool },
+    Scalar {
+        text: String,
+        block: bool,
+        quoted: bool,
+    },
     Seq(Vec<Node>),
     /// Keys are kept as scalars' text; complex keys are stringified as empty.
     Map(Vec<(Node, Node)>),
@@ -103,8 +107,17 @@ pub struct YamlError {
 }
 
 enum Frame {
-    Seq { line: u32, anchor: usize, items: Vec<Node> },
-    Map { line: u32, anchor: usize, entries: Vec<(Node, Node)>, key: Option<Node> },
+    Seq {
+        line: u32,
+        anchor: usize,
+        items: Vec<Node>,
+    },
+    Map {
+        line: u32,
+        anchor: usize,
+        entries: Vec<(Node, Node)>,
+        key: Option<Node>,
+    },
 }
 
 /// Parses the first document of `text`. An empty document gives a null scalar.
@@ -158,7 +171,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                     });
                 }
                 // An alias keeps the position where it is used, so evidence points there.
-                Some(Node { line, value: node.value })
+                Some(Node {
+                    line,
+                    value: node.value,
+                })
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 if stack.len() >= MAX_DEPTH {
@@ -169,30 +185,57 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                 }
                 nodes += 1;
                 if matches!(event, Event::SequenceStart(..)) {
-                    stack.push(Frame::Seq { line, anchor, items: Vec::new() });
+                    stack.push(Frame::Seq {
+                        line,
+                        anchor,
+                        items: Vec::new(),
+                    });
                 } else {
-                    stack.push(Frame::Map { line, anchor, entries: Vec::new(), key: None });
+                    stack.push(Frame::Map {
+                        line,
+                        anchor,
+                        entries: Vec::new(),
+                        key: None,
+                    });
                 }
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let node = match stack.pop() {
-                    Some(Frame::Seq { line, anchor, items }) => {
-                        let n = Node { line, value: Value::Seq(items) };
+                    Some(Frame::Seq {
+                        line,
+                        anchor,
+                        items,
+                    }) => {
+                        let n = Node {
+                            line,
+                            value: Value::Seq(items),
+                        };
                         if anchor > 0 {
                             anchors.insert(anchor, n.clone());
                         }
                         n
                     }
-                    Some(Frame::Map { line, anchor, entries, .. }) => {
-                        let n = Node { line, value: Value::Map(entries) };
+                    Some(Frame::Map {
+                        line,
+                        anchor,
+                        entries,
+                        ..
+                    }) => {
+                        let n = Node {
+                            line,
+                            value: Value::Map(entries),
+                        };
                         if anchor > 0 {
                             anchors.insert(anchor, n.clone());
                         }
                         n
                     }
                     None => {
-                        return Err(YamlError { line, message: "unbalanced collection".into() });
+                        return Err(YamlError {
+                            line,
+                            message: "unbalanced collection".into(),
+                        });
                     }
                 };
                 Some(node)
@@ -200,7 +243,10 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
             _ => None,
         };
         if nodes > MAX_NODES {
-            return Err(YamlError { line, message: "too many nodes".into() });
+            return Err(YamlError {
+                line,
+                message: "too many nodes".into(),
+            });
         }
         if let Some(node) = complete {
             match stack.last_mut() {
@@ -214,7 +260,11 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
                         } else {
                             Node {
                                 line: node.line,
-                                value: Value::Scalar { text: String::new(), block: false, quoted: false },
+                                value: Value::Scalar {
+                                    text: String::new(),
+                                    block: false,
+                                    quoted: false,
+                                },
                             }
                         };
                         *key = Some(k);
@@ -226,7 +276,11 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     }
     Ok(root.unwrap_or(Node {
         line: 1,
-        value: Value::Scalar { text: String::new(), block: false, quoted: false },
+        value: Value::Scalar {
+            text: String::new(),
+            block: false,
+            quoted: false,
+        },
     }))
 }
 
@@ -252,7 +306,10 @@ mod tests {
     fn keeps_lines_of_nested_values() {
         let doc = "on: push\njobs:\n  test:\n    steps:\n      - uses: actions/checkout@v4\n      - run: |\n          pip install .\n          pytest\n";
         let root = parse(doc).unwrap_or_else(|e| panic!("{e}"));
-        let steps = root.get("jobs").and_then(|j| j.get("test")).and_then(|t| t.get("steps"));
+        let steps = root
+            .get("jobs")
+            .and_then(|j| j.get("test"))
+            .and_then(|t| t.get("steps"));
         let steps = steps.map(Node::items).unwrap_or_default();
         assert_eq!(steps.len(), 2);
         assert_eq!(steps[0].get("uses").map(|n| n.line), Some(5));
