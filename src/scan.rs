@@ -255,7 +255,7 @@ mod tests {
 
     #[test]
     fn for_each_ref_prefers_peeled_commit() {
-        let text = "v1.0.0\0aaa\0bbb\0100\0200\nv0.9.0\0ccc\0\0150\0\n";
+        let text = "v1.0.0\x00aaa\x00bbb\x00100\x00200\nv0.9.0\x00ccc\x00\x00150\x00\n";
         let tags = parse_for_each_ref(text);
         assert_eq!(tags[0].name, "v1.0.0");
         assert_eq!(tags[0].commit.as_deref(), Some("bbb"));

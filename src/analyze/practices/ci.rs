@@ -10,7 +10,7 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let wanted = |k: &str| {
         let k = k.to_ascii_lowercase();
-        def.matrix_keys.iter().any(|m| *m == k) || k.contains("python")
+        def.matrix_keys.contains(&k) || k.contains("python")
     };
     for wf in &f.workflows {
         for job in &wf.jobs {

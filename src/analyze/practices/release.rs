@@ -155,7 +155,7 @@ pub fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             continue;
         }
         let stem = name.split('.').next().unwrap_or("").to_ascii_lowercase();
-        if def.files.iter().any(|n| *n == stem) && changelog_place(dir, &projects) {
+        if def.files.contains(&stem) && changelog_place(dir, &projects) {
             evidence.push(ev(path, 1, name.to_string()));
             continue;
         }
@@ -176,7 +176,7 @@ pub fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
                 .next()
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            if def.files.iter().any(|n| *n == stem) {
+            if def.files.contains(&stem) {
                 notes.push(format!(
                     "{path} is not the project's changelog (test data, vendored or elsewhere)"
                 ));

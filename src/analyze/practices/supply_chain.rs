@@ -113,10 +113,11 @@ pub fn lockfile(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             } else {
                 evidence.push(ev(path, 1, name.to_string()));
             }
-        } else if is_requirements_file(path) && !excluded(path, &def.excluded_dirs) {
-            if let Some(line) = hash_pinned(text) {
-                evidence.push(ev(path, line, "requirements pinned with --hash"));
-            }
+        } else if is_requirements_file(path)
+            && !excluded(path, &def.excluded_dirs)
+            && let Some(line) = hash_pinned(text)
+        {
+            evidence.push(ev(path, line, "requirements pinned with --hash"));
         }
     }
     finish("lockfile", f, def, evidence, notes)

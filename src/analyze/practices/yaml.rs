@@ -127,7 +127,7 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
     let mut anchors: HashMap<usize, Node> = HashMap::new();
     let mut nodes = 0usize;
     let mut root: Option<Node> = None;
-    while let Some(event) = parser.next() {
+    for event in parser.by_ref() {
         let (event, span) = event.map_err(|e| YamlError {
             line: e.marker().line() as u32,
             message: e.info().to_string(),
