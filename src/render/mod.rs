@@ -4,9 +4,11 @@
 pub mod comment;
 pub mod json;
 pub mod neutralise;
+pub mod scan;
 
 pub use comment::{
     CommentContext, MARKER, awaiting_confirmation, comment, config_error, evaluation_failed,
     needs_info,
 };
 pub use json::json;
+

@@ -1,27 +1,278 @@
 //! Repository practice detectors (SPEC §3), driven by `config/practices.toml`.
-//! (Interface only on main until the detectors branch lands; replaced by it.)
+//!
+//! Analysis is pure: [`analyze_repo`] reads only a [`RepoSnapshot`], so the same code serves
+//! `folio scan` (a local directory) and a fetched GitHub tarball. Files are parsed for what
+//! they mean (workflow steps, hook ids, tox envs, nox sessions, TOML/INI settings), never
+//! grepped; nothing in the repository is executed.
 
-use crate::model::PracticeFinding;
+mod ci;
+mod common;
+mod facts;
+pub mod ini;
+pub mod python;
+mod release;
+pub mod runners;
+pub mod shell;
+mod static_checks;
+mod supply_chain;
+pub mod table;
+mod testing;
+pub mod tomlpos;
+pub mod workflow;
+pub mod yaml;
+
+pub use table::{PracticeExtension, PracticeTable, TableError};
+
+use crate::model::{Criterion, PracticeFinding, PracticeStatus};
 use crate::snapshot::RepoSnapshot;
 
-pub struct PracticeTable;
+/// Every practice id, in SPEC §3 order.
+pub const PRACTICE_IDS: &[&str] = &[
+    "lint",
+    "format_check",
+    "type_check",
+    "pre_commit",
+    "sast",
+    "tests_in_ci",
+    "property_based_tests",
+    "coverage_gate",
+    "mutation_testing",
+    "matrix_build",
+    "ci_cache",
+    "least_privilege_token",
+    "actions_pinned_by_sha",
+    "lockfile",
+    "dependency_update_bot",
+    "dependency_vuln_scan",
+    "sbom",
+    "signing",
+    "security_policy",
+    "trusted_publishing",
+    "release_automation",
+    "changelog",
+    "semver_tags",
+    "release_notes",
+];
 
-#[derive(Debug, Default, serde::Deserialize)]
-pub struct PracticeExtension;
+pub fn criterion_of(practice_id: &str) -> Option<Criterion> {
+    Some(match practice_id {
+        "lint" | "format_check" | "type_check" | "pre_commit" | "sast" => Criterion::StaticChecks,
+        "tests_in_ci" | "property_based_tests" | "coverage_gate" | "mutation_testing" => {
+            Criterion::Testing
+        }
+        "matrix_build" | "ci_cache" | "least_privilege_token" => Criterion::CiCd,
+        "actions_pinned_by_sha"
+        | "lockfile"
+        | "dependency_update_bot"
+        | "dependency_vuln_scan"
+        | "sbom"
+        | "signing"
+        | "security_policy" => Criterion::SupplyChain,
+        "trusted_publishing" | "release_automation" | "changelog" | "semver_tags"
+        | "release_notes" => Criterion::ReleaseEngineering,
+        _ => return None,
+    })
+}
 
-impl PracticeTable {
-    pub fn builtin() -> PracticeTable {
-        PracticeTable
+type Detector = fn(&facts::Facts, &table::PracticeDef, &PracticeTable) -> PracticeFinding;
+
+/// The registry: one detector per practice id.
+fn detector(id: &str) -> Option<Detector> {
+    Some(match id {
+        "lint" => |f, d, _| static_checks::lint(f, d),
+        "format_check" => |f, d, _| static_checks::format_check(f, d),
+        "type_check" => |f, d, _| static_checks::type_check(f, d),
+        "pre_commit" => |f, d, _| static_checks::pre_commit(f, d),
+        "sast" => |f, d, t| static_checks::sast(f, d, t.get("lint")),
+        "tests_in_ci" => |f, d, _| testing::tests_in_ci(f, d),
+        "property_based_tests" => |f, d, _| testing::property_based_tests(f, d),
+        "coverage_gate" => |f, d, _| testing::coverage_gate(f, d),
+        "mutation_testing" => |f, d, _| testing::mutation_testing(f, d),
+        "matrix_build" => |f, d, _| ci::matrix_build(f, d),
+        "ci_cache" => |f, d, _| ci::ci_cache(f, d),
+        "least_privilege_token" => |f, d, _| ci::least_privilege_token(f, d),
+        "actions_pinned_by_sha" => |f, d, _| supply_chain::actions_pinned_by_sha(f, d),
+        "lockfile" => |f, d, _| supply_chain::lockfile(f, d),
+        "dependency_update_bot" => |f, d, _| supply_chain::dependency_update_bot(f, d),
+        "dependency_vuln_scan" => |f, d, _| supply_chain::dependency_vuln_scan(f, d),
+        "sbom" => |f, d, _| supply_chain::sbom(f, d),
+        "signing" => |f, d, _| supply_chain::signing(f, d),
+        "security_policy" => |f, d, _| supply_chain::security_policy(f, d),
+        "trusted_publishing" => |f, d, _| release::trusted_publishing(f, d),
+        "release_automation" => |f, d, _| release::release_automation(f, d),
+        "changelog" => |f, d, _| release::changelog(f, d),
+        "semver_tags" => |f, d, _| release::semver_tags(f, d),
+        "release_notes" => |f, d, _| release::release_notes(f, d),
+        _ => return None,
+    })
+}
+
+/// One finding for every id of [`PRACTICE_IDS`], in that order.
+pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<PracticeFinding> {
+    let facts = facts::Facts::gather(snapshot);
+    PRACTICE_IDS
+        .iter()
+        .map(|id| match (table.get(id), detector(id)) {
+            (Some(def), Some(run)) => {
+                let mut finding = run(&facts, def, table);
+                finding.repository = snapshot.full_name.clone();
+                finding
+            }
+            _ => {
+                let mut f = PracticeFinding::new(*id, PracticeStatus::NotAssessable);
+                f.notes
+                    .push("this practice is missing from the practice table".into());
+                f
+            }
+        })
+        .collect()
+}
+
+/// Files that could not be parsed, as "could not parse PATH: reason" warnings.
+pub fn parse_warnings(snapshot: &RepoSnapshot) -> Vec<String> {
+    facts::Facts::gather(snapshot)
+        .failures
+        .iter()
+        .map(|f| format!("could not parse {}: {}", f.path, f.message))
+        .collect()
+}
+
+const ROOT_FILES: &[&str] = &[
+    "pyproject.toml",
+    "setup.cfg",
+    "setup.py",
+    "tox.ini",
+    "tox.toml",
+    "noxfile.py",
+    "hatch.toml",
+    "Makefile",
+    "makefile",
+    "GNUmakefile",
+    "justfile",
+    "Justfile",
+    ".justfile",
+    ".coveragerc",
+    "pytest.ini",
+    ".flake8",
+    "ruff.toml",
+    ".ruff.toml",
+    "codecov.yml",
+    ".codecov.yml",
+    "codecov.yaml",
+    ".codecov.yaml",
+    ".pre-commit-config.yaml",
+    ".pre-commit-config.yml",
+    "renovate.json",
+    "renovate.json5",
+    ".renovaterc",
+    ".renovaterc.json",
+    ".renovaterc.json5",
+    ".pyup.yml",
+    "cosmic-ray.toml",
+    ".cosmic-ray.toml",
+    "mutmut_config.py",
+    "towncrier.toml",
+    ".safety-policy.yml",
+    "osv-scanner.toml",
+    "trivy.yaml",
+    ".snyk",
+    ".trivyignore",
+];
+
+const LOCK_FILES: &[&str] = &[
+    "uv.lock",
+    "poetry.lock",
+    "pdm.lock",
+    "Pipfile.lock",
+    "pylock.toml",
+    "pixi.lock",
+    "conda-lock.yml",
+];
+
+const CHANGELOG_STEMS: &[&str] = &[
+    "changelog",
+    "changes",
+    "history",
+    "news",
+    "release-notes",
+    "release_notes",
+    "releasenotes",
+    "whatsnew",
+    "whats_new",
+];
+
+const FRAGMENT_DIRS: &[&str] = &[
+    "changelog.d",
+    "newsfragments",
+    "news",
+    "changes",
+    "changelog",
+    ".changeset",
+    "changelog_fragments",
+];
+
+/// Which files the analyzers read; the GitHub tarball loader and `folio scan` keep only these.
+pub fn is_wanted_path(path: &str) -> bool {
+    let path = path.trim_start_matches("./");
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let dir = path.strip_suffix(name).unwrap_or("").trim_end_matches('/');
+    let depth = path.matches('/').count();
+    if workflow::is_workflow_path(path)
+        || path.starts_with(".github/")
+            && (name.ends_with(".yml")
+                || name.ends_with(".yaml")
+                || name.ends_with(".json")
+                || name.ends_with(".json5")
+                || name.eq_ignore_ascii_case("security.md"))
+    {
+        return true;
     }
-    pub fn extend(&mut self, _extra: &PracticeExtension) -> Result<(), String> {
-        Ok(())
+    if workflow::is_action_path(path)
+        || path.starts_with(".gitlab/") && name.starts_with("renovate")
+    {
+        return true;
     }
+    if ROOT_FILES.contains(&name)
+        && (depth == 0
+            || matches!(
+                name,
+                "pyproject.toml"
+                    | "setup.cfg"
+                    | "setup.py"
+                    | "Makefile"
+                    | "tox.ini"
+                    | "noxfile.py"
+                    | "ruff.toml"
+            ))
+    {
+        return true;
+    }
+    if LOCK_FILES.contains(&name) || name.starts_with("pylock.") && name.ends_with(".toml") {
+        return true;
+    }
+    if name.ends_with(".txt")
+        && (name.contains("requirements")
+            || name.contains("constraints")
+            || dir.split('/').any(|c| c == "requirements"))
+    {
+        return true;
+    }
+    if name.ends_with(".sh") && depth <= 3 {
+        return true;
+    }
+    if name.eq_ignore_ascii_case("security.md") && (depth == 0 || dir == "docs") {
+        return true;
+    }
+    let stem = name.split('.').next().unwrap_or("").to_ascii_lowercase();
+    if CHANGELOG_STEMS.contains(&stem.as_str()) {
+        return true;
+    }
+    let parent = dir.rsplit('/').next().unwrap_or(dir);
+    if FRAGMENT_DIRS.contains(&parent) {
+        return true;
+    }
+    name.ends_with(".py") && testing::is_test_file(path)
 }
 
-pub fn analyze_repo(_snapshot: &RepoSnapshot, _table: &PracticeTable) -> Vec<PracticeFinding> {
-    Vec::new()
-}
-
-pub fn is_wanted_path(_path: &str) -> bool {
-    true
-}
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,222 @@
+//! Evidence helpers shared by the detector families.
+
+use super::facts::{Cmd, Facts, Hook, Uses, command_matches, file_name};
+use super::table::{ActionSpec, CommandSpec, PracticeDef};
+use super::yaml::Node;
+use crate::model::{Evidence, PracticeFinding, PracticeStatus};
+
+/// The most evidence items kept per practice; the rest are counted in a note.
+pub const MAX_EVIDENCE: usize = 12;
+
+pub fn ev(path: &str, line: u32, detail: impl Into<String>) -> Evidence {
+    Evidence {
+        url: None,
+        path: Some(path.to_string()),
+        line: Some(line),
+        detail: detail.into(),
+    }
+}
+
+pub fn cmd_ev(c: &Cmd) -> Evidence {
+    let detail = match &c.via {
+        Some(via) => format!("{} ({via})", c.text),
+        None => c.text.clone(),
+    };
+    ev(&c.path, c.line, detail)
+}
+
+pub fn uses_ev(u: &Uses) -> Evidence {
+    let mut detail = format!("uses: {}", u.raw);
+    if let Some(with) = &u.with {
+        let inputs: Vec<String> = with
+            .entries()
+            .iter()
+            .filter_map(|(k, v)| Some(format!("{}: {}", k.as_str()?, v.as_str()?)))
+            .filter(|s| s.len() < 80)
+            .collect();
+        if !inputs.is_empty() {
+            detail.push_str(&format!(" (with {})", inputs.join(", ")));
+        }
+    }
+    ev(&u.path, u.line, detail)
+}
+
+pub fn hook_ev(path: &str, h: &Hook) -> Evidence {
+    let repo = if h.repo.is_empty() {
+        "local".to_string()
+    } else {
+        h.repo.clone()
+    };
+    ev(path, h.line, format!("pre-commit hook `{}` ({repo})", h.id))
+}
+
+pub fn command_specs(def: &PracticeDef) -> Vec<CommandSpec> {
+    def.commands.iter().map(|c| c.spec()).collect()
+}
+
+pub fn action_specs(def: &PracticeDef) -> Vec<ActionSpec> {
+    def.actions.iter().map(|a| a.spec()).collect()
+}
+
+/// Commands CI runs, actions CI uses and pre-commit hooks that the table names for `def`.
+pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+    let cmds = command_specs(def);
+    let acts = action_specs(def);
+    let mut out: Vec<Evidence> = f.ci_matching(&cmds).map(cmd_ev).collect();
+    out.extend(f.uses_matching(&acts).map(uses_ev));
+    out.extend(hook_evidence(f, def));
+    out.extend(plugin_evidence(f, def));
+    out
+}
+
+pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+    let Some((path, _)) = &f.precommit else {
+        return Vec::new();
+    };
+    let cmds = command_specs(def);
+    f.hooks
+        .iter()
+        .filter(|h| {
+            def.hooks.iter().any(|id| id.eq_ignore_ascii_case(&h.id))
+                || h.entry.as_ref().is_some_and(|e| {
+                    let argv = super::shell::normalize(&super::shell::words(e));
+                    cmds.iter().any(|c| command_matches(c, &argv))
+                })
+        })
+        .map(|h| hook_ev(path, h))
+        .collect()
+}
+
+/// Plugins of a host tool (flake8-isort for flake8) count when the host runs and the plugin
+/// is declared as a dependency somewhere.
+pub fn plugin_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+    let Some(host) = &def.plugin_host else {
+        return Vec::new();
+    };
+    let host_rule = CommandSpec {
+        cmd: host.clone(),
+        flags_any: Vec::new(),
+        not_next: Vec::new(),
+    };
+    let host_runs = f
+        .ci_matching(std::slice::from_ref(&host_rule))
+        .next()
+        .is_some()
+        || f.hooks.iter().any(|h| h.id.eq_ignore_ascii_case(host));
+    if !host_runs {
+        return Vec::new();
+    }
+    def.plugins
+        .iter()
+        .filter_map(|p| requirement_evidence(f, p))
+        .collect()
+}
+
+fn requirement_name(spec: &str) -> String {
+    spec.trim()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect::<String>()
+        .to_ascii_lowercase()
+        .replace('_', "-")
+}
+
+/// Where `name` is declared as a requirement: pre-commit `additional_dependencies`, any string
+/// in a TOML file's arrays or tables, INI values, requirements files.
+pub fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
+    let want = name.to_ascii_lowercase().replace('_', "-");
+    if let Some((path, _)) = &f.precommit {
+        for h in &f.hooks {
+            if h.additional_dependencies
+                .iter()
+                .any(|d| requirement_name(d) == want)
+            {
+                return Some(ev(
+                    path,
+                    h.line,
+                    format!("pre-commit hook `{}` with {name}", h.id),
+                ));
+            }
+        }
+    }
+    for (path, root) in &f.tomls {
+        let mut hit = None;
+        walk_nodes(root, &mut |n: &Node| {
+            if hit.is_none()
+                && let Some(s) = n.as_str()
+                && requirement_name(s) == want
+            {
+                hit = Some(n.line);
+            }
+        });
+        if let Some(line) = hit {
+            return Some(ev(path, line, format!("{name} declared as a dependency")));
+        }
+    }
+    for (path, text) in &f.snap.files {
+        let n = file_name(path);
+        let is_req =
+            n.ends_with(".txt") && (n.contains("requirements") || path.contains("requirements/"));
+        if is_req || n == "tox.ini" || n == "setup.cfg" {
+            for (i, line) in text.lines().enumerate() {
+                let l = line
+                    .trim()
+                    .trim_start_matches("deps")
+                    .trim_start_matches(['=', ' ']);
+                if !l.starts_with('#') && requirement_name(l) == want {
+                    return Some(ev(path, i as u32 + 1, line.trim().to_string()));
+                }
+            }
+        }
+    }
+    None
+}
+
+pub fn walk_nodes(node: &Node, visit: &mut dyn FnMut(&Node)) {
+    visit(node);
+    for item in node.items() {
+        walk_nodes(item, visit);
+    }
+    for (_, v) in node.entries() {
+        walk_nodes(v, visit);
+    }
+}
+
+/// Builds the finding: present with evidence; else `could_not_parse` when a file of one of the
+/// practice's inputs could not be read; else absent.
+pub fn finish(
+    id: &str,
+    f: &Facts,
+    def: &PracticeDef,
+    evidence: Vec<Evidence>,
+    mut notes: Vec<String>,
+) -> PracticeFinding {
+    let mut unique: Vec<Evidence> = Vec::new();
+    for e in evidence {
+        if !unique.iter().any(|u| u.path == e.path && u.line == e.line) {
+            unique.push(e);
+        }
+    }
+    let failures = f.failures_of(&def.inputs);
+    for fl in &failures {
+        notes.push(format!("could not parse {}: {}", fl.path, fl.message));
+    }
+    let status = if !unique.is_empty() {
+        PracticeStatus::Present
+    } else if !failures.is_empty() {
+        PracticeStatus::CouldNotParse
+    } else {
+        PracticeStatus::Absent
+    };
+    if unique.len() > MAX_EVIDENCE {
+        notes.push(format!(
+            "{} more places not listed",
+            unique.len() - MAX_EVIDENCE
+        ));
+        unique.truncate(MAX_EVIDENCE);
+    }
+    let mut finding = PracticeFinding::new(id, status);
+    finding.evidence = unique;
+    finding.notes = notes;
+    finding
+}

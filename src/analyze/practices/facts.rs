@@ -1,0 +1,774 @@
+//! Everything the detectors need, read once from a snapshot: workflows, local actions,
+//! pre-commit hooks, the commands CI runs (followed through task runners), config files, and
+//! the files that could not be parsed.
+
+use std::collections::BTreeMap;
+
+use super::ini::{self, Ini};
+use super::runners::{RawCmd, Runners, Tasks};
+use super::shell;
+use super::table::{ActionSpec, CommandSpec, InputKind};
+use super::tomlpos;
+use super::workflow::{self, Step, Workflow};
+use super::yaml::{self, Node};
+use crate::snapshot::RepoSnapshot;
+
+/// A command that runs, normalised, with where it is written and how CI reaches it.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+    pub text: String,
+    pub path: String,
+    pub line: u32,
+    /// How CI reaches it, when through a task runner or script: `tox env lint via ...`.
+    pub via: Option<String>,
+    /// (workflow index, job index) of the CI job it runs in; `usize::MAX` for local actions.
+    pub job: Option<(usize, usize)>,
+    /// Position within the job, for "format, then `git diff --exit-code`".
+    pub order: usize,
+    pub env: Vec<(String, String)>,
+}
+
+/// A `uses:` in a workflow step, a job (reusable workflow) or a local composite action.
+#[derive(Debug, Clone)]
+pub struct Uses {
+    pub target: String,
+    pub raw: String,
+    pub path: String,
+    pub line: u32,
+    pub with: Option<Node>,
+    pub job: Option<(usize, usize)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub id: String,
+    pub repo: String,
+    pub line: u32,
+    pub entry: Option<String>,
+    pub additional_dependencies: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub kind: InputKind,
+    pub path: String,
+    pub message: String,
+}
+
+pub struct Facts<'a> {
+    pub snap: &'a RepoSnapshot,
+    pub workflows: Vec<Workflow>,
+    pub ci: Vec<Cmd>,
+    pub uses: Vec<Uses>,
+    pub hooks: Vec<Hook>,
+    pub precommit: Option<(String, u32)>,
+    pub runners: Runners,
+    /// Commands in every task-runner task, called by CI or not (for "configured" practices).
+    pub all_runner_cmds: Vec<Cmd>,
+    pub tomls: BTreeMap<String, Node>,
+    pub inis: BTreeMap<String, Ini>,
+    pub failures: Vec<Failure>,
+}
+
+const MAX_DEPTH: usize = 5;
+
+pub fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+impl<'a> Facts<'a> {
+    pub fn gather(snap: &'a RepoSnapshot) -> Facts<'a> {
+        let files = &snap.files;
+        let mut failures = Vec::new();
+        let mut tomls = BTreeMap::new();
+        let mut inis = BTreeMap::new();
+        for (path, text) in files {
+            let name = file_name(path);
+            // Config files inside test data describe other projects, not this one.
+            if path
+                .split('/')
+                .rev()
+                .skip(1)
+                .any(|c| matches!(c, "tests" | "test" | "fixtures" | "testdata" | "test_data"))
+            {
+                continue;
+            }
+            if name.ends_with(".toml") {
+                match tomlpos::parse(text) {
+                    Ok(n) => {
+                        tomls.insert(path.clone(), n);
+                    }
+                    Err(e) => failures.push(Failure {
+                        kind: InputKind::Pyproject,
+                        path: path.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            } else if matches!(
+                name,
+                "setup.cfg" | "tox.ini" | ".coveragerc" | "pytest.ini" | ".flake8" | "scriv.ini"
+            ) {
+                match ini::parse(text) {
+                    Ok(i) => {
+                        inis.insert(path.clone(), i);
+                    }
+                    Err(e) => failures.push(Failure {
+                        kind: InputKind::Pyproject,
+                        path: path.clone(),
+                        message: e.to_string(),
+                    }),
+                }
+            }
+        }
+        let runners = Runners::load(files);
+        for (path, message) in &runners.failures {
+            failures.push(Failure {
+                kind: InputKind::TaskRunners,
+                path: path.clone(),
+                message: message.clone(),
+            });
+        }
+
+        let mut workflows = Vec::new();
+        for (path, text) in files.iter().filter(|(p, _)| workflow::is_workflow_path(p)) {
+            match workflow::parse_workflow(path, text) {
+                Ok(w) => workflows.push(w),
+                Err(message) => failures.push(Failure {
+                    kind: InputKind::Workflows,
+                    path: path.clone(),
+                    message,
+                }),
+            }
+        }
+        let mut actions: BTreeMap<String, Vec<Step>> = BTreeMap::new();
+        for (path, text) in files.iter().filter(|(p, _)| workflow::is_action_path(p)) {
+            match workflow::parse_action(text) {
+                Ok(steps) => {
+                    actions.insert(path.clone(), steps);
+                }
+                Err(message) => failures.push(Failure {
+                    kind: InputKind::Workflows,
+                    path: path.clone(),
+                    message,
+                }),
+            }
+        }
+
+        let mut hooks = Vec::new();
+        let mut precommit = None;
+        for name in [".pre-commit-config.yaml", ".pre-commit-config.yml"] {
+            let Some(text) = files.get(name) else {
+                continue;
+            };
+            match yaml::parse(text) {
+                Ok(root) if root.get("repos").is_some() => {
+                    precommit = Some((
+                        name.to_string(),
+                        root.get_key("repos").map_or(1, |k| k.line),
+                    ));
+                    for repo in root.get("repos").map(Node::items).unwrap_or_default() {
+                        let url = repo
+                            .get("repo")
+                            .and_then(Node::as_str)
+                            .unwrap_or("")
+                            .to_string();
+                        for hook in repo.get("hooks").map(Node::items).unwrap_or_default() {
+                            let Some(id) = hook.get("id").and_then(Node::as_str) else {
+                                continue;
+                            };
+                            hooks.push(Hook {
+                                id: id.to_string(),
+                                repo: url.clone(),
+                                line: hook.get("id").map_or(hook.line, |n| n.line),
+                                entry: hook.get("entry").and_then(Node::as_str).map(str::to_string),
+                                additional_dependencies: hook
+                                    .get("additional_dependencies")
+                                    .map(|d| d.strings().into_iter().map(str::to_string).collect())
+                                    .unwrap_or_default(),
+                            });
+                        }
+                    }
+                }
+                Ok(_) => failures.push(Failure {
+                    kind: InputKind::PreCommit,
+                    path: name.to_string(),
+                    message: "no `repos` list".into(),
+                }),
+                Err(e) => failures.push(Failure {
+                    kind: InputKind::PreCommit,
+                    path: name.to_string(),
+                    message: e.to_string(),
+                }),
+            }
+        }
+
+        let mut facts = Facts {
+            snap,
+            workflows,
+            ci: Vec::new(),
+            uses: Vec::new(),
+            hooks,
+            precommit,
+            runners,
+            all_runner_cmds: Vec::new(),
+            tomls,
+            inis,
+            failures,
+        };
+        facts.collect_ci(&actions);
+        facts.collect_runner_cmds();
+        facts
+    }
+
+    fn collect_ci(&mut self, actions: &BTreeMap<String, Vec<Step>>) {
+        let mut ci = Vec::new();
+        let mut uses = Vec::new();
+        for (wi, wf) in self.workflows.iter().enumerate() {
+            for (ji, job) in wf.jobs.iter().enumerate() {
+                let mut order = 0;
+                if let Some((u, line)) = &job.uses {
+                    uses.push(Uses {
+                        target: workflow::uses_target(u),
+                        raw: u.clone(),
+                        path: wf.path.clone(),
+                        line: *line,
+                        with: job.with.clone(),
+                        job: Some((wi, ji)),
+                    });
+                }
+                let mut env: Vec<(String, String)> = wf.env.clone();
+                env.extend(job.env.iter().cloned());
+                let mut steps: Vec<(String, Step)> = job
+                    .steps
+                    .iter()
+                    .map(|s| (wf.path.clone(), s.clone()))
+                    .collect();
+                // Local composite actions run inside the job: inline their steps once.
+                let mut inlined = Vec::new();
+                for (_, s) in &steps {
+                    if let Some((u, _)) = &s.uses
+                        && let Some(local) = u.strip_prefix("./")
+                    {
+                        let local = local.trim_end_matches('/');
+                        for name in ["action.yml", "action.yaml"] {
+                            let p = format!("{local}/{name}");
+                            if let Some(a) = actions.get(&p) {
+                                inlined.extend(a.iter().map(|st| (p.clone(), st.clone())));
+                            }
+                        }
+                    }
+                }
+                steps.extend(inlined);
+                for (path, step) in steps {
+                    order += 1;
+                    if let Some((u, line)) = &step.uses {
+                        uses.push(Uses {
+                            target: workflow::uses_target(u),
+                            raw: u.clone(),
+                            path: path.clone(),
+                            line: *line,
+                            with: step.with.clone(),
+                            job: Some((wi, ji)),
+                        });
+                    }
+                    if let Some(run) = &step.run
+                        && let Some(script) = run.as_str()
+                    {
+                        let mut step_env = env.clone();
+                        step_env.extend(step.env.iter().cloned());
+                        for (i, text) in shell::commands(script) {
+                            order += 1;
+                            let argv = shell::normalize(&shell::words(&text));
+                            ci.push(Cmd {
+                                argv,
+                                text,
+                                path: path.clone(),
+                                line: run.content_line(i),
+                                via: None,
+                                job: Some((wi, ji)),
+                                order,
+                                env: step_env.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        // Composite actions that no workflow here uses still hold `uses:` lines to pin.
+        for (path, steps) in actions {
+            for step in steps {
+                if let Some((u, line)) = &step.uses
+                    && !uses.iter().any(|x| x.path == *path && x.line == *line)
+                {
+                    uses.push(Uses {
+                        target: workflow::uses_target(u),
+                        raw: u.clone(),
+                        path: path.clone(),
+                        line: *line,
+                        with: step.with.clone(),
+                        job: None,
+                    });
+                }
+            }
+        }
+        let mut expanded = Vec::new();
+        for c in &ci {
+            self.expand(c, 0, &mut expanded);
+        }
+        ci.extend(expanded);
+        self.ci = ci;
+        self.uses = uses;
+    }
+
+    fn collect_runner_cmds(&mut self) {
+        let mut all = Vec::new();
+        let mut push = |tasks: &Tasks, kind: &str| {
+            for (name, cmds) in &tasks.tasks {
+                for c in cmds {
+                    for (i, part) in shell::commands(&c.text) {
+                        let piece = RawCmd {
+                            path: c.path.clone(),
+                            line: c.line + i as u32,
+                            text: part,
+                        };
+                        all.push(to_cmd(&piece, format!("{kind} {name}"), None, 0, &[]));
+                    }
+                }
+            }
+        };
+        if let Some(t) = &self.runners.tox {
+            push(t, "tox env");
+        }
+        if let Some(t) = &self.runners.nox {
+            push(t, "nox session");
+        }
+        push(&self.runners.hatch, "hatch script");
+        push(&self.runners.poe, "poe task");
+        push(&self.runners.pdm, "pdm script");
+        for t in self.runners.make.values() {
+            push(t, "make target");
+        }
+        if let Some(t) = &self.runners.just {
+            push(t, "just recipe");
+        }
+        self.all_runner_cmds = all;
+    }
+
+    /// Follows a command into the task runner or script it calls, appending what runs there.
+    fn expand(&self, cmd: &Cmd, depth: usize, out: &mut Vec<Cmd>) {
+        if depth >= MAX_DEPTH || cmd.argv.is_empty() {
+            return;
+        }
+        let called_at = format!("{}:{}", cmd.path, cmd.line);
+        let argv = &cmd.argv;
+        let tool = argv[0].as_str();
+        let mut found: Vec<(String, RawCmd)> = Vec::new();
+        let pos = shell::positionals(argv);
+        match tool {
+            "tox" => {
+                if let Some(tox) = &self.runners.tox {
+                    let mut envs = option_values(argv, &["-e", "--env", "--envlist"]);
+                    if envs.is_empty()
+                        && let Some((_, v)) = cmd.env.iter().rev().find(|(k, _)| k == "TOXENV")
+                    {
+                        envs = vec![v.clone()];
+                    }
+                    let labels = option_values(argv, &["-m", "--labels"]);
+                    let mut names: Vec<String> = envs
+                        .iter()
+                        .flat_map(|e| e.split(',').map(str::to_string))
+                        .collect();
+                    for l in labels {
+                        names.extend(tox.tags.get(&l).cloned().unwrap_or_default());
+                    }
+                    let all = names
+                        .iter()
+                        .any(|n| n.contains("${{") || n == "ALL" || n.contains('$'));
+                    if all || names.is_empty() && argv.iter().any(|a| a == "-f") {
+                        names = tox.tasks.keys().cloned().collect();
+                    } else if names.is_empty() {
+                        names = if tox.default.is_empty() {
+                            tox.tasks.keys().cloned().collect()
+                        } else {
+                            tox.default.clone()
+                        };
+                    }
+                    for n in names {
+                        let cmds = tox.tasks.get(&n).cloned().unwrap_or_else(|| {
+                            self.runners
+                                .tox_base
+                                .iter()
+                                .filter(|_| !n.is_empty())
+                                .cloned()
+                                .collect()
+                        });
+                        found.extend(cmds.into_iter().map(|c| (format!("tox env {n}"), c)));
+                    }
+                }
+            }
+            "nox" => {
+                if let Some(nox) = &self.runners.nox {
+                    let mut names =
+                        option_values_multi(argv, &["-s", "--session", "--sessions", "-e"]);
+                    for t in option_values_multi(argv, &["-t", "--tags"]) {
+                        names.extend(nox.tags.get(&t).cloned().unwrap_or_default());
+                    }
+                    if names.iter().any(|n| n.contains('$')) {
+                        names = nox.tasks.keys().cloned().collect();
+                    } else if names.is_empty() {
+                        names = nox.default.clone();
+                    }
+                    let mut seen = Vec::new();
+                    while let Some(n) = names.pop() {
+                        let base = n.split(['(', '-']).next().unwrap_or(&n).to_string();
+                        let key = if nox.tasks.contains_key(&n) {
+                            n.clone()
+                        } else {
+                            base
+                        };
+                        if seen.contains(&key) || seen.len() > 64 {
+                            continue;
+                        }
+                        seen.push(key.clone());
+                        if let Some(cmds) = nox.tasks.get(&key) {
+                            found.extend(
+                                cmds.iter()
+                                    .cloned()
+                                    .map(|c| (format!("nox session {key}"), c)),
+                            );
+                        }
+                        names.extend(nox.deps.get(&key).cloned().unwrap_or_default());
+                    }
+                }
+            }
+            "hatch" if pos.first() == Some(&"run") => {
+                let rest: Vec<String> = argv
+                    .iter()
+                    .skip(1)
+                    .skip_while(|a| *a != "run")
+                    .skip(1)
+                    .skip_while(|a| a.starts_with('-') || a.starts_with('+'))
+                    .cloned()
+                    .collect();
+                if let Some(target) = rest.first() {
+                    let key = if target.contains(':') {
+                        target.clone()
+                    } else {
+                        format!("default:{target}")
+                    };
+                    // `hatch run test:cov` may name a matrix env such as `test.py3.12:cov`.
+                    let key = match key.split_once(':') {
+                        Some((env, s)) => format!("{}:{s}", env.split('.').next().unwrap_or(env)),
+                        None => key,
+                    };
+                    if let Some(cmds) = self.runners.hatch.tasks.get(&key) {
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("hatch script {key}"), c)),
+                        );
+                    } else {
+                        self.push_inner(cmd, &rest, depth, out);
+                    }
+                }
+            }
+            "pdm" if pos.first() == Some(&"run") => {
+                let rest: Vec<String> = argv
+                    .iter()
+                    .skip(2)
+                    .skip_while(|a| a.starts_with('-'))
+                    .cloned()
+                    .collect();
+                if let Some(target) = rest.first() {
+                    if let Some(cmds) = self.runners.pdm.tasks.get(target) {
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("pdm script {target}"), c)),
+                        );
+                    } else {
+                        self.push_inner(cmd, &rest, depth, out);
+                    }
+                }
+            }
+            "poe" => {
+                if let Some(target) = pos.first()
+                    && let Some(cmds) = self.runners.poe.tasks.get(*target)
+                {
+                    found.extend(
+                        cmds.iter()
+                            .cloned()
+                            .map(|c| (format!("poe task {target}"), c)),
+                    );
+                }
+            }
+            "make" | "gmake" => {
+                let dir = option_values(argv, &["-C", "--directory"])
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default();
+                let dir = dir
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_string();
+                if let Some(make) = self.runners.make.get(&dir) {
+                    let mut targets: Vec<String> = pos
+                        .iter()
+                        .filter(|p| !p.contains('=') && **p != dir)
+                        .map(|p| p.to_string())
+                        .collect();
+                    if targets.is_empty() {
+                        targets = make.default.clone();
+                    }
+                    found.extend(task_closure(make, targets, "make target"));
+                }
+            }
+            "just" => {
+                if let Some(just) = &self.runners.just {
+                    let mut targets: Vec<String> =
+                        pos.iter().take(1).map(|p| p.to_string()).collect();
+                    if targets.is_empty() {
+                        targets = just.default.clone();
+                    }
+                    found.extend(task_closure(just, targets, "just recipe"));
+                }
+            }
+            _ => {
+                // Shell scripts: `bash scripts/test.sh`, `./scripts/lint.sh`.
+                let script = if matches!(tool, "bash" | "sh" | "zsh") {
+                    pos.first().map(|s| s.to_string())
+                } else if tool.ends_with(".sh") {
+                    cmd.text
+                        .split_whitespace()
+                        .find(|w| w.ends_with(".sh"))
+                        .map(str::to_string)
+                } else {
+                    None
+                };
+                if let Some(script) = script {
+                    let p = script.trim_start_matches("./").to_string();
+                    if let Some(text) = self.snap.files.get(&p) {
+                        for (i, line) in shell::commands(text) {
+                            found.push((
+                                format!("script {p}"),
+                                RawCmd {
+                                    path: p.clone(),
+                                    line: i as u32 + 1,
+                                    text: line,
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        for (via, raw) in found {
+            // A recipe line is itself a small script: `cd x && pytest`, `for ...; do ...; done`.
+            for (i, part) in shell::commands(&raw.text) {
+                let piece = RawCmd {
+                    path: raw.path.clone(),
+                    line: raw.line + i as u32,
+                    text: part,
+                };
+                let c = to_cmd(
+                    &piece,
+                    format!("{via}, called at {called_at}"),
+                    cmd.job,
+                    cmd.order,
+                    &cmd.env,
+                );
+                out.push(c.clone());
+                self.expand(&c, depth + 1, out);
+            }
+        }
+    }
+
+    fn push_inner(&self, outer: &Cmd, rest: &[String], depth: usize, out: &mut Vec<Cmd>) {
+        let argv = shell::normalize(rest);
+        if argv.is_empty() {
+            return;
+        }
+        let mut c = outer.clone();
+        c.argv = argv;
+        out.push(c.clone());
+        self.expand(&c, depth + 1, out);
+    }
+
+    /// Commands reachable from CI that match one of `rules`.
+    pub fn ci_matching<'s>(
+        &'s self,
+        rules: &'s [CommandSpec],
+    ) -> impl Iterator<Item = &'s Cmd> + 's {
+        self.ci
+            .iter()
+            .filter(move |c| rules.iter().any(|r| command_matches(r, &c.argv)))
+    }
+
+    pub fn uses_matching<'s>(
+        &'s self,
+        rules: &'s [ActionSpec],
+    ) -> impl Iterator<Item = &'s Uses> + 's {
+        self.uses
+            .iter()
+            .filter(move |u| rules.iter().any(|r| action_matches(r, u)))
+    }
+
+    pub fn failures_of(&self, kinds: &[InputKind]) -> Vec<&Failure> {
+        self.failures
+            .iter()
+            .filter(|f| kinds.contains(&f.kind))
+            .collect()
+    }
+
+    pub fn pyproject(&self) -> Option<&Node> {
+        self.tomls.get("pyproject.toml")
+    }
+}
+
+fn to_cmd(
+    raw: &RawCmd,
+    via: String,
+    job: Option<(usize, usize)>,
+    order: usize,
+    env: &[(String, String)],
+) -> Cmd {
+    let words: Vec<String> = shell::words(&raw.text)
+        .into_iter()
+        .filter(|w| !(w.starts_with('{') && w.ends_with('}')))
+        .collect();
+    Cmd {
+        argv: shell::normalize(&words),
+        text: raw.text.clone(),
+        path: raw.path.clone(),
+        line: raw.line,
+        via: Some(via),
+        job,
+        order,
+        env: env.to_vec(),
+    }
+}
+
+fn task_closure(tasks: &Tasks, mut pending: Vec<String>, kind: &str) -> Vec<(String, RawCmd)> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = Vec::new();
+    while let Some(t) = pending.pop() {
+        if seen.contains(&t) || seen.len() > 128 {
+            continue;
+        }
+        seen.push(t.clone());
+        if let Some(cmds) = tasks.tasks.get(&t) {
+            out.extend(cmds.iter().cloned().map(|c| (format!("{kind} {t}"), c)));
+        }
+        pending.extend(tasks.deps.get(&t).cloned().unwrap_or_default());
+    }
+    out
+}
+
+/// Values of an option written `-e x`, `-e=x`, `--env x`, `-ex`.
+fn option_values(argv: &[String], names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < argv.len() {
+        let a = &argv[i];
+        for n in names {
+            if a == n {
+                if let Some(v) = argv.get(i + 1) {
+                    out.push(v.clone());
+                }
+            } else if let Some(v) = a.strip_prefix(&format!("{n}=")) {
+                out.push(v.to_string());
+            } else if n.len() == 2
+                && !n.starts_with("--")
+                && a.starts_with(n)
+                && !a.starts_with("--")
+                && a.len() > 2
+            {
+                out.push(a[2..].to_string());
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Like [`option_values`], but `-s a b c` takes every word until the next option (nox).
+fn option_values_multi(argv: &[String], names: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < argv.len() {
+        if names.contains(&argv[i].as_str()) {
+            i += 1;
+            while i < argv.len() && !argv[i].starts_with('-') {
+                out.push(argv[i].clone());
+                i += 1;
+            }
+            continue;
+        }
+        for n in names {
+            if let Some(v) = argv[i].strip_prefix(&format!("{n}=")) {
+                out.extend(v.split(',').map(str::to_string));
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Whether a normalised command matches a rule: the rule's words are the tool and then its
+/// leading positional words (options between them are skipped).
+pub fn command_matches(rule: &CommandSpec, argv: &[String]) -> bool {
+    let words: Vec<&str> = rule.cmd.split_whitespace().collect();
+    let Some((first, rest)) = words.split_first() else {
+        return false;
+    };
+    if argv.first().map(|t| t.as_str()) != Some(&first.to_ascii_lowercase()) {
+        return false;
+    }
+    let pos = shell::positionals(argv);
+    for (i, w) in rest.iter().enumerate() {
+        if pos.get(i) != Some(w) {
+            return false;
+        }
+    }
+    if !rule.not_next.is_empty()
+        && let Some(next) = pos.get(rest.len())
+        && rule.not_next.iter().any(|n| n == next)
+    {
+        return false;
+    }
+    rule.flags_any.is_empty() || rule.flags_any.iter().any(|f| shell::has_flag(argv, f))
+}
+
+fn truthy(s: &str) -> bool {
+    let s = s.trim().to_ascii_lowercase();
+    !(s.is_empty() || s == "false" || s == "0" || s == "no" || s == "none" || s == "off")
+}
+
+pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
+    let want = rule.uses.to_ascii_lowercase();
+    if !(uses.target == want || uses.target.starts_with(&format!("{want}/"))) {
+        return false;
+    }
+    let Some(input) = &rule.input else {
+        return true;
+    };
+    let value = uses
+        .with
+        .as_ref()
+        .and_then(|w| w.get(input))
+        .and_then(Node::as_str);
+    let words: Vec<&str> = value
+        .map(|v| v.split_whitespace().collect())
+        .unwrap_or_default();
+    if !rule.excludes.is_empty() {
+        return !rule.excludes.iter().any(|x| words.contains(&x.as_str()));
+    }
+    if !rule.contains_any.is_empty() {
+        return rule
+            .contains_any
+            .iter()
+            .any(|x| words.contains(&x.as_str()));
+    }
+    value.is_some_and(truthy)
+}
