@@ -36,6 +36,7 @@ pub use builders::{
     CommitSpec, DeliverySpec, InstallationBuilder, IssueBuilder, PullBuilder, ReleaseSpec,
     RepoBuilder, ReviewCommentSpec, ReviewSpec, UserBuilder,
 };
+pub use paging::link_header;
 use state::{App, World};
 
 /// The test app's private key (PKCS#1, as GitHub hands them out). Test-only; see

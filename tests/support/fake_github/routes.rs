@@ -224,7 +224,7 @@ fn deliveries(w: &World, ctx: &Ctx<'_>, url: &str) -> Reply {
         .find_map(|p| p.strip_prefix("cursor="))
         .and_then(|c| c.trim_start_matches("v1_").parse::<u64>().ok());
     let mut all: Vec<_> = w.deliveries.iter().collect();
-    all.sort_by(|a, b| b.id.cmp(&a.id));
+    all.sort_by_key(|d| std::cmp::Reverse(d.id));
     let start = cursor
         .and_then(|c| all.iter().position(|d| d.id <= c))
         .unwrap_or(if cursor.is_some() { all.len() } else { 0 });
