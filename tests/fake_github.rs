@@ -1495,3 +1495,129 @@ fn webhook_fixtures_are_read_from_the_repository() {
     let with_installation = fixture_json("issue_comment", "created.with-installation");
     assert!(with_installation["installation"]["id"].is_u64());
 }
+
+// ---------------------------------------------------------------- properties of the generators
+
+/// Applies a one-hunk unified diff to `old`, checking every context and removed line.
+fn apply_hunk(old: &str, patch: &str) -> Result<Vec<String>, String> {
+    let old: Vec<&str> = old.lines().collect();
+    let mut lines = patch.split('\n');
+    let header = lines.next().ok_or("empty patch")?;
+    let ranges: Vec<&str> = header
+        .trim_start_matches("@@ ")
+        .trim_end_matches(" @@")
+        .split(' ')
+        .collect();
+    let (start, count) = ranges[0]
+        .trim_start_matches('-')
+        .split_once(',')
+        .ok_or("bad header")?;
+    let (start, count): (usize, usize) = (start.parse().unwrap(), count.parse().unwrap());
+    let mut at = if count == 0 { start } else { start - 1 };
+    let mut out: Vec<String> = old[..at].iter().map(|s| s.to_string()).collect();
+    for line in lines {
+        let (tag, text) = line.split_at(1);
+        match tag {
+            " " | "-" => {
+                if old.get(at) != Some(&text) {
+                    return Err(format!(
+                        "line {at}: expected {text:?}, found {:?}",
+                        old.get(at)
+                    ));
+                }
+                if tag == " " {
+                    out.push(text.to_string());
+                }
+                at += 1;
+            }
+            "+" => out.push(text.to_string()),
+            _ => return Err(format!("bad line {line:?}")),
+        }
+    }
+    out.extend(old[at..].iter().map(|s| s.to_string()));
+    Ok(out)
+}
+
+proptest::proptest! {
+    #[test]
+    fn generated_patches_turn_the_old_file_into_the_new_one(
+        old in proptest::collection::vec("[abc]{0,2}", 0..14),
+        new in proptest::collection::vec("[abc]{0,2}", 0..14),
+    ) {
+        let old_text = old.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let new_text = new.iter().map(|l| format!("{l}\n")).collect::<String>();
+        let (patch, additions, deletions) = support::fake_github::unified_hunk(&old_text, &new_text);
+        let applied = apply_hunk(&old_text, &patch).map_err(proptest::test_runner::TestCaseError::fail)?;
+        proptest::prop_assert_eq!(applied, new);
+        let plus = patch.lines().skip(1).filter(|l| l.starts_with('+')).count() as u64;
+        let minus = patch.lines().skip(1).filter(|l| l.starts_with('-')).count() as u64;
+        proptest::prop_assert_eq!((additions, deletions), (plus, minus));
+    }
+
+    #[test]
+    fn following_next_links_visits_every_item_once(
+        total in 0usize..260,
+        per_page in proptest::option::of(0usize..130),
+    ) {
+        let items: Vec<Value> = (0..total).map(|i| json!(i)).collect();
+        let base = "http://127.0.0.1:1/repositories/1/issues";
+        let mut query = per_page.map(|n| format!("per_page={n}")).unwrap_or_default();
+        let mut seen = Vec::new();
+        let mut pages = 0;
+        loop {
+            let (page, link) = support::fake_github::paginate(items.clone(), &query, base);
+            pages += 1;
+            seen.extend(page);
+            match link.as_deref().and_then(next_link) {
+                Some(next) => query = next.split_once('?').unwrap().1.to_string(),
+                None => break,
+            }
+            proptest::prop_assert!(pages <= 260);
+        }
+        proptest::prop_assert_eq!(seen, items);
+        let size = per_page.filter(|n| *n > 0).unwrap_or(30).min(100);
+        proptest::prop_assert_eq!(pages, total.div_ceil(size).max(1));
+    }
+}
+
+#[tokio::test]
+async fn installation_lookups_by_repository_and_account_need_the_jwt() {
+    let gh = FakeGitHub::start().await;
+    gh.installation(9)
+        .organization("acme")
+        .repos(&["acme/hiring"]);
+    for path in ["/repos/acme/hiring/installation", "/orgs/acme/installation"] {
+        let url = format!("{}{path}", gh.url());
+        let res = client()
+            .get(&url)
+            .bearer_auth(gh.app_jwt())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["id"], 9);
+        assert_eq!(body["account"]["login"], "acme");
+        assert_eq!(body["target_type"], "Organization");
+        let token = gh.installation_token(9);
+        let res = client().get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+}
+
+#[test]
+fn delivery_headers_are_signed_over_the_body() {
+    let body = fixture_payload("ping", "payload");
+    let headers = support::webhook::delivery_headers("ping", "guid-1", "s3cret", &body);
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get("x-github-event"), "ping");
+    assert_eq!(get("x-github-delivery"), "guid-1");
+    assert_eq!(get("x-hub-signature-256"), sign("s3cret", &body));
+    assert!(get("user-agent").starts_with("GitHub-Hookshot/"));
+}

@@ -13,14 +13,21 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// The bytes of `webhooks/{event}/{name}.payload.json` (GitHub's file names, e.g.
 /// `fixture_payload("issues", "opened")`, `fixture_payload("issue_comment", "created.with-installation")`).
-/// `name` may also be a full file name ending in `.json`.
+/// `name` may also be a full file name ending in `.json`; `fixture_payload("ping", "payload")`
+/// reads ping's `payload.json`.
 pub fn fixture_payload(event: &str, name: &str) -> Vec<u8> {
-    let file = if name.ends_with(".json") {
-        name.to_string()
+    let dir = fixtures_dir().join("webhooks").join(event);
+    // Upstream names are `<action>[.<variant>].payload.json`, except ping's plain `payload.json`.
+    let candidates = if name.ends_with(".json") {
+        vec![name.to_string()]
     } else {
-        format!("{name}.payload.json")
+        vec![format!("{name}.payload.json"), format!("{name}.json")]
     };
-    let path = fixtures_dir().join("webhooks").join(event).join(file);
+    let path = candidates
+        .iter()
+        .map(|file| dir.join(file))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| dir.join(&candidates[0]));
     std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
 
@@ -43,4 +50,46 @@ pub fn sign(secret: &str, body: &[u8]) -> String {
         Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The headers GitHub sends with a webhook delivery (see the fixtures README, "Webhook delivery
+/// headers"), signed with `secret`. `guid` is the `X-GitHub-Delivery` id.
+pub fn delivery_headers(
+    event: &str,
+    guid: &str,
+    secret: &str,
+    body: &[u8],
+) -> Vec<(String, String)> {
+    vec![
+        ("content-type".into(), "application/json".into()),
+        ("user-agent".into(), "GitHub-Hookshot/044aadd".into()),
+        ("x-github-event".into(), event.into()),
+        ("x-github-delivery".into(), guid.into()),
+        ("x-github-hook-id".into(), "292430182".into()),
+        (
+            "x-github-hook-installation-target-type".into(),
+            "integration".into(),
+        ),
+        (
+            "x-github-hook-installation-target-id".into(),
+            super::fake_github::APP_ID.to_string(),
+        ),
+        ("x-hub-signature-256".into(), sign(secret, body)),
+    ]
+}
+
+/// POSTs a signed delivery to `url` (Folio's `/webhook`), as GitHub would.
+pub async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    event: &str,
+    guid: &str,
+    secret: &str,
+    body: &[u8],
+) -> reqwest::Result<reqwest::Response> {
+    let mut request = client.post(url).body(body.to_vec());
+    for (name, value) in delivery_headers(event, guid, secret, body) {
+        request = request.header(name, value);
+    }
+    request.send().await
 }

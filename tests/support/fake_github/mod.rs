@@ -32,11 +32,12 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use builders::unified_hunk;
 pub use builders::{
     CommitSpec, DeliverySpec, InstallationBuilder, IssueBuilder, PullBuilder, ReleaseSpec,
     RepoBuilder, ReviewCommentSpec, ReviewSpec, UserBuilder,
 };
-pub use paging::link_header;
+pub use paging::{link_header, paginate};
 use state::{App, World};
 
 /// The test app's private key (PKCS#1, as GitHub hands them out). Test-only; see

@@ -49,6 +49,16 @@ pub fn dispatch(w: &mut World, ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
                 None => Reply::not_found(),
             }
         }
+        ("GET", ["orgs" | "users", account, "installation"]) => {
+            match w
+                .installations
+                .values()
+                .find(|i| key(&i.account) == key(account))
+            {
+                Some(inst) => Reply::ok(json::installation(w, inst)),
+                None => Reply::not_found(),
+            }
+        }
         ("POST", ["app-manifests", code, "conversions"]) => manifest_conversion(w, code),
         ("GET", ["codeload", owner, name, "legacy.tar.gz", reference @ ..]) => {
             codeload(w, ctx, owner, name, &reference.join("/"))
