@@ -1621,3 +1621,180 @@ fn delivery_headers_are_signed_over_the_body() {
     assert_eq!(get("x-hub-signature-256"), sign("s3cret", &body));
     assert!(get("user-agent").starts_with("GitHub-Hookshot/"));
 }
+
+/// Every answer Folio's client reads deserializes into octocrab's models through octocrab's own
+/// calls: the fake's JSON is shaped like GitHub's, not only like the fields the tests check.
+#[tokio::test]
+async fn octocrab_reads_every_endpoint_into_its_models() {
+    let gh = FakeGitHub::start().await;
+    gh.installation(INSTALLATION)
+        .organization("acme")
+        .repos(&["acme/hiring"]);
+    gh.issue("acme/hiring", 1)
+        .author("octocat")
+        .body("### GitHub username\n\noctocat")
+        .comment("octocat", "please look");
+    let repo = gh
+        .repo("octocat/hello")
+        .file("pyproject.toml", "[project]\nname = \"hello\"\n")
+        .tag("v0.1.0")
+        .release(
+            ReleaseSpec::new("v0.1.0")
+                .body("notes")
+                .asset("a.whl", "application/zip", 10),
+        )
+        .collaborator("reviewer", Permission::Triage);
+    let base = repo.head_sha();
+    let pull = gh
+        .pull("octocat/hello", 2)
+        .author("octocat")
+        .commit(CommitSpec::new("Add module").file("hello.py", "print('hi')\n"))
+        .review(ReviewSpec::new("reviewer", "APPROVED"))
+        .review_comment(ReviewCommentSpec::new("reviewer", "hello.py", "nice").line(1))
+        .check_run("ci", "success")
+        .merged();
+    let head = pull.head_sha();
+
+    let key = jsonwebtoken::EncodingKey::from_rsa_pem(gh.private_key_pem().as_bytes()).unwrap();
+    let app = octocrab::Octocrab::builder()
+        .base_uri(gh.url())
+        .unwrap()
+        .app(octocrab::models::AppId(gh.app_id()), key)
+        .build()
+        .unwrap();
+    let me = app.apps().get().await.unwrap();
+    assert_eq!(me.slug.as_deref(), Some(gh.app_slug().as_str()));
+    let found = app
+        .apps()
+        .get_repository_installation("acme", "hiring")
+        .await
+        .unwrap();
+    assert_eq!(found.id.0, INSTALLATION);
+    let crab = app
+        .installation(octocrab::models::InstallationId(INSTALLATION))
+        .unwrap();
+
+    let pr = crab.pulls("octocat", "hello").get(2).await.unwrap();
+    assert_eq!(pr.head.sha, head);
+    assert_eq!(pr.base.sha, base);
+    let files = crab.pulls("octocat", "hello").list_files(2).await.unwrap();
+    assert_eq!(files.items[0].filename, "hello.py");
+    assert_eq!(
+        files.items[0].patch.as_deref(),
+        Some("@@ -0,0 +1,1 @@\n+print('hi')")
+    );
+    let reviews = crab
+        .pulls("octocat", "hello")
+        .list_reviews(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        reviews.items[0].state,
+        Some(octocrab::models::pulls::ReviewState::Approved)
+    );
+    let comments = crab
+        .pulls("octocat", "hello")
+        .list_comments(Some(2))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(comments.items[0].body, "nice");
+    let commits = crab
+        .pulls("octocat", "hello")
+        .pr_commits(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(commits.items[0].sha, head);
+    let runs = crab
+        .checks("octocat", "hello")
+        .list_check_runs_for_git_ref(octocrab::params::repos::Commitish(head.clone()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(runs.total_count, 1);
+    let commit = crab
+        .commits("octocat", "hello")
+        .get(head.clone())
+        .await
+        .unwrap();
+    assert_eq!(commit.files.unwrap()[0].filename, "hello.py");
+    let history = crab
+        .repos("octocat", "hello")
+        .list_commits()
+        .path("pyproject.toml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 1);
+    let tags = crab
+        .repos("octocat", "hello")
+        .list_tags()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.items[0].name, "v0.1.0");
+    let releases = crab
+        .repos("octocat", "hello")
+        .releases()
+        .list()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(releases.items[0].assets[0].name, "a.whl");
+    let mut content = crab
+        .repos("octocat", "hello")
+        .get_content()
+        .path("pyproject.toml")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        content.take_items()[0].decoded_content().as_deref(),
+        Some("[project]\nname = \"hello\"\n")
+    );
+    // octocrab's `get_contributor_permission` cannot read this endpoint: its `permission` enum
+    // lacks "read"/"write", which GitHub sends (the legacy field; `role_name` is precise).
+    let permission: Value = crab
+        .get(
+            "/repos/octocat/hello/collaborators/reviewer/permission",
+            None::<&()>,
+        )
+        .await
+        .unwrap();
+    assert_eq!(permission["permission"], "read");
+    assert_eq!(permission["role_name"], "triage");
+    let found = crab
+        .search()
+        .issues_and_pull_requests("repo:octocat/hello is:pr is:merged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.total_count, Some(1));
+    let profile = crab.users("octocat").profile().await.unwrap();
+    assert_eq!(profile.login, "octocat");
+    let limits = crab.ratelimit().get().await.unwrap();
+    assert_eq!(limits.resources.core.limit, 5000);
+
+    let issues = crab.issues("acme", "hiring");
+    let issue = issues.get(1).await.unwrap();
+    assert_eq!(issue.user.login, "octocat");
+    let listed = issues.list_comments(1).send().await.unwrap();
+    assert_eq!(listed.items[0].body.as_deref(), Some("please look"));
+    let posted = issues.create_comment(1, "evidence").await.unwrap();
+    assert_eq!(posted.user.login, gh.bot_login());
+    let updated = issues
+        .update_comment(posted.id, "evidence v2")
+        .await
+        .unwrap();
+    assert_eq!(updated.body.as_deref(), Some("evidence v2"));
+    let labels = issues
+        .add_labels(1, &["folio: evaluated".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(labels[0].name, "folio: evaluated");
+    issues.remove_label(1, "folio: evaluated").await.unwrap();
+    assert!(gh.issue_labels("acme/hiring", 1).is_empty());
+    assert_eq!(gh.issue_comments("acme/hiring", 1)[1].body, "evidence v2");
+}

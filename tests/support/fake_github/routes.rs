@@ -462,7 +462,9 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
                 None => Reply::not_found(),
             }
         }
-        ("PATCH", ["issues", "comments", id]) => edit_comment(w, ctx, full, id),
+        // GitHub's v3 docs: endpoints that take PATCH also accept POST (octocrab's
+        // `update_comment` relies on it).
+        ("PATCH" | "POST", ["issues", "comments", id]) => edit_comment(w, ctx, full, id),
         ("GET", ["issues", n]) => {
             let Some(n) = parse_id(n) else {
                 return Reply::not_found();
