@@ -1798,3 +1798,130 @@ async fn octocrab_reads_every_endpoint_into_its_models() {
     assert!(gh.issue_labels("acme/hiring", 1).is_empty());
     assert_eq!(gh.issue_comments("acme/hiring", 1)[1].body, "evidence v2");
 }
+
+// ---------------------------------------------------------------- webhook deliveries to the app
+
+/// Event, delivery GUID, signature, body.
+type Seen = (String, String, String, Vec<u8>);
+
+#[derive(Clone, Default)]
+struct Receiver {
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    answers: std::sync::Arc<std::sync::Mutex<Vec<u16>>>,
+}
+
+/// A stand-in for Folio's `/webhook`: records what arrives and answers the queued statuses.
+async fn start_receiver(receiver: Receiver) -> String {
+    async fn hook(
+        axum::extract::State(r): axum::extract::State<Receiver>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> axum::http::StatusCode {
+        let h = |n: &str| headers.get(n).unwrap().to_str().unwrap().to_string();
+        r.seen.lock().unwrap().push((
+            h("x-github-event"),
+            h("x-github-delivery"),
+            h("x-hub-signature-256"),
+            body.to_vec(),
+        ));
+        let mut answers = r.answers.lock().unwrap();
+        let code = if answers.is_empty() {
+            200
+        } else {
+            answers.remove(0)
+        };
+        axum::http::StatusCode::from_u16(code).unwrap()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = axum::Router::new()
+        .route("/webhook", axum::routing::post(hook))
+        .with_state(receiver);
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/webhook")
+}
+
+#[tokio::test]
+async fn webhooks_are_built_from_state_signed_logged_and_redelivered() {
+    let gh = FakeGitHub::start().await;
+    gh.installation(INSTALLATION)
+        .organization("acme")
+        .repos(&["acme/hiring"]);
+    gh.issue("acme/hiring", 5)
+        .author("octocat")
+        .body("### GitHub username\n\noctocat");
+    let comment = gh
+        .issue("acme/hiring", 5)
+        .comment_id("maintainer", "/folio refresh");
+    let receiver = Receiver::default();
+    receiver.answers.lock().unwrap().extend([200, 500]);
+    gh.webhook_to(&start_receiver(receiver.clone()).await);
+    gh.set_webhook_secret("s3cret");
+
+    let opened = gh
+        .send_webhook(support::fake_github::Event::IssueOpened {
+            repo: "acme/hiring".into(),
+            number: 5,
+        })
+        .await;
+    assert_eq!(opened, 200);
+    let commented = gh
+        .send_webhook(support::fake_github::Event::IssueCommentCreated {
+            repo: "acme/hiring".into(),
+            number: 5,
+            comment_id: comment,
+        })
+        .await;
+    assert_eq!(commented, 500);
+
+    let seen = receiver.seen.lock().unwrap().clone();
+    let (event, guid, signature, body) = &seen[0];
+    assert_eq!(event, "issues");
+    assert_eq!(signature, &sign("s3cret", body));
+    let payload: Value = serde_json::from_slice(body).unwrap();
+    assert_eq!(payload["action"], "opened");
+    assert_eq!(payload["issue"]["number"], 5);
+    assert_eq!(payload["issue"]["body"], "### GitHub username\n\noctocat");
+    assert_eq!(payload["repository"]["full_name"], "acme/hiring");
+    assert_eq!(payload["sender"]["login"], "octocat");
+    assert_eq!(payload["installation"]["id"], INSTALLATION);
+    let comment_payload: Value = serde_json::from_slice(&seen[1].3).unwrap();
+    assert_eq!(comment_payload["comment"]["id"], json!(comment));
+    assert_eq!(comment_payload["comment"]["body"], "/folio refresh");
+    assert_eq!(comment_payload["sender"]["login"], "maintainer");
+    // The payload parses with octocrab's webhook model, as Folio's receiver may use it.
+    let parsed = octocrab::models::webhook_events::WebhookEvent::try_from_header_and_body(
+        "issue_comment",
+        &seen[1].3,
+    )
+    .unwrap();
+    assert_eq!(parsed.installation.unwrap().id().0, INSTALLATION);
+
+    let log = gh.deliveries();
+    assert_eq!(log.len(), 2);
+    assert_eq!((log[0].status_code, log[0].status.as_str()), (200, "OK"));
+    assert_eq!(log[0].guid, *guid);
+    assert_eq!(log[1].status_code, 500);
+    assert_eq!(log[1].action.as_deref(), Some("created"));
+
+    // Redelivering the failed one sends the same delivery again, with the same GUID.
+    let res = client()
+        .post(format!(
+            "{}/app/hook/deliveries/{}/attempts",
+            gh.url(),
+            log[1].id
+        ))
+        .bearer_auth(gh.app_jwt())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let log = gh.wait_for_deliveries(3, Duration::from_secs(5)).await;
+    assert_eq!(log.len(), 3);
+    assert!(log[2].redelivery);
+    assert_eq!(log[2].guid, log[1].guid);
+    assert_eq!(log[2].status_code, 200);
+    let seen = receiver.seen.lock().unwrap().clone();
+    assert_eq!(seen[2].1, seen[1].1);
+    assert_eq!(seen[2].3, seen[1].3);
+}

@@ -24,6 +24,7 @@ mod routes;
 mod server;
 mod state;
 mod tarball;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -39,6 +40,7 @@ pub use builders::{
 };
 pub use paging::{link_header, paginate};
 use state::{App, World};
+pub use webhooks::Event;
 
 /// The test app's private key (PKCS#1, as GitHub hands them out). Test-only; see
 /// `tests/fixtures/keys/README.md`.
@@ -197,6 +199,19 @@ pub struct CommentView {
     pub body: String,
     /// Created through an installation token (`performed_via_github_app` is set).
     pub via_app: bool,
+}
+
+/// A delivery in the app's delivery log, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryView {
+    pub id: u64,
+    pub guid: String,
+    pub event: String,
+    pub action: Option<String>,
+    /// The receiver's status; 0 when it did not answer.
+    pub status_code: u16,
+    pub status: String,
+    pub redelivery: bool,
 }
 
 /// The running fake. Dropping it stops the server.
@@ -413,6 +428,66 @@ impl FakeGitHub {
     /// Delivery ids that `POST /app/hook/deliveries/{id}/attempts` was called for, in order.
     pub fn redelivery_requests(&self) -> Vec<u64> {
         lock(&self.world).redelivery_requests.clone()
+    }
+
+    /// Send webhook deliveries (`send_webhook`, redeliveries) to `url`, signed with
+    /// `webhook_secret()` (change it with `set_webhook_secret`).
+    pub fn webhook_to(&self, url: &str) {
+        lock(&self.world).webhook_target = Some(url.to_string());
+    }
+
+    pub fn set_webhook_secret(&self, secret: &str) {
+        lock(&self.world).app.webhook_secret = secret.to_string();
+    }
+
+    /// Delivers `event` to the webhook target (GitHub's headers, `X-Hub-Signature-256`, payload
+    /// built from the current state) and records it in the delivery log. Returns the
+    /// receiver's status (0: no answer within 10 s, or no target set).
+    pub async fn send_webhook(&self, event: Event) -> u16 {
+        let prepared = {
+            let mut world = lock(&self.world);
+            webhooks::prepare(&mut world, &event)
+                .unwrap_or_else(|e| panic!("cannot build the {event:?} delivery: {e}"))
+        };
+        webhooks::send(&self.world, prepared, false).await
+    }
+
+    /// The payload the fake would send for `event`, without sending it.
+    pub fn webhook_payload(&self, event: Event) -> (String, Vec<u8>) {
+        let mut world = lock(&self.world);
+        let prepared = webhooks::prepare(&mut world, &event)
+            .unwrap_or_else(|e| panic!("cannot build the {event:?} delivery: {e}"));
+        (prepared.event.to_string(), prepared.body)
+    }
+
+    /// The delivery log, oldest first.
+    pub fn deliveries(&self) -> Vec<DeliveryView> {
+        lock(&self.world)
+            .deliveries
+            .iter()
+            .map(|d| DeliveryView {
+                id: d.id,
+                guid: d.guid.clone(),
+                event: d.event.clone(),
+                action: d.action.clone(),
+                status_code: d.status_code,
+                status: d.status.clone(),
+                redelivery: d.redelivery,
+            })
+            .collect()
+    }
+
+    /// Waits until the delivery log holds at least `count` entries (redeliveries are sent in
+    /// the background), or `timeout` passes; returns the log.
+    pub async fn wait_for_deliveries(&self, count: usize, timeout: Duration) -> Vec<DeliveryView> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let log = self.deliveries();
+            if log.len() >= count || tokio::time::Instant::now() >= deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     pub fn user(&self, login: &str) -> UserBuilder {

@@ -261,6 +261,15 @@ fn redeliver(w: &mut World, id: &str) -> Reply {
         return Reply::not_found();
     };
     w.redelivery_requests.push(original.id);
+    if w.webhook_target.is_some()
+        && let Some(prepared) = w.delivery_payloads.get(&original.id).cloned()
+    {
+        // Sent for real once this request has been answered (GitHub redelivers
+        // asynchronously too); the new attempt then shows in the log with its outcome.
+        w.pending_redeliveries.push(prepared);
+        return Reply::json(StatusCode::ACCEPTED, json!({}));
+    }
+    // No receiver configured: record a successful redelivery, as a stand-in for one.
     let new_id = w.next_id();
     let mut again = original;
     again.id = new_id;

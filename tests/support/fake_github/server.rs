@@ -429,7 +429,14 @@ async fn handle(State(world): State<Shared>, request: Request) -> Response {
         status: status.as_u16(),
         token_kind: who,
     });
+    let redeliveries = std::mem::take(&mut w.pending_redeliveries);
     drop(w);
+    for prepared in redeliveries {
+        let world = world.clone();
+        tokio::spawn(async move {
+            super::webhooks::send(&world, prepared, true).await;
+        });
+    }
 
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;

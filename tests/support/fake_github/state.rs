@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::webhooks::Prepared;
 use super::{Fault, Logged, Matcher, Permission};
 
 /// Seconds since the Unix epoch, the unit every timestamp in the state uses.
@@ -429,6 +430,12 @@ pub struct World {
     pub core: RateBucket,
     pub search: RateBucket,
     pub log: Vec<Logged>,
+    /// Where deliveries go (the app's webhook URL), when a test wants them sent.
+    pub webhook_target: Option<String>,
+    /// What each sent delivery carried, by delivery id, so redelivery can send it again.
+    pub delivery_payloads: HashMap<u64, Prepared>,
+    /// Redeliveries requested through the API, sent by the request handler after it answers.
+    pub pending_redeliveries: Vec<Prepared>,
     next_id: u64,
     /// Clock for generated timestamps (commits, comments): a fixed start that moves one hour per
     /// event, so histories are ordered and identical across runs.
@@ -459,6 +466,9 @@ impl World {
             core: RateBucket::new(5000),
             search: RateBucket::new(30),
             log: Vec::new(),
+            webhook_target: None,
+            delivery_payloads: HashMap::new(),
+            pending_redeliveries: Vec::new(),
             next_id: 1000,
             story_clock: STORY_START,
             request_seq: 0,
