@@ -423,7 +423,7 @@ pub fn delivery(d: &Delivery) -> Value {
     v
 }
 
-fn label_json(world: &World, r: &Repo, name: &str) -> Value {
+fn label_json(r: &Repo, name: &str) -> Value {
     let mut v = template("post-repos_owner_repo_issues_issue_number_labels.200");
     let label = r.labels.get(&key(name)).cloned().unwrap_or(Label {
         id: 0,
@@ -431,7 +431,6 @@ fn label_json(world: &World, r: &Repo, name: &str) -> Value {
         color: "ededed".to_string(),
         description: None,
     });
-    let _ = world;
     let m = obj(&mut v);
     m.insert("id".into(), json!(label.id));
     m.insert("node_id".into(), json!(node_id("Label", label.id)));
@@ -450,8 +449,8 @@ fn label_json(world: &World, r: &Repo, name: &str) -> Value {
     v
 }
 
-pub fn labels(world: &World, r: &Repo, names: &[String]) -> Value {
-    Value::Array(names.iter().map(|n| label_json(world, r, n)).collect())
+pub fn labels(r: &Repo, names: &[String]) -> Value {
+    Value::Array(names.iter().map(|n| label_json(r, n)).collect())
 }
 
 /// An issue (or the issue side of a pull request, which has a `pull_request` key).
@@ -479,7 +478,7 @@ fn issue_like(world: &World, r: &Repo, number: u64, id: u64, fields: IssueFields
     m.insert("state".into(), json!(fields.state));
     m.insert("state_reason".into(), json!(fields.state_reason));
     m.insert("user".into(), simple_user(world, fields.author));
-    m.insert("labels".into(), labels(world, r, fields.labels));
+    m.insert("labels".into(), labels(r, fields.labels));
     m.insert("assignee".into(), Value::Null);
     m.insert("assignees".into(), json!([]));
     m.insert("milestone".into(), Value::Null);
@@ -567,6 +566,7 @@ pub fn pull_as_issue(world: &World, r: &Repo, p: &Pull) -> Value {
         world,
         r,
         p.number,
+        // The issue side of a pull request has its own id on GitHub, distinct from the pull's.
         p.id + 500_000,
         IssueFields {
             title: &p.title,
@@ -679,7 +679,7 @@ pub fn pull(world: &World, r: &Repo, p: &Pull) -> Value {
     m.insert("title".into(), json!(p.title));
     m.insert("body".into(), json!(p.body));
     m.insert("user".into(), simple_user(world, &p.author));
-    m.insert("labels".into(), labels(world, r, &p.labels));
+    m.insert("labels".into(), labels(r, &p.labels));
     m.insert("milestone".into(), Value::Null);
     m.insert("assignee".into(), Value::Null);
     m.insert("assignees".into(), json!([]));

@@ -10,12 +10,28 @@
 //! ```ignore
 //! let gh = FakeGitHub::start().await;
 //! gh.installation(7).organization("acme").repos(&["acme/hiring"]);
-//! gh.repo("octocat/hello").file("pyproject.toml", "[project]\nname = 'hello'\n").tag("v1.0.0");
-//! gh.pull("octocat/hello", 7).author("octocat").title("Add parser").commit(
-//!     CommitSpec::new("Add parser").file("src/parse.py", "def parse(): ...\n"),
-//! );
+//! gh.repo("octocat/hello")
+//!     .file("pyproject.toml", "[project]\nname = 'hello'\n")
+//!     .tag("v1.0.0")
+//!     .release(ReleaseSpec::new("v1.0.0").body("First release"));
+//! gh.pull("octocat/hello", 7)
+//!     .author("octocat")
+//!     .title("Add parser")
+//!     .commit(CommitSpec::new("Add parser").file("src/parse.py", "def parse(): ...\n"))
+//!     .review(ReviewSpec::new("reviewer", "APPROVED"))
+//!     .check_run("tests", "success")
+//!     .merged();
 //! gh.issue("acme/hiring", 1).author("octocat").body("### GitHub username\n\noctocat");
+//! gh.webhook_to(&folio_webhook_url);
+//! gh.send_webhook(Event::IssueOpened { repo: "acme/hiring".into(), number: 1 }).await;
+//! // ... then assert on gh.issue_comments("acme/hiring", 1), gh.issue_labels(..), gh.requests()
 //! ```
+//!
+//! Each builder call changes the state at once. Authentication follows GitHub: App endpoints
+//! want an RS256 JWT from the test key, everything else an installation token (minted through
+//! `POST /app/installations/{id}/access_tokens` or `installation_token(id)`) or a personal
+//! token (`add_personal_token`). The primary rate limit is one shared `core` bucket (and a
+//! `search` bucket) spent by token requests; App JWT calls and `/rate_limit` are free.
 
 mod builders;
 mod json;

@@ -505,7 +505,7 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
             };
             let names = labels_of(repo, n);
             paged_array(
-                match json::labels(w, repo, &names) {
+                match json::labels(repo, &names) {
                     Value::Array(items) => items,
                     _ => Vec::new(),
                 },
@@ -926,7 +926,7 @@ fn add_labels(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str) -> Reply {
         }
     });
     match w.repo(full) {
-        Some(repo) => Reply::ok(json::labels(w, repo, &names)),
+        Some(repo) => Reply::ok(json::labels(repo, &names)),
         None => Reply::not_found(),
     }
 }
@@ -955,7 +955,7 @@ fn remove_label(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str, name: &str) -
         labels.retain(|l| !l.eq_ignore_ascii_case(name))
     });
     match w.repo(full) {
-        Some(repo) => Reply::ok(json::labels(w, repo, &names)),
+        Some(repo) => Reply::ok(json::labels(repo, &names)),
         None => Reply::not_found(),
     }
 }

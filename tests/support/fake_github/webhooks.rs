@@ -141,7 +141,7 @@ pub fn prepare(world: &mut World, event: &Event) -> Result<Prepared, String> {
                 Event::IssueLabeled { label, .. } => {
                     let mut p = fixture(webhook_fixture!("issues/labeled.payload.json"));
                     let names = vec![label.clone()];
-                    p["label"] = json::labels(world, r, &names)
+                    p["label"] = json::labels(r, &names)
                         .get(0)
                         .cloned()
                         .unwrap_or(Value::Null);
