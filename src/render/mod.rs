@@ -11,4 +11,3 @@ pub use comment::{
     needs_info,
 };
 pub use json::json;
-

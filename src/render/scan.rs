@@ -93,6 +93,7 @@ mod tests {
             warnings: vec![],
             api_requests: 0,
             rubric_version: String::new(),
+            practices_by_repository: Vec::new(),
         };
         let md = markdown("repo", &report);
         assert!(md.contains("## Static checks"));

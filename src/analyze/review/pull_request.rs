@@ -133,9 +133,7 @@ fn excerpt(body: &str) -> Option<String> {
 fn commits_after(pr: &PullRequestSnapshot, time: i64) -> impl Iterator<Item = &PrCommit> {
     pr.commits.iter().filter(move |c| {
         c.committed_at.is_some_and(|t| t > time)
-            && c.author_login
-                .as_deref()
-                .is_none_or(|a| !is_bot(a))
+            && c.author_login.as_deref().is_none_or(|a| !is_bot(a))
     })
 }
 
