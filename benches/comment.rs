@@ -57,6 +57,9 @@ fn large_input() -> ReportInput {
             new_parametrized: 1,
             new_fixtures: 0,
             new_property_tests: u32::from(n % 4 == 0),
+            reviews_received: 0,
+            commits_after_review: 0,
+            thread_replies: 0,
         })
         .collect();
     let comments = (0..500)
@@ -74,6 +77,7 @@ fn large_input() -> ReportInput {
             },
             led_to_change: Some(i % 3 == 0),
             author_replied: Some(true),
+            suggestion_applied: None,
             useful: Some(i % 2 == 0),
             why: vec!["names the function".into()],
             excerpt: Some("x".repeat(300)),
