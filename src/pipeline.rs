@@ -391,19 +391,8 @@ impl Pipeline {
                     .map_err(store_to_job)?;
                 let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
                 let text = crate::render::comment::config_error(&message, &ctx);
-                let published = publisher
-                    .upsert(&text, known, false)
-                    .await
-                    .map_err(gh_to_job)?;
-                self.record(
-                    sub.id,
-                    "config_error",
-                    None,
-                    Some(published.id()),
-                    None,
-                    &session,
-                )
-                .await?;
+                self.notice(&publisher, sub.id, known, &text, "config_error")
+                    .await?;
                 return Ok(());
             }
         };
@@ -481,19 +470,8 @@ impl Pipeline {
         };
         if !author_is_candidate && !confirmed && !author_is_maintainer {
             let text = crate::render::comment::awaiting_confirmation(&author, &candidate, &ctx);
-            let published = publisher
-                .upsert(&text, known, false)
-                .await
-                .map_err(gh_to_job)?;
-            self.record(
-                sub.id,
-                "awaiting_confirmation",
-                None,
-                Some(published.id()),
-                None,
-                &session,
-            )
-            .await?;
+            self.notice(&publisher, sub.id, known, &text, "awaiting_confirmation")
+                .await?;
             return Ok(());
         }
         if trigger == "edited" {
@@ -519,19 +497,8 @@ impl Pipeline {
                     config.limits.submissions_per_day
                 );
                 let text = crate::render::comment::needs_info(&[problem], &ctx);
-                let published = publisher
-                    .upsert(&text, known, false)
-                    .await
-                    .map_err(gh_to_job)?;
-                self.record(
-                    sub.id,
-                    "rate_limited",
-                    None,
-                    Some(published.id()),
-                    None,
-                    &session,
-                )
-                .await?;
+                self.notice(&publisher, sub.id, known, &text, "rate_limited")
+                    .await?;
                 return Ok(());
             }
         }
@@ -622,6 +589,30 @@ impl Pipeline {
             "evaluation published"
         );
         Ok(())
+    }
+
+    /// Posts (or edits) a notice instead of a report, and records why.
+    async fn notice(
+        &self,
+        publisher: &Publisher<'_>,
+        submission_id: i64,
+        known: Option<i64>,
+        text: &str,
+        outcome: &str,
+    ) -> Result<(), JobError> {
+        let published = publisher
+            .upsert(text, known, false)
+            .await
+            .map_err(gh_to_job)?;
+        self.record(
+            submission_id,
+            outcome,
+            None,
+            Some(published.id()),
+            None,
+            publisher.session,
+        )
+        .await
     }
 
     async fn record(
