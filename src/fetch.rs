@@ -9,6 +9,7 @@ use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use tracing::{Instrument, debug, info_span};
 
+use crate::attribution::CandidateCommit;
 use crate::github::{GhError, Session};
 use crate::model::RepoAttribution;
 use crate::snapshot::{
@@ -23,6 +24,9 @@ pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// At most this much text is kept from one repository.
 const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;
 const CONCURRENCY: usize = 4;
+/// Commits read per repository to attribute practices; older ones rarely add what is still
+/// there, and each costs a request.
+const MAX_ATTRIBUTION_COMMITS: usize = 10;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepoMeta {
@@ -378,6 +382,90 @@ impl Fetcher<'_> {
             review_comments,
             head_checks,
         }))
+    }
+
+    /// The candidate's commits that touched any of `paths`, with their patches, for
+    /// [`crate::attribution`]. One list request per path, then one request per distinct
+    /// commit, at most `MAX_ATTRIBUTION_COMMITS` of them (newest first).
+    pub async fn candidate_commits(
+        &self,
+        full: &str,
+        paths: &[String],
+    ) -> Result<Vec<CandidateCommit>, GhError> {
+        #[derive(Deserialize)]
+        struct Listed {
+            sha: String,
+        }
+        let requests: Vec<String> = paths
+            .iter()
+            .map(|p| {
+                format!(
+                    "/repos/{full}/commits?path={}&author={}&per_page=100",
+                    enc(p),
+                    enc(self.candidate)
+                )
+            })
+            .collect();
+        let lists: Vec<Result<Vec<Listed>, GhError>> = stream::iter(requests)
+            .map(|path| async move { self.session.get_json::<Vec<Listed>>(&path).await })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut shas: Vec<String> = Vec::new();
+        for list in lists {
+            for c in list? {
+                if !shas.contains(&c.sha) {
+                    shas.push(c.sha);
+                }
+            }
+        }
+        shas.truncate(MAX_ATTRIBUTION_COMMITS);
+        let requests: Vec<String> = shas
+            .iter()
+            .map(|sha| format!("/repos/{full}/commits/{sha}"))
+            .collect();
+        let details: Vec<Result<serde_json::Value, GhError>> = stream::iter(requests)
+            .map(|path| async move { self.session.get_json::<serde_json::Value>(&path).await })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut out = Vec::new();
+        for (sha, d) in shas.iter().zip(details) {
+            let d = match d {
+                Ok(d) => d,
+                // Gone since it was listed (a force-push): nothing to attribute.
+                Err(GhError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let files = d
+                .get("files")
+                .and_then(|f| f.as_array())
+                .map(|files| {
+                    files
+                        .iter()
+                        .filter_map(|f| {
+                            let name = f.get("filename")?.as_str()?.to_string();
+                            let patch = f.get("patch").and_then(|p| p.as_str()).map(str::to_string);
+                            Some((name, patch))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            out.push(CandidateCommit {
+                sha: sha.clone(),
+                parents: d
+                    .get("parents")
+                    .and_then(|p| p.as_array())
+                    .map_or(0, Vec::len),
+                author_login: d
+                    .get("author")
+                    .and_then(|a| a.get("login"))
+                    .and_then(|l| l.as_str())
+                    .map(str::to_string),
+                files,
+            });
+        }
+        Ok(out)
     }
 
     /// Merged pull requests of dependency bots per repository, through the search API (one

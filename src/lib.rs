@@ -7,6 +7,7 @@
 //! `pipeline` strings the steps together for one tracking issue.
 
 pub mod analyze;
+pub mod attribution;
 pub mod cli;
 pub mod cli_error;
 pub mod config;

@@ -142,6 +142,50 @@ pub fn assemble(
     )
 }
 
+/// Which practices the candidate's own commits added (SPEC §2), for the repositories that are
+/// not simply theirs: in an owned repository every practice is already `owned`. Reading
+/// history is best effort: when it fails the practices stay `project`, which credits less,
+/// never more.
+pub async fn authored_practices(
+    fetcher: &Fetcher<'_>,
+    portfolio: &Portfolio,
+    table: &PracticeTable,
+) -> Result<HashSet<(String, String)>, GhError> {
+    let mut out = HashSet::new();
+    for repo in &portfolio.repositories {
+        if !matches!(
+            repo.attribution,
+            RepoAttribution::Contributed | RepoAttribution::Fork
+        ) {
+            continue;
+        }
+        let findings = analyze_repo(&repo.snapshot, table);
+        let lines = crate::attribution::evidence_lines(&findings, &repo.snapshot);
+        if lines.is_empty() {
+            continue;
+        }
+        let paths =
+            crate::attribution::paths_to_check(&lines, crate::attribution::MAX_FILES_PER_REPO);
+        let commits = match fetcher
+            .candidate_commits(&repo.meta.full_name, &paths)
+            .await
+        {
+            Ok(c) => c,
+            Err(e) if e.is_transient() || matches!(e, GhError::RateLimited(_)) => return Err(e),
+            Err(e) => {
+                warn!(repo = %repo.meta.full_name, error = %e, "commit history unreadable; practices stay `project`");
+                continue;
+            }
+        };
+        let key = repo.meta.full_name.to_ascii_lowercase();
+        for id in crate::attribution::authored_practices(&lines, &commits, repo.meta.from_template)
+        {
+            out.insert((key.clone(), id));
+        }
+    }
+    Ok(out)
+}
+
 /// A stable hash of what a report says, ignoring how many requests it took, so that an
 /// unchanged re-evaluation does not edit the comment.
 pub fn content_hash(report: &Report) -> String {
@@ -153,12 +197,6 @@ pub fn content_hash(report: &Report) -> String {
 
 fn rfc3339_now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
-}
-
-fn practice_table(config: &RepoConfig) -> PracticeTable {
-    let table = PracticeTable::builtin();
-    let _ = config;
-    table
 }
 
 #[derive(Deserialize)]
@@ -531,7 +569,9 @@ impl Pipeline {
         let rubric = config
             .rubric()
             .map_err(|e| JobError::Permanent(anyhow::anyhow!("rubric: {e}")))?;
-        let table = practice_table(&config);
+        let table = config
+            .practice_table()
+            .map_err(|e| JobError::Permanent(anyhow::anyhow!("practices: {e}")))?;
         let fetcher = Fetcher {
             session: &session,
             web_url: &self.state.settings.web_url,
@@ -544,6 +584,9 @@ impl Pipeline {
             .portfolio(&parsed.pull_requests, &parsed.repositories)
             .await
             .map_err(gh_to_job)?;
+        let authored = authored_practices(&fetcher, &portfolio, &table)
+            .await
+            .map_err(gh_to_job)?;
         let analysis = Analysis {
             table: &table,
             rubric: &rubric,
@@ -554,7 +597,7 @@ impl Pipeline {
             &candidate,
             &portfolio,
             &parsed,
-            &HashSet::new(),
+            &authored,
             session.counters.requests(),
         );
         let hash = content_hash(&report);
@@ -816,6 +859,9 @@ pub async fn evaluate_cli(
     let rubric = Rubric::builtin()
         .map_err(|e| CliError::Failure(anyhow::anyhow!("built-in rubric: {e}")))?;
     let table = PracticeTable::builtin();
+    let authored = authored_practices(&fetcher, &portfolio, &table)
+        .await
+        .map_err(|e| CliError::Failure(anyhow::Error::new(e).context("reading commit history")))?;
     let analysis = Analysis {
         table: &table,
         rubric: &rubric,
@@ -826,7 +872,7 @@ pub async fn evaluate_cli(
         candidate,
         &portfolio,
         &parsed,
-        &HashSet::new(),
+        &authored,
         session.counters.requests(),
     );
     Ok(match format {

@@ -10,6 +10,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::analyze::practices::table::{
+    ActionRule, CommandRule, CommandSpec, PracticeAdditions, PracticeExtension, PracticeTable,
+    TableError,
+};
 use crate::report::rubric::{self, Rubric, RubricError, RubricOverrides};
 
 /// Larger files are refused before parsing: a configuration is a few hundred bytes, and YAML
@@ -150,6 +154,41 @@ impl RepoConfig {
             Some(o) => base.with_overrides(o),
             None => Ok(base),
         }
+    }
+
+    /// The built-in detector table with this file's `practices:` additions. A tool name
+    /// counts both as a command and as a pre-commit hook id, since orgs name their wrappers
+    /// the same way in both places; a command's first word is the program and the rest are
+    /// flags of which one must appear.
+    pub fn practice_table(&self) -> Result<PracticeTable, TableError> {
+        let mut table = PracticeTable::builtin();
+        let Some(practices) = &self.practices else {
+            return Ok(table);
+        };
+        let mut ext = PracticeExtension::default();
+        for (id, extra) in practices {
+            let mut add = PracticeAdditions::default();
+            for tool in &extra.tools {
+                add.commands.push(CommandRule::Name(tool.clone()));
+                add.hooks.push(tool.clone());
+            }
+            for command in &extra.commands {
+                let mut words = command.split_whitespace().map(str::to_string);
+                let cmd = words.next().unwrap_or_default();
+                add.commands.push(CommandRule::Full(CommandSpec {
+                    cmd,
+                    flags_any: words.collect(),
+                    not_next: Vec::new(),
+                }));
+            }
+            add.actions
+                .extend(extra.actions.iter().cloned().map(ActionRule::Name));
+            add.hooks.extend(extra.hooks.iter().cloned());
+            add.files.extend(extra.files.iter().cloned());
+            ext.0.insert(id.clone(), add);
+        }
+        table.extend(&ext)?;
+        Ok(table)
     }
 }
 
@@ -456,6 +495,35 @@ commands:
         assert_eq!(practices["lint"].tools, vec!["ruff-acme"]);
         let r = c.rubric().expect("rubric");
         assert!(r.version().ends_with("+org"));
+    }
+
+    #[test]
+    fn an_org_tool_counts_as_the_practice_it_extends() {
+        use crate::analyze::practices::analyze_repo;
+        use crate::model::PracticeStatus;
+        let workflow = "on: [push]\njobs:\n  lint:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - run: ruff-acme check .\n";
+        let snapshot = crate::snapshot::RepoSnapshot {
+            files: [(
+                ".github/workflows/lint.yml".to_string(),
+                workflow.to_string(),
+            )]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let status = |table: &PracticeTable| {
+            analyze_repo(&snapshot, table)
+                .into_iter()
+                .find(|f| f.id == "lint")
+                .map(|f| f.status)
+        };
+        let builtin = RepoConfig::default().practice_table().expect("builtin");
+        assert_ne!(status(&builtin), Some(PracticeStatus::Present));
+        let extended = parse("practices:\n  lint:\n    tools: [ruff-acme]\n")
+            .expect("valid")
+            .practice_table()
+            .expect("extended");
+        assert_eq!(status(&extended), Some(PracticeStatus::Present));
     }
 
     #[test]

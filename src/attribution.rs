@@ -1,0 +1,277 @@
+//! Whether a practice is `authored` (SPEC §2): one of the candidate's own commits added the
+//! line that shows it. Pure functions over fetched commits; the requests live in `fetch`.
+//!
+//! The test is deliberately narrow. Touching a file is not authoring what is in it: a typo fix
+//! three lines away from `--cov-fail-under=90` must not make the threshold the candidate's.
+//! So the evidence line's text must be among the lines a candidate commit added to that very
+//! file. The first commit of a template-generated repository (it copies the template) and
+//! commits made by bots never count.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::model::{PracticeFinding, PracticeStatus};
+use crate::snapshot::RepoSnapshot;
+
+/// Shorter lines (`run: |`, `}`, `- id: x`) are too common to say who wrote a practice.
+const MIN_SIGNIFICANT_CHARS: usize = 6;
+
+/// The most files per repository whose history is read: each costs a request, and the
+/// evidence of one practice rarely spans more than a couple of files.
+pub const MAX_FILES_PER_REPO: usize = 6;
+
+/// One line of evidence, with the practice it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceLine {
+    pub practice: String,
+    pub path: String,
+    pub text: String,
+}
+
+/// A commit as far as attribution needs it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CandidateCommit {
+    pub sha: String,
+    pub parents: usize,
+    /// The linked GitHub account of the commit's author, if any.
+    pub author_login: Option<String>,
+    /// `(path, patch)` for each file the commit changed; GitHub omits patches of huge diffs.
+    pub files: Vec<(String, Option<String>)>,
+}
+
+/// The lines of the snapshot that show each present practice, in a stable order.
+pub fn evidence_lines(findings: &[PracticeFinding], snapshot: &RepoSnapshot) -> Vec<EvidenceLine> {
+    let mut out = Vec::new();
+    for f in findings {
+        if f.status != PracticeStatus::Present {
+            continue;
+        }
+        for e in &f.evidence {
+            let (Some(path), Some(line)) = (&e.path, e.line) else {
+                continue;
+            };
+            let Some(text) = snapshot.files.get(path).and_then(|content| {
+                content
+                    .lines()
+                    .nth(usize::try_from(line).ok()?.checked_sub(1)?)
+            }) else {
+                continue;
+            };
+            let text = text.trim();
+            if significant(text) {
+                out.push(EvidenceLine {
+                    practice: f.id.clone(),
+                    path: path.clone(),
+                    text: text.to_string(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.path, &a.practice, &a.text).cmp(&(&b.path, &b.practice, &b.text)));
+    out.dedup();
+    out
+}
+
+/// The files whose history must be read, most evidence first, at most `limit`.
+pub fn paths_to_check(lines: &[EvidenceLine], limit: usize) -> Vec<String> {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in lines {
+        *counts.entry(l.path.as_str()).or_default() += 1;
+    }
+    let mut paths: Vec<(&str, usize)> = counts.into_iter().collect();
+    paths.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    paths
+        .into_iter()
+        .take(limit)
+        .map(|(p, _)| p.to_string())
+        .collect()
+}
+
+fn significant(text: &str) -> bool {
+    text.chars().filter(|c| c.is_alphanumeric()).count() >= MIN_SIGNIFICANT_CHARS
+}
+
+/// The lines a unified diff adds, without the `+` and trimmed.
+pub fn added_lines(patch: &str) -> impl Iterator<Item = &str> {
+    patch
+        .lines()
+        .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
+        .map(|l| l[1..].trim())
+}
+
+fn is_bot(login: Option<&str>) -> bool {
+    login.is_some_and(|l| l.ends_with("[bot]"))
+}
+
+/// The practice ids whose evidence line was added by one of `commits`, which must already be
+/// the candidate's commits to the repository (`commits?author=`).
+pub fn authored_practices(
+    lines: &[EvidenceLine],
+    commits: &[CandidateCommit],
+    from_template: bool,
+) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for c in commits {
+        if is_bot(c.author_login.as_deref()) || (from_template && c.parents == 0) {
+            continue;
+        }
+        for (path, patch) in &c.files {
+            let Some(patch) = patch else { continue };
+            let added: BTreeSet<&str> = added_lines(patch).collect();
+            for l in lines.iter().filter(|l| &l.path == path) {
+                if added.contains(l.text.as_str()) {
+                    out.insert(l.practice.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Evidence;
+
+    fn finding(id: &str, path: &str, line: u32) -> PracticeFinding {
+        let mut f = PracticeFinding::new(id, PracticeStatus::Present);
+        f.evidence.push(Evidence {
+            url: None,
+            path: Some(path.into()),
+            line: Some(line),
+            detail: String::new(),
+        });
+        f
+    }
+
+    fn snapshot(files: &[(&str, &str)]) -> RepoSnapshot {
+        RepoSnapshot {
+            files: files
+                .iter()
+                .map(|(p, c)| (p.to_string(), c.to_string()))
+                .collect(),
+            ..RepoSnapshot::default()
+        }
+    }
+
+    fn commit(sha: &str, login: &str, parents: usize, path: &str, patch: &str) -> CandidateCommit {
+        CandidateCommit {
+            sha: sha.into(),
+            parents,
+            author_login: Some(login.into()),
+            files: vec![(path.into(), Some(patch.into()))],
+        }
+    }
+
+    const CI: &str = "name: ci\non: push\njobs:\n  test:\n    steps:\n      - run: pytest --cov --cov-fail-under=90\n";
+
+    #[test]
+    fn the_commit_that_added_the_evidence_line_authors_the_practice() {
+        let snap = snapshot(&[(".github/workflows/ci.yml", CI)]);
+        let lines = evidence_lines(
+            &[finding("coverage_threshold", ".github/workflows/ci.yml", 6)],
+            &snap,
+        );
+        assert_eq!(lines.len(), 1);
+        assert_eq!(lines[0].text, "- run: pytest --cov --cov-fail-under=90");
+        let c = commit(
+            "a1",
+            "octocat",
+            1,
+            ".github/workflows/ci.yml",
+            "@@ -5,1 +5,1 @@\n-      - run: pytest\n+      - run: pytest --cov --cov-fail-under=90\n",
+        );
+        let got = authored_practices(&lines, &[c], false);
+        assert!(got.contains("coverage_threshold"));
+    }
+
+    #[test]
+    fn a_typo_fix_elsewhere_in_the_file_does_not_count() {
+        let snap = snapshot(&[(".github/workflows/ci.yml", CI)]);
+        let lines = evidence_lines(
+            &[finding("coverage_threshold", ".github/workflows/ci.yml", 6)],
+            &snap,
+        );
+        let c = commit(
+            "a1",
+            "octocat",
+            1,
+            ".github/workflows/ci.yml",
+            "@@ -1,1 +1,1 @@\n-name: cii\n+name: ci\n",
+        );
+        assert!(authored_practices(&lines, &[c], false).is_empty());
+    }
+
+    #[test]
+    fn the_same_line_in_another_file_does_not_count() {
+        let snap = snapshot(&[(".github/workflows/ci.yml", CI)]);
+        let lines = evidence_lines(
+            &[finding("coverage_threshold", ".github/workflows/ci.yml", 6)],
+            &snap,
+        );
+        let c = commit(
+            "a1",
+            "octocat",
+            1,
+            "docs/ci.md",
+            "@@ -0,0 +1,1 @@\n+      - run: pytest --cov --cov-fail-under=90\n",
+        );
+        assert!(authored_practices(&lines, &[c], false).is_empty());
+    }
+
+    #[test]
+    fn bots_and_the_template_copy_never_count() {
+        let snap = snapshot(&[(".github/workflows/ci.yml", CI)]);
+        let lines = evidence_lines(
+            &[finding("coverage_threshold", ".github/workflows/ci.yml", 6)],
+            &snap,
+        );
+        let patch = "@@ -0,0 +1,6 @@\n+      - run: pytest --cov --cov-fail-under=90\n";
+        let bot = commit(
+            "b1",
+            "dependabot[bot]",
+            1,
+            ".github/workflows/ci.yml",
+            patch,
+        );
+        assert!(authored_practices(&lines, &[bot], false).is_empty());
+        let first = commit("t1", "octocat", 0, ".github/workflows/ci.yml", patch);
+        assert!(authored_practices(&lines, std::slice::from_ref(&first), true).is_empty());
+        // A root commit of a repository not generated from a template is the candidate's own.
+        assert!(!authored_practices(&lines, &[first], false).is_empty());
+    }
+
+    #[test]
+    fn short_lines_and_lines_out_of_range_are_not_evidence_of_authorship() {
+        let snap = snapshot(&[("a.yml", "on: push\n}\n")]);
+        let lines = evidence_lines(
+            &[
+                finding("x", "a.yml", 2),
+                finding("y", "a.yml", 9),
+                finding("z", "a.yml", 0),
+            ],
+            &snap,
+        );
+        assert!(lines.is_empty());
+    }
+
+    #[test]
+    fn paths_with_most_evidence_are_read_first() {
+        let l = |p: &str, t: &str| EvidenceLine {
+            practice: "p".into(),
+            path: p.into(),
+            text: t.into(),
+        };
+        let lines = vec![l("b", "one"), l("a", "two"), l("b", "three")];
+        assert_eq!(paths_to_check(&lines, 1), vec!["b".to_string()]);
+        assert_eq!(
+            paths_to_check(&lines, 5),
+            vec!["b".to_string(), "a".to_string()]
+        );
+    }
+
+    #[test]
+    fn added_lines_skip_the_file_header_and_context() {
+        let patch = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n keep\n-old\n+  new  \n";
+        assert_eq!(added_lines(patch).collect::<Vec<_>>(), vec!["new"]);
+    }
+}
