@@ -518,14 +518,36 @@ impl Fetcher<'_> {
         }
         let full = repo.full_name.clone();
         let branch = repo.default_branch.clone().unwrap_or_else(|| "main".into());
+        // The default branch's check runs, asked for by branch name, also say which commit
+        // is its head (every run carries `head_sha`), which saves a request per repository;
+        // only a branch without runs needs the commit lookup.
+        let checks = self
+            .session
+            .get_json::<CheckRuns>(&format!(
+                "/repos/{full}/commits/{}/check-runs",
+                enc(&branch)
+            ))
+            .await;
+        let (default_branch_checks, head_from_checks) = match checks {
+            Ok(c) => {
+                let sha = c.head_sha();
+                (Some(c.into_runs()), sha)
+            }
+            Err(GhError::NotFound(_)) => (None, None),
+            Err(e) => return Err(e),
+        };
         #[derive(Deserialize)]
         struct Commit {
             sha: String,
         }
-        let head: Commit = self
-            .session
-            .get_json(&format!("/repos/{full}/commits/{}", enc(&branch)))
-            .await?;
+        let head = match head_from_checks {
+            Some(sha) => Commit { sha },
+            None => {
+                self.session
+                    .get_json::<Commit>(&format!("/repos/{full}/commits/{}", enc(&branch)))
+                    .await?
+            }
+        };
         let owner_is_candidate = repo.owner.login.eq_ignore_ascii_case(self.candidate);
         let attribution = if owner_is_candidate && !repo.fork {
             RepoAttribution::Owned
@@ -550,17 +572,15 @@ impl Fetcher<'_> {
         };
 
         let files = self.files_at(&full, &head.sha);
-        let (tags_path, releases_path, checks_path) = (
+        let (tags_path, releases_path) = (
             format!("/repos/{full}/tags"),
             format!("/repos/{full}/releases"),
-            format!("/repos/{full}/commits/{}/check-runs", head.sha),
         );
         let tags = self.session.get_all::<serde_json::Value>(&tags_path, 100);
         let releases = self
             .session
             .get_all::<serde_json::Value>(&releases_path, 30);
-        let checks = self.session.get_json::<CheckRuns>(&checks_path);
-        let (files, tags, releases, checks) = futures::join!(files, tags, releases, checks);
+        let (files, tags, releases) = futures::join!(files, tags, releases);
         let (files, skipped) = files?;
         let tags = tags?
             .iter()
@@ -610,11 +630,6 @@ impl Fetcher<'_> {
                 })
             })
             .collect();
-        let default_branch_checks = match checks {
-            Ok(c) => Some(c.into_runs()),
-            Err(GhError::NotFound(_)) => None,
-            Err(e) => return Err(e),
-        };
         Ok(Some(FetchedRepo {
             meta: RepoMeta {
                 full_name: full.clone(),
@@ -700,6 +715,14 @@ struct CheckRuns {
 }
 
 impl CheckRuns {
+    fn head_sha(&self) -> Option<String> {
+        self.check_runs
+            .iter()
+            .find_map(|c| c.get("head_sha").and_then(|s| s.as_str()))
+            .filter(|s| s.len() == 40 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .map(str::to_string)
+    }
+
     fn into_runs(self) -> Vec<CheckRun> {
         self.check_runs
             .iter()

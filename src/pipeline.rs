@@ -499,18 +499,22 @@ impl Pipeline {
             }
         }
         let author_is_candidate = author.eq_ignore_ascii_case(&candidate);
-        let author_is_maintainer = if author_is_candidate && confirmed {
-            false
-        } else {
-            self.has_permission(&session, repo, &author, min)
+        // The author's permission is asked only when it decides something: someone else's
+        // submission, or a candidate over the daily limit (maintainers are not limited). A
+        // candidate's own submission then costs no permission request.
+        let mut author_is_maintainer = None;
+        if !author_is_candidate && !confirmed {
+            let m = self
+                .has_permission(&session, repo, &author, min)
                 .await
-                .map_err(gh_to_job)?
-        };
-        if !author_is_candidate && !confirmed && !author_is_maintainer {
-            let text = crate::render::comment::awaiting_confirmation(&author, &candidate, &ctx);
-            self.notice(&publisher, sub.id, known, &text, "awaiting_confirmation")
-                .await?;
-            return Ok(());
+                .map_err(gh_to_job)?;
+            if !m {
+                let text = crate::render::comment::awaiting_confirmation(&author, &candidate, &ctx);
+                self.notice(&publisher, sub.id, known, &text, "awaiting_confirmation")
+                    .await?;
+                return Ok(());
+            }
+            author_is_maintainer = Some(m);
         }
         if trigger == "edited" {
             let hour_ago = now_ms() - 3_600_000;
@@ -523,13 +527,19 @@ impl Pipeline {
                 return Ok(());
             }
         }
-        if trigger == "opened" && !author_is_maintainer {
+        if trigger == "opened" && author_is_maintainer != Some(true) {
             let day_ago = now_ms() - 86_400_000;
             let count = store
                 .submissions_by_author_since(installation_id, &author, day_ago)
                 .await
                 .map_err(store_to_job)?;
-            if count > i64::from(config.limits.submissions_per_day) {
+            let over = count > i64::from(config.limits.submissions_per_day);
+            if over
+                && !self
+                    .has_permission(&session, repo, &author, min)
+                    .await
+                    .map_err(gh_to_job)?
+            {
                 let problem = format!(
                     "{author} has opened more than {} submissions today; a maintainer can start this one with `/folio refresh`.",
                     config.limits.submissions_per_day

@@ -129,3 +129,120 @@ pub fn submission_opened(number: i64, body: &str) -> Vec<u8> {
     v["installation"] = serde_json::json!({"id": 42, "node_id": "x"});
     serde_json::to_vec(&v).expect("json")
 }
+
+/// Settings for a Folio that talks to a fake GitHub as its App, with short GitHub timeouts
+/// and retries so that fault stories finish in seconds.
+pub const GITHUB_TEST_CONFIG: &str =
+    "[github]\nrequest_timeout_seconds = 2\nmax_retries = 4\nretry_base_ms = 50\n";
+
+pub fn github_env(
+    db_url: &str,
+    api_url: &str,
+    app_id: u64,
+    private_key_pem: &str,
+) -> HashMap<String, String> {
+    let mut env = base_env(db_url);
+    env.insert("FOLIO_GITHUB_API_URL".into(), api_url.to_string());
+    env.insert("FOLIO_APP_ID".into(), app_id.to_string());
+    env.insert("FOLIO_PRIVATE_KEY".into(), private_key_pem.to_string());
+    env
+}
+
+/// A Folio on a fresh SQLite database, wired to the fake GitHub at `api_url` as app `app_id`.
+pub async fn spawn_for_github(api_url: &str, app_id: u64, private_key_pem: &str) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("folio.db").display());
+    std::fs::write(
+        dir.path().join("folio.toml"),
+        format!("{TEST_CONFIG}{GITHUB_TEST_CONFIG}"),
+    )
+    .expect("write config");
+    let env = github_env(&url, api_url, app_id, private_key_pem);
+    spawn_with(env, Some(dir), None).await
+}
+
+impl TestApp {
+    /// Waits until no job is pending or running (retries included), or panics after `timeout`.
+    pub async fn wait_idle(&self, timeout: std::time::Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        // A delivery's job is committed before the 2xx, so an empty queue right after a
+        // delivery means the job already ran; but give the workers a moment to claim it.
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        loop {
+            let stats = self.store.queue_stats().await.expect("queue stats");
+            if stats.pending == 0 && stats.running == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                panic!("jobs still queued after {timeout:?}: {stats:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+}
+
+/// A real `folio serve` process, for stories that kill it (SIGKILL) or run several replicas.
+pub struct FolioProcess {
+    pub url: String,
+    child: std::process::Child,
+    pub log: std::path::PathBuf,
+}
+
+impl FolioProcess {
+    /// Starts the binary with exactly `env` (plus PATH) and `--config config`, on a free port,
+    /// and waits until `/healthz` answers.
+    pub async fn start(
+        env: &HashMap<String, String>,
+        config: &std::path::Path,
+        log: std::path::PathBuf,
+    ) -> FolioProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let out = std::fs::File::create(&log).expect("log file");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+            .arg("--config")
+            .arg(config)
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .envs(env)
+            .env("FOLIO_LISTEN", format!("127.0.0.1:{port}"))
+            .stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .spawn()
+            .expect("start folio serve");
+        let url = format!("http://127.0.0.1:{port}");
+        let mut process = FolioProcess { url, child, log };
+        let http = reqwest::Client::new();
+        for _ in 0..300 {
+            if let Ok(r) = http.get(format!("{}/healthz", process.url)).send().await
+                && r.status().is_success()
+            {
+                return process;
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!(
+                    "folio serve exited with {status}: {}",
+                    std::fs::read_to_string(&process.log).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        process.kill();
+        panic!("folio serve did not become healthy");
+    }
+
+    /// SIGKILL: no shutdown hook runs, as when a machine dies.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for FolioProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
