@@ -663,7 +663,7 @@ fn five_and_three(gh: &FakeGitHub) -> String {
             .commit(
                 CommitSpec::new("Options")
                     .author("octocat")
-                    .file("src/hello/options.py", &format!("OPTION = {n}\n")),
+                    .file("src/hello/options.py", format!("OPTION = {n}\n")),
             )
             .check_run("ci", "success")
             .merged();
