@@ -129,7 +129,7 @@ fn warning_for(link: &str, e: &GhError) -> String {
         GhError::NotFound(_) => {
             format!("{link}: not found (deleted, renamed, or not public); skipped")
         }
-        GhError::Forbidden { .. } | GhError::Unauthorized(_) => {
+        GhError::Forbidden { .. } => {
             format!("{link}: not public or not readable; skipped")
         }
         GhError::TooLarge { limit, .. } => {
@@ -141,9 +141,11 @@ fn warning_for(link: &str, e: &GhError) -> String {
     }
 }
 
-/// A fetch failure that should fail the job (and be retried), rather than become a warning.
+/// Errors that say nothing about one link but about the whole evaluation: GitHub is
+/// unavailable, or it rejects our credentials. They fail (or defer) the evaluation instead of
+/// turning every link into a warning.
 fn is_fatal(e: &GhError) -> bool {
-    e.is_transient()
+    e.is_transient() || matches!(e, GhError::Unauthorized(_))
 }
 
 pub struct Fetcher<'a> {

@@ -781,3 +781,178 @@ async fn a_five_pull_request_three_repository_portfolio_stays_within_its_request
     assert!(again.writes.is_empty(), "{:?}", again.writes);
     app.stop().await;
 }
+
+/// SPEC §8: a job that was cut off (the process killed with SIGKILL half-way through fetching)
+/// runs again after a restart, and the issue still ends with exactly one comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_cut_off_half_way_completes_after_a_restart_with_one_comment() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.set_webhook_secret(harness::SECRET);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("folio.db").display());
+    let config = dir.path().join("folio.toml");
+    std::fs::write(
+        &config,
+        format!("{}{}", harness::TEST_CONFIG, harness::GITHUB_TEST_CONFIG),
+    )
+    .expect("config");
+    let env = harness::github_env(&db, &gh.url(), gh.app_id(), &gh.private_key_pem());
+
+    // Slow answers, so that the evaluation is surely in the middle of its fetch when killed.
+    gh.set_latency(Duration::from_millis(150));
+    let mut first = harness::FolioProcess::start(&env, &config, dir.path().join("first.log")).await;
+    gh.webhook_to(&format!("{}/webhook", first.url));
+    assert_eq!(open_issue(&gh, 10, "octocat", &standard_form()).await, 202);
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !gh
+        .requests()
+        .iter()
+        .any(|r| r.path_and_query.starts_with("/repos/psf/requests/pulls/10"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    assert!(gh.issue_comments(HIRING, 10).is_empty());
+
+    gh.set_latency(Duration::ZERO);
+    let second = harness::FolioProcess::start(&env, &config, dir.path().join("second.log")).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gh.issue_comments(HIRING, 10).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no comment after the restart; log:\n{}",
+            std::fs::read_to_string(&second.log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Let any straggler finish, then there must still be one comment.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let body = the_comment(&gh, 10);
+    assert!(body.contains("https://github.com/psf/requests/pull/101"));
+    drop(second);
+}
+
+/// `folio evaluate` runs the same fetch, analysis and report from a terminal, with a
+/// personal token instead of the App.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folio_evaluate_prints_the_same_report_as_json_and_markdown() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.add_personal_token("ghp_localtesttoken", "recruiter");
+    let links = [
+        "--candidate",
+        "octocat",
+        "https://github.com/psf/requests/pull/101",
+        "https://github.com/psf/requests/pull/102",
+        "https://github.com/octocat/hello",
+    ];
+    let gh_url = gh.url();
+    let (json_out, md_out) = tokio::task::spawn_blocking({
+        let gh_url = gh_url.clone();
+        move || {
+            let run = |extra: &[&str]| {
+                let mut args: Vec<&str> = links.to_vec();
+                args.extend_from_slice(extra);
+                std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+                    .arg("evaluate")
+                    .args(&args)
+                    .env_clear()
+                    .env("PATH", std::env::var("PATH").unwrap_or_default())
+                    .env("FOLIO_GITHUB_API_URL", &gh_url)
+                    .env("GITHUB_TOKEN", "ghp_localtesttoken")
+                    .output()
+                    .expect("run folio evaluate")
+            };
+            (run(&["--format", "json"]), run(&[]))
+        }
+    })
+    .await
+    .expect("join");
+    assert!(
+        json_out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&json_out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&json_out.stdout).expect("JSON on stdout");
+    assert_eq!(report["candidate"], "octocat");
+    assert_eq!(report["sources"].as_array().map(Vec::len), Some(4));
+    assert!(md_out.status.success());
+    let md = String::from_utf8(md_out.stdout).expect("utf-8");
+    assert!(md.starts_with(MARKER));
+    assert!(md.contains("https://github.com/psf/requests/pull/102"));
+    // Not a TTY: no progress lines on stderr.
+    assert!(
+        md_out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&md_out.stderr)
+    );
+
+    // A rejected token is a usage problem: exit code 2 and one line that says what to do.
+    let bad = tokio::task::spawn_blocking({
+        let gh_url = gh_url.clone();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+                .args([
+                    "evaluate",
+                    "--candidate",
+                    "octocat",
+                    "https://github.com/octocat/hello",
+                ])
+                .env_clear()
+                .env("FOLIO_GITHUB_API_URL", &gh_url)
+                .env("GITHUB_TOKEN", "ghp_wrong")
+                .output()
+                .expect("run")
+        }
+    })
+    .await
+    .expect("join");
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("GITHUB_TOKEN"), "{stderr}");
+}
+
+/// A measurement, not a check: run by `scripts/bench-evaluation.sh`. The time from a delivery
+/// to the comment for the 5-pull-request, 3-repository portfolio when every GitHub answer
+/// takes 50 ms, first and unchanged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a benchmark; run scripts/bench-evaluation.sh"]
+async fn bench_delivery_to_comment_with_50ms_latency() {
+    let gh = FakeGitHub::start().await;
+    let body = five_and_three(&gh);
+    let app = start(&gh).await;
+    gh.set_latency(Duration::from_millis(50));
+    let started = std::time::Instant::now();
+    open_issue(&gh, 11, "octocat", &body).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gh.issue_comments(HIRING, 11).is_empty() {
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let first = started.elapsed();
+    let requests = gh.request_count();
+    app.wait_idle(WAIT).await;
+    gh.reset_log();
+    let started = std::time::Instant::now();
+    gh.send_webhook(Event::IssueEdited {
+        repo: HIRING.into(),
+        number: 11,
+        previous_body: None,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    let again = started.elapsed();
+    println!(
+        "delivery to comment, 50 ms per GitHub answer: first {:.2} s ({requests} requests); unchanged re-evaluation {:.2} s ({} requests)",
+        first.as_secs_f64(),
+        again.as_secs_f64(),
+        gh.request_count()
+    );
+    app.stop().await;
+}
