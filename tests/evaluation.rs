@@ -503,7 +503,7 @@ async fn a_deleted_pull_request_becomes_a_warning_and_the_rest_is_evaluated() {
 async fn bad_gateways_timeouts_and_a_secondary_rate_limit_are_survived() {
     let gh = FakeGitHub::start().await;
     hiring_world(&gh);
-    gh.set_timeout_hold(Duration::from_secs(5));
+    gh.set_timeout_hold(Duration::from_secs(8));
     gh.fail_next(
         Matcher::prefix("/repos/psf/requests/pulls/101"),
         Fault::Status(502),
@@ -627,7 +627,12 @@ async fn the_comment_stays_under_the_limit_with_many_sources() {
     );
     assert!(
         body.contains("folio evaluate"),
-        "the cut must say how to see everything"
+        "the cut must say how to see everything; {} chars, ending:\n{}\nwarnings: {:#}",
+        body.chars().count(),
+        body.chars()
+            .skip(body.chars().count().saturating_sub(1500))
+            .collect::<String>(),
+        last_report(&app, 8).await["warnings"]
     );
     let report = last_report(&app, 8).await;
     assert_eq!(
@@ -954,5 +959,95 @@ async fn bench_delivery_to_comment_with_50ms_latency() {
         again.as_secs_f64(),
         gh.request_count()
     );
+    app.stop().await;
+}
+
+/// SPEC §6: a broken `.github/folio.yml` gets a comment naming the key and what it may be,
+/// and it takes down nothing else: another org's submission is evaluated as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_config_is_explained_on_the_issue_and_other_orgs_are_unaffected() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.repo(HIRING)
+        .file(".github/folio.yml", "limits:\n  pull_request_linkz: 3\n");
+    gh.installation(43)
+        .organization("globex")
+        .repos(&["globex/hiring"]);
+    gh.repo("globex/hiring").public();
+    let app = start(&gh).await;
+
+    open_issue(&gh, 12, "octocat", &standard_form()).await;
+    gh.issue("globex/hiring", 1)
+        .author("octocat")
+        .title("Portfolio")
+        .body(&standard_form());
+    gh.send_webhook(Event::IssueOpened {
+        repo: "globex/hiring".into(),
+        number: 1,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+
+    // Markdown escapes aside (the key comes from the file, so it is untrusted text).
+    let broken = the_comment(&gh, 12).replace('\\', "");
+    assert!(broken.contains("pull_request_linkz"), "{broken}");
+    assert!(broken.contains("pull_request_links"), "{broken}");
+    let other: Vec<_> = gh
+        .issue_comments("globex/hiring", 1)
+        .into_iter()
+        .filter(|c| c.user == gh.bot_login())
+        .collect();
+    assert_eq!(other.len(), 1);
+    assert!(
+        other[0]
+            .body
+            .contains("https://github.com/psf/requests/pull/101")
+    );
+    app.stop().await;
+}
+
+/// The org's `.github` repository is the fallback, and the file is read again at each
+/// evaluation, so a change applies at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_org_config_applies_and_a_change_applies_at_the_next_evaluation() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.repo("acme/.github").public().file(
+        ".github/folio.yml",
+        "labels:\n  evaluated: \"hiring: evidence ready\"\n",
+    );
+    let app = start(&gh).await;
+    open_issue(&gh, 13, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    assert!(
+        gh.issue_labels(HIRING, 13)
+            .contains(&"hiring: evidence ready".to_string()),
+        "{:?}",
+        gh.issue_labels(HIRING, 13)
+    );
+
+    // The hiring repository's own file now takes precedence.
+    gh.repo(HIRING).file(
+        ".github/folio.yml",
+        "labels:\n  evaluated: \"evidence: ready\"\n",
+    );
+    let id = gh
+        .issue(HIRING, 13)
+        .comment("recruiter", "/folio refresh")
+        .comment_id("recruiter", "/folio refresh");
+    gh.send_webhook(Event::IssueCommentCreated {
+        repo: HIRING.into(),
+        number: 13,
+        comment_id: id,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert!(
+        gh.issue_labels(HIRING, 13)
+            .contains(&"evidence: ready".to_string()),
+        "{:?}",
+        gh.issue_labels(HIRING, 13)
+    );
+    the_comment(&gh, 13);
     app.stop().await;
 }

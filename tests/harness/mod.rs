@@ -133,7 +133,7 @@ pub fn submission_opened(number: i64, body: &str) -> Vec<u8> {
 /// Settings for a Folio that talks to a fake GitHub as its App, with short GitHub timeouts
 /// and retries so that fault stories finish in seconds.
 pub const GITHUB_TEST_CONFIG: &str =
-    "[github]\nrequest_timeout_seconds = 2\nmax_retries = 4\nretry_base_ms = 50\n";
+    "[github]\nrequest_timeout_seconds = 5\nmax_retries = 4\nretry_base_ms = 50\n";
 
 pub fn github_env(
     db_url: &str,
