@@ -127,6 +127,7 @@ impl Worker {
             job = job.id,
             kind = %job.kind,
             key = %job.dedupe_key,
+            delivery = job.delivery.as_deref().unwrap_or(""),
             attempt = job.attempts
         );
         async {

@@ -1051,3 +1051,33 @@ async fn the_org_config_applies_and_a_change_applies_at_the_next_evaluation() {
     the_comment(&gh, 13);
     app.stop().await;
 }
+
+/// A job that keeps failing ends dead, and the one comment says so and how to retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_that_keeps_failing_says_so_in_the_one_comment() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    // The extra line lands in the test configuration's `[queue]` section.
+    let app = harness::spawn_for_github_with(
+        &gh.url(),
+        gh.app_id(),
+        &gh.private_key_pem(),
+        "max_attempts = 2",
+    )
+    .await;
+    gh.set_webhook_secret(harness::SECRET);
+    gh.webhook_to(&format!("{}/webhook", app.url));
+    gh.fail_next(
+        Matcher::prefix("/repos/psf/requests/pulls/101"),
+        Fault::Status(502),
+        1000,
+    );
+    open_issue(&gh, 14, "octocat", &standard_form()).await;
+    app.wait_idle(Duration::from_secs(60)).await;
+
+    let body = the_comment(&gh, 14);
+    assert!(body.starts_with(MARKER));
+    assert!(body.contains("/folio refresh"), "{body}");
+    assert_eq!(app.store.queue_stats().await.expect("stats").dead, 1);
+    app.stop().await;
+}

@@ -150,11 +150,22 @@ pub fn github_env(
 
 /// A Folio on a fresh SQLite database, wired to the fake GitHub at `api_url` as app `app_id`.
 pub async fn spawn_for_github(api_url: &str, app_id: u64, private_key_pem: &str) -> TestApp {
+    spawn_for_github_with(api_url, app_id, private_key_pem, "").await
+}
+
+/// As [`spawn_for_github`], with `extra` TOML lines appended to the test configuration
+/// (e.g. `max_attempts = 2` under `[queue]`).
+pub async fn spawn_for_github_with(
+    api_url: &str,
+    app_id: u64,
+    private_key_pem: &str,
+    extra: &str,
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}", dir.path().join("folio.db").display());
     std::fs::write(
         dir.path().join("folio.toml"),
-        format!("{TEST_CONFIG}{GITHUB_TEST_CONFIG}"),
+        format!("{TEST_CONFIG}{extra}\n{GITHUB_TEST_CONFIG}"),
     )
     .expect("write config");
     let env = github_env(&url, api_url, app_id, private_key_pem);
