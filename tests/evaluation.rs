@@ -1081,3 +1081,53 @@ async fn an_evaluation_that_keeps_failing_says_so_in_the_one_comment() {
     assert_eq!(app.store.queue_stats().await.expect("stats").dead, 1);
     app.stop().await;
 }
+
+async fn refresh_by(gh: &FakeGitHub, number: u64, login: &str, text: &str) {
+    let id = gh
+        .issue(HIRING, number)
+        .comment(login, text)
+        .comment_id(login, text);
+    gh.send_webhook(Event::IssueCommentCreated {
+        repo: HIRING.into(),
+        number,
+        comment_id: id,
+    })
+    .await;
+}
+
+/// Re-evaluations of one issue are limited per hour (`limits.reevaluations_per_hour`), and a
+/// `/folio refresh` quoted or inside a code block is not a command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_are_limited_per_issue_and_quoted_commands_are_not_commands() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.repo(HIRING).file(
+        ".github/folio.yml",
+        "limits:\n  reevaluations_per_hour: 2\n",
+    );
+    let app = start(&gh).await;
+    open_issue(&gh, 15, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let sub = app
+        .store
+        .submission(HIRING, 15)
+        .await
+        .expect("store")
+        .expect("submission");
+    let evaluations = || async { app.store.evaluations_since(sub.id, 0).await.expect("store") };
+    assert_eq!(evaluations().await, 1);
+
+    refresh_by(&gh, 15, "recruiter", "> /folio refresh\n\nquoting the docs").await;
+    refresh_by(&gh, 15, "recruiter", "```\n/folio refresh\n```").await;
+    app.wait_idle(WAIT).await;
+    assert_eq!(evaluations().await, 1, "quoted commands ran");
+
+    refresh_by(&gh, 15, "recruiter", "/folio refresh").await;
+    app.wait_idle(WAIT).await;
+    assert_eq!(evaluations().await, 2);
+    refresh_by(&gh, 15, "recruiter", "/folio refresh please").await;
+    app.wait_idle(WAIT).await;
+    assert_eq!(evaluations().await, 2, "the hourly limit of 2 was exceeded");
+    the_comment(&gh, 15);
+    app.stop().await;
+}
