@@ -5,8 +5,8 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use anyhow::Context;
-use axum::Router;
 use axum::Extension;
+use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -274,11 +274,11 @@ pub async fn start(
             listener,
             app.into_make_service_with_connect_info::<SocketAddr>(),
         )
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.wait_for(|v| *v).await;
-            })
-            .await
-            .context("HTTP server failed")
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|v| *v).await;
+        })
+        .await
+        .context("HTTP server failed")
     });
     info!(%addr, backend = store.backend(), configured = state.configured(), "folio is listening");
     Ok(Running {

@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use axum::Extension;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use axum::Extension;
 use serde::Deserialize;
 use subtle::ConstantTimeEq as _;
 use tracing::{info, warn};
@@ -177,7 +177,10 @@ pub fn manifest(public_url: &url::Url) -> Result<serde_json::Value, SetupError> 
         .as_object_mut()
         .ok_or_else(|| SetupError::Internal("embedded app manifest is not an object".into()))?;
     obj.insert("url".into(), base.into());
-    obj.insert("redirect_url".into(), format!("{base}/setup/callback").into());
+    obj.insert(
+        "redirect_url".into(),
+        format!("{base}/setup/callback").into(),
+    );
     obj.insert(
         "hook_attributes".into(),
         serde_json::json!({"url": format!("{base}/webhook"), "active": true}),
@@ -298,8 +301,7 @@ pub fn page(
         origin(&state.settings.web_url)
     );
     if let Ok(v) = HeaderValue::from_str(&csp) {
-        res.headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, v);
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     Ok(res)
 }
@@ -316,7 +318,10 @@ fn page_response(status: StatusCode, title: &str, body: &str) -> Response {
     let mut res = (status, Html(html)).into_response();
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     res
 }
@@ -430,7 +435,10 @@ pub async fn callback(
     );
     info!(app_id = stored.app_id, path = %path.display(), "GitHub App registered; webhooks enabled");
 
-    let install = format!("{}/installations/new", html_url.as_str().trim_end_matches('/'));
+    let install = format!(
+        "{}/installations/new",
+        html_url.as_str().trim_end_matches('/')
+    );
     let body = format!(
         "<h1>Folio is set up</h1>\
          <p>GitHub App {id} is registered and Folio now accepts its webhooks. Its credentials \
@@ -525,4 +533,147 @@ pub fn write_credentials(path: &Path, creds: &StoredCredentials) -> anyhow::Resu
 /// For `server::index`: the peer address when the server was started with connect info.
 pub fn peer(info: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<SocketAddr> {
     info.map(|Extension(ConnectInfo(addr))| addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> Option<SocketAddr> {
+        Some(s.parse().unwrap())
+    }
+
+    #[test]
+    fn access_is_loopback_or_token() {
+        let gate = SetupGate::new().unwrap();
+        let none = HeaderMap::new();
+        let token = gate.token().expose().to_string();
+        assert!(check_access(&gate, addr("127.0.0.1:5000"), &none, None).is_ok());
+        assert!(check_access(&gate, addr("127.8.9.10:5000"), &none, None).is_ok());
+        assert!(check_access(&gate, addr("[::1]:5000"), &none, None).is_ok());
+        assert!(check_access(&gate, addr("[::ffff:127.0.0.1]:5000"), &none, None).is_ok());
+        for stranger in ["10.0.0.5:5000", "203.0.113.1:80", "[2001:db8::1]:443"] {
+            assert!(matches!(
+                check_access(&gate, addr(stranger), &none, None),
+                Err(SetupError::Forbidden)
+            ));
+            assert!(check_access(&gate, addr(stranger), &none, Some("nope")).is_err());
+            assert!(check_access(&gate, addr(stranger), &none, Some(&token[..63])).is_err());
+            assert!(check_access(&gate, addr(stranger), &none, Some(&token)).is_ok());
+        }
+        // No peer address known: closed unless the token is given.
+        assert!(check_access(&gate, None, &none, None).is_err());
+        assert!(check_access(&gate, None, &none, Some(&token)).is_ok());
+        let mut proxied = HeaderMap::new();
+        proxied.insert("forwarded", HeaderValue::from_static("for=198.51.100.2"));
+        assert!(check_access(&gate, addr("127.0.0.1:5000"), &proxied, None).is_err());
+        assert!(check_access(&gate, addr("127.0.0.1:5000"), &proxied, Some(&token)).is_ok());
+    }
+
+    #[test]
+    fn tokens_and_states_are_random_and_states_work_once() {
+        let a = SetupGate::new().unwrap();
+        let b = SetupGate::new().unwrap();
+        assert_ne!(a.token().expose(), b.token().expose());
+        assert_eq!(a.token().expose().len(), 64);
+        let s1 = a.issue_state().unwrap();
+        let s2 = a.issue_state().unwrap();
+        assert_ne!(s1, s2);
+        assert!(
+            !b.take_state(&s1),
+            "a state belongs to the gate that issued it"
+        );
+        assert!(!a.take_state(""));
+        assert!(a.take_state(&s2));
+        assert!(!a.take_state(&s2));
+        assert!(a.take_state(&s1));
+    }
+
+    #[test]
+    fn pending_states_are_capped_oldest_first() {
+        let gate = SetupGate::new().unwrap();
+        let first = gate.issue_state().unwrap();
+        let rest: Vec<String> = (0..MAX_PENDING_STATES)
+            .map(|_| gate.issue_state().unwrap())
+            .collect();
+        assert!(!gate.take_state(&first));
+        assert!(rest.iter().all(|s| gate.take_state(s)));
+    }
+
+    #[test]
+    fn manifest_urls_follow_the_public_url() {
+        let m = manifest(&url::Url::parse("https://ci.example.com/folio/").unwrap()).unwrap();
+        assert_eq!(m["url"], "https://ci.example.com/folio");
+        assert_eq!(
+            m["hook_attributes"]["url"],
+            "https://ci.example.com/folio/webhook"
+        );
+        assert_eq!(
+            m["redirect_url"],
+            "https://ci.example.com/folio/setup/callback"
+        );
+        // Everything else comes from the committed file.
+        let committed: serde_json::Value = serde_json::from_str(MANIFEST_TEMPLATE).unwrap();
+        assert_eq!(m["default_permissions"], committed["default_permissions"]);
+        assert_eq!(m["default_events"], committed["default_events"]);
+        assert_eq!(m["description"], committed["description"]);
+    }
+
+    #[test]
+    fn registration_targets_account_or_organization() {
+        let web = url::Url::parse("https://ghe.example.com").unwrap();
+        assert_eq!(
+            registration_url(&web, None, "abc").unwrap(),
+            "https://ghe.example.com/settings/apps/new?state=abc"
+        );
+        assert_eq!(
+            registration_url(&web, Some("acme-2"), "abc").unwrap(),
+            "https://ghe.example.com/organizations/acme-2/settings/apps/new?state=abc"
+        );
+        for bad in [
+            "",
+            "-acme",
+            "acme-",
+            "a--b",
+            "acme/x",
+            "a b",
+            &"x".repeat(40),
+        ] {
+            assert!(registration_url(&web, Some(bad), "abc").is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn credentials_file_is_private_and_replaced_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.json");
+        std::fs::write(&path, "old").unwrap();
+        let creds = StoredCredentials {
+            app_id: 7,
+            pem: "PEM".into(),
+            webhook_secret: "s3cret".into(),
+            slug: Some("folio".into()),
+        };
+        write_credentials(&path, &creds).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let back: StoredCredentials =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!((back.app_id, back.pem.as_str()), (7, "PEM"));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert!(!format!("{back:?}").contains("s3cret"));
+        assert!(write_credentials(&dir.path().join("missing/creds.json"), &creds).is_err());
+    }
+
+    #[test]
+    fn escape_covers_attribute_breakers() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
 }
