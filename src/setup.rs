@@ -252,6 +252,8 @@ pub fn page(
     let manifest = manifest(&state.settings.public_url)?;
     let manifest_json = serde_json::to_string(&manifest)
         .map_err(|e| SetupError::Internal(format!("app manifest: {e}")))?;
+    // Checked before a state is minted, so that a mistyped organization costs none.
+    registration_url(&state.settings.web_url, org, "")?;
     let st = state.setup.issue_state()?;
     let action = registration_url(&state.settings.web_url, org, &st)?;
     let public = state.settings.public_url.as_str().trim_end_matches('/');
