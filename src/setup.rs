@@ -78,6 +78,8 @@ impl IntoResponse for SetupError {
 pub struct SetupGate {
     token: Secret,
     states: Mutex<Vec<(String, Instant)>>,
+    /// One registration at a time: a second tab's callback must not register a second app.
+    finishing: tokio::sync::Mutex<()>,
 }
 
 impl SetupGate {
@@ -85,6 +87,7 @@ impl SetupGate {
         Ok(Self {
             token: Secret::new(random_hex()?),
             states: Mutex::new(Vec::new()),
+            finishing: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -388,6 +391,10 @@ pub async fn callback(
         ));
     }
 
+    let _one_at_a_time = state.setup.finishing.lock().await;
+    if state.configured() {
+        return Err(SetupError::Closed);
+    }
     let conv = convert(&state, code).await?;
     let Some(webhook_secret) = conv.webhook_secret.filter(|s| !s.is_empty()) else {
         return Err(SetupError::GitHub(

@@ -375,3 +375,17 @@ async fn a_remote_visitor_needs_the_setup_token() {
     );
     s.app.stop().await;
 }
+
+#[tokio::test]
+async fn two_tabs_finishing_at_once_register_one_app() {
+    let s = unconfigured().await;
+    let (p1, p2) = (page(&s.app).await, page(&s.app).await);
+    let (c1, c2) = (s.gh.manifest_code(), s.gh.manifest_code());
+    let u1 = format!("/setup/callback?code={c1}&state={}", p1.state);
+    let u2 = format!("/setup/callback?code={c2}&state={}", p2.state);
+    let (r1, r2) = tokio::join!(get(&s.app, &u1), get(&s.app, &u2));
+    let mut statuses = [r1.status(), r2.status()];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::NOT_FOUND]);
+    s.app.stop().await;
+}
