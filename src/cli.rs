@@ -45,6 +45,14 @@ pub enum Command {
         after_help = "Example:\n  FOLIO_WEBHOOK_SECRET=... FOLIO_APP_ID=123 FOLIO_PRIVATE_KEY_PATH=app.pem folio serve"
     )]
     Serve,
+    /// Probe a running `folio serve` on FOLIO_LISTEN: exit 0 when GET /healthz answers 200.
+    /// For container HEALTHCHECKs, where the runtime image has no curl.
+    #[command(after_help = "Example:\n  folio healthcheck && echo alive")]
+    Healthcheck {
+        /// Probe this URL instead of http://FOLIO_LISTEN/healthz.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Apply the database migrations and exit.
     #[command(after_help = "Example:\n  FOLIO_DATABASE_URL=sqlite://folio.db folio migrate")]
     Migrate,
@@ -144,6 +152,29 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             crate::telemetry::init(&s.log, s.log_format);
             crate::server::serve(s).await.map_err(CliError::Failure)
         }
+        Command::Healthcheck { url } => {
+            let url = match url {
+                Some(u) => u,
+                None => healthz_url(settings(config)?.listen),
+            };
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(3))
+                .build()
+                .context("building the HTTP client")?;
+            let res = client
+                .get(&url)
+                .send()
+                .await
+                .with_context(|| format!("GET {url}"))?;
+            if res.status() == reqwest::StatusCode::OK {
+                Ok(())
+            } else {
+                Err(CliError::Failure(anyhow::anyhow!(
+                    "GET {url} answered {}",
+                    res.status()
+                )))
+            }
+        }
         Command::Migrate => {
             let s = settings(config)?;
             let store = crate::store::connect(&s.database_url)
@@ -237,5 +268,39 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 }
             }
         }
+    }
+}
+
+/// A server listening on every address is probed on loopback, which it also serves.
+fn healthz_url(listen: std::net::SocketAddr) -> String {
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    format!(
+        "http://{}/healthz",
+        std::net::SocketAddr::new(ip, listen.port())
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn healthcheck_probes_loopback_for_a_wildcard_listen_address() {
+        assert_eq!(
+            healthz_url("0.0.0.0:3000".parse().unwrap()),
+            "http://127.0.0.1:3000/healthz"
+        );
+        assert_eq!(
+            healthz_url("[::]:8080".parse().unwrap()),
+            "http://[::1]:8080/healthz"
+        );
+        assert_eq!(
+            healthz_url("10.1.2.3:3000".parse().unwrap()),
+            "http://10.1.2.3:3000/healthz"
+        );
     }
 }

@@ -254,13 +254,25 @@ impl FileLayer {
 }
 
 /// Credentials written by the setup flow (App Manifest conversion).
-#[derive(Debug, Deserialize, serde::Serialize)]
+#[derive(Deserialize, serde::Serialize)]
 pub struct StoredCredentials {
     pub app_id: u64,
     pub pem: String,
     pub webhook_secret: String,
     #[serde(default)]
     pub slug: Option<String>,
+}
+
+// By hand, so that the key and the secret never reach a log line.
+impl fmt::Debug for StoredCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredCredentials")
+            .field("app_id", &self.app_id)
+            .field("pem", &"[redacted]")
+            .field("webhook_secret", &"[redacted]")
+            .field("slug", &self.slug)
+            .finish()
+    }
 }
 
 impl Settings {

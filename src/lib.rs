@@ -24,6 +24,7 @@ pub mod report;
 pub mod review_signals;
 pub mod scan;
 pub mod server;
+pub mod setup;
 pub mod snapshot;
 pub mod store;
 pub mod submission;

@@ -5,9 +5,10 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use anyhow::Context;
+use axum::Extension;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -29,6 +30,8 @@ pub struct AppState {
     pub jobs_ready: Arc<Notify>,
     pub metrics: PrometheusHandle,
     pub started: Instant,
+    /// The setup token and the pending App Manifest `state` values.
+    pub setup: crate::setup::SetupGate,
     /// Swappable so that the setup flow can switch to serving webhooks without a restart.
     secrets: RwLock<Vec<Secret>>,
     app: RwLock<Option<AppCredentials>>,
@@ -85,6 +88,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_page))
         .route("/", get(index))
+        .route("/setup/callback", get(crate::setup::callback))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -129,17 +133,19 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-async fn index(State(state): State<Arc<AppState>>) -> Response {
+async fn index(
+    State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
     let version = crate::model::FOLIO_VERSION;
     if !state.configured() {
-        let body = format!(
-            "<!doctype html><html><head><meta charset=\"utf-8\"><title>Folio: setup needed</title></head>\
-             <body><h1>Folio {version}: setup needed</h1>\
-             <p>This Folio has no GitHub App credentials or no webhook secret yet, so it cannot take webhooks.</p>\
-             <p>Set <code>FOLIO_APP_ID</code>, <code>FOLIO_PRIVATE_KEY_PATH</code> and <code>FOLIO_WEBHOOK_SECRET</code> \
-             (see the README), then restart.</p></body></html>"
-        );
-        return (StatusCode::OK, Html(body)).into_response();
+        let query = crate::setup::PageQuery::parse(uri.query());
+        return match crate::setup::page(&state, crate::setup::peer(peer), &headers, &query) {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
     }
     let stats = state.store.queue_stats().await.unwrap_or_default();
     let installations = state.store.installation_count().await.unwrap_or(0);
@@ -228,6 +234,7 @@ pub async fn start(
         jobs_ready: jobs_ready.clone(),
         metrics: metrics_handle(),
         started: Instant::now(),
+        setup: crate::setup::SetupGate::new()?,
     });
     let handler: Arc<dyn JobHandler> = match handler {
         Some(h) => h,
@@ -262,12 +269,16 @@ pub async fn start(
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.wait_for(|v| *v).await;
-            })
-            .await
-            .context("HTTP server failed")
+        // The peer address lets the setup page tell loopback visitors from others.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|v| *v).await;
+        })
+        .await
+        .context("HTTP server failed")
     });
     info!(%addr, backend = store.backend(), configured = state.configured(), "folio is listening");
     Ok(Running {
@@ -302,7 +313,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             "no GitHub App credentials or webhook secret: serving the setup page; /webhook answers 503"
         );
     }
+    let public_url = settings.public_url.clone();
     let running = start(settings, store, listener, None).await?;
+    if !running.state.configured() {
+        // On stderr rather than in the structured log: the token opens the setup page to
+        // whoever has it, so it should not travel to a log store with the other lines.
+        eprintln!(
+            "folio: set up the GitHub App at {}/?token={} (from this machine the token is not needed)",
+            public_url.as_str().trim_end_matches('/'),
+            running.state.setup.token().expose(),
+        );
+    }
     shutdown_signal().await;
     info!("shutting down: finishing running jobs");
     running.stop().await

@@ -218,7 +218,8 @@ async fn no_secret_means_setup_mode() {
         .text()
         .await
         .unwrap();
-    assert!(page.contains("setup needed"), "{page}");
+    // The setup page, with the form that registers the app on GitHub.
+    assert!(page.contains("<form id=\"register\""), "{page}");
     app.stop().await;
 }
 
