@@ -268,13 +268,21 @@ async fn concurrent_duplicates_and_one_issue_coalesce() {
         assert!(t.await.unwrap().is_success());
     }
     assert_eq!(app.store.delivery_count().await.unwrap(), 20);
-    // A worker may already have claimed the first job; what must hold is at most one pending
-    // and at most one running job for the issue.
+    // A worker (which never finishes here) may claim a job at any moment, so the queue may
+    // hold one pending job, or one running, or one running and one pending behind it; what
+    // must hold is at most one of each for the issue, and at least one.
     let jobs = app.store.list_jobs(None, 100).await.unwrap();
     let pending = jobs.iter().filter(|j| j.state == "pending").count();
     let running = jobs.iter().filter(|j| j.state == "running").count();
-    assert_eq!(pending, 1, "one pending job for one issue: {jobs:?}");
-    assert!(running <= 1, "{jobs:?}");
+    assert!(
+        pending <= 1,
+        "at most one pending job for one issue: {jobs:?}"
+    );
+    assert!(
+        running <= 1,
+        "at most one running job for one issue: {jobs:?}"
+    );
+    assert!(pending + running >= 1, "{jobs:?}");
     assert_eq!(pending + running, jobs.len(), "{jobs:?}");
     app.stop().await;
 }
