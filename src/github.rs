@@ -412,7 +412,9 @@ impl GitHub {
             metrics::counter!("folio_github_requests_total", "status" => status.to_string())
                 .increment(1);
             self.rate_update(scope, &parts.headers);
-            if status != 304 {
+            // A 304 costs no rate limit, and neither do App-JWT calls (minting a token,
+            // `/app`): GitHub bills the installation's budget only.
+            if status != 304 && scope != "app" {
                 counters.billed.fetch_add(1, Ordering::Relaxed);
             }
             let header = |name: &str| {
