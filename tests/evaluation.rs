@@ -1131,3 +1131,79 @@ async fn refreshes_are_limited_per_issue_and_quoted_commands_are_not_commands() 
     the_comment(&gh, 15);
     app.stop().await;
 }
+
+/// SPEC §1: someone who is neither the candidate nor a maintainer submits for a candidate;
+/// Folio asks a maintainer to confirm, and a maintainer's `/folio refresh` turns the same
+/// comment into the evaluation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_for_someone_else_waits_for_a_maintainer_to_confirm() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let app = start(&gh).await;
+    open_issue(&gh, 16, "stranger", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let waiting = the_comment(&gh, 16);
+    assert!(waiting.contains("/folio refresh"), "{waiting}");
+    assert!(!waiting.contains("https://github.com/psf/requests/pull/101"));
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/repos/psf/")),
+        "nothing of the portfolio is fetched before a maintainer confirms"
+    );
+
+    refresh_by(&gh, 16, "recruiter", "/folio refresh").await;
+    app.wait_idle(WAIT).await;
+    let evaluated = the_comment(&gh, 16);
+    assert!(evaluated.contains("https://github.com/psf/requests/pull/101"));
+    app.stop().await;
+}
+
+/// Unusable input gets a comment that says what to fix and the needs-info label; private
+/// repositories are listed as not public and never quoted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unusable_input_asks_for_a_fix_and_private_work_is_never_quoted() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.repo("octocat/secret")
+        .private()
+        .file(".github/workflows/ci.yml", "on: push # SECRET-MARKER\n");
+    let app = start(&gh).await;
+
+    open_issue(&gh, 17, "octocat", &form("octocat", &[], &[])).await;
+    app.wait_idle(WAIT).await;
+    let body = the_comment(&gh, 17);
+    assert!(
+        gh.issue_labels(HIRING, 17)
+            .contains(&"folio: needs-info".to_string())
+    );
+    assert!(body.to_lowercase().contains("link"), "{body}");
+
+    gh.issue(HIRING, 17).body(&form(
+        "octocat",
+        &["https://github.com/psf/requests/pull/101"],
+        &["https://github.com/octocat/secret"],
+    ));
+    gh.send_webhook(Event::IssueEdited {
+        repo: HIRING.into(),
+        number: 17,
+        previous_body: None,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    let body = the_comment(&gh, 17);
+    assert!(body.contains("not public"), "{body}");
+    assert!(!body.contains("SECRET-MARKER"));
+    let report = last_report(&app, 17).await;
+    assert!(!report.to_string().contains("SECRET-MARKER"));
+    let labels = gh.issue_labels(HIRING, 17);
+    assert!(
+        labels.contains(&"folio: evaluated".to_string()),
+        "{labels:?}"
+    );
+    assert!(
+        !labels.contains(&"folio: needs-info".to_string()),
+        "{labels:?}"
+    );
+    app.stop().await;
+}
