@@ -250,6 +250,9 @@ async fn a_signed_delivery_becomes_one_comment_with_its_sources_and_their_attrib
     app.wait_idle(WAIT).await;
 
     let body = the_comment(&gh, 1);
+    if let Ok(path) = std::env::var("FOLIO_DUMP_COMMENT") {
+        std::fs::write(path, &body).expect("dump");
+    }
     assert!(body.starts_with(MARKER), "{body}");
     assert!(body.contains("Evidence for reviewers, not a hiring decision."));
     for link in [

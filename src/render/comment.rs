@@ -622,9 +622,16 @@ fn practice_details(
         } else {
             per_repo
         };
+        let bare = |f: &PracticeFinding| {
+            f.status != PracticeStatus::Present && f.evidence.is_empty() && f.notes.is_empty()
+        };
+        // "Not found" in every repository says nothing more per repository; one line will do.
+        if entries.iter().all(|f| bare(f)) {
+            continue;
+        }
         for f in entries {
             let credited = f.attribution.is_some_and(Attribution::is_credited);
-            if f.status != PracticeStatus::Present && f.evidence.is_empty() && f.notes.is_empty() {
+            if bare(f) {
                 if entries_are_several(report, &m.id) {
                     let _ = writeln!(out, "  - {}: {}", repo_label(f), status_words(f));
                 }
