@@ -797,15 +797,8 @@ async fn a_job_cut_off_half_way_completes_after_a_restart_with_one_comment() {
     let gh = FakeGitHub::start().await;
     hiring_world(&gh);
     gh.set_webhook_secret(harness::SECRET);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = format!("sqlite://{}", dir.path().join("folio.db").display());
-    let config = dir.path().join("folio.toml");
-    std::fs::write(
-        &config,
-        format!("{}{}", harness::TEST_CONFIG, harness::GITHUB_TEST_CONFIG),
-    )
-    .expect("config");
-    let env = harness::github_env(&db, &gh.url(), gh.app_id(), &gh.private_key_pem());
+    let (dir, config, env) =
+        harness::process_setup(None, &gh.url(), gh.app_id(), &gh.private_key_pem());
 
     // Slow answers, so that the evaluation is surely in the middle of its fetch when killed.
     gh.set_latency(Duration::from_millis(150));

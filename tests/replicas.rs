@@ -15,21 +15,6 @@ use support::fake_github::{CommitSpec, Event, FakeGitHub, Permission};
 const HIRING: &str = "acme/hiring";
 const ISSUES: u64 = 50;
 
-async fn fresh_database(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("folio_replicas_{}", fastrand::u64(..));
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("FOLIO_TEST_POSTGRES_URL must point at a reachable server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let mut u = url::Url::parse(admin_url).expect("url");
-    u.set_path(&format!("/{name}"));
-    u.to_string()
-}
-
 fn world(gh: &FakeGitHub) {
     gh.installation(42).organization("acme").repos(&[HIRING]);
     gh.repo(HIRING)
@@ -81,7 +66,7 @@ async fn send(
         .send()
         .await
         .map(|r| r.status())
-        .unwrap_or(reqwest::StatusCode::SERVICE_UNAVAILABLE)
+        .unwrap_or_else(|e| panic!("delivery {guid} to {url} failed: {e}"))
 }
 
 fn folio_comments(gh: &FakeGitHub, n: u64) -> usize {
@@ -97,17 +82,11 @@ async fn two_replicas_share_the_work_and_one_dying_loses_nothing() {
         eprintln!("FOLIO_TEST_POSTGRES_URL is not set; skipping the replicas story");
         return;
     };
-    let db = fresh_database(&admin).await;
+    let db = harness::fresh_pg_database(&admin).await;
     let gh = FakeGitHub::start().await;
     world(&gh);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("folio.toml");
-    std::fs::write(
-        &config,
-        format!("{}{}", harness::TEST_CONFIG, harness::GITHUB_TEST_CONFIG),
-    )
-    .expect("config");
-    let mut env = harness::github_env(&db, &gh.url(), gh.app_id(), &gh.private_key_pem());
+    let (dir, config, mut env) =
+        harness::process_setup(Some(&db), &gh.url(), gh.app_id(), &gh.private_key_pem());
     env.insert("FOLIO_WORKERS".into(), "3".into());
     // Slow enough answers that evaluations are in flight when a replica dies.
     gh.set_latency(Duration::from_millis(20));
@@ -146,9 +125,10 @@ async fn two_replicas_share_the_work_and_one_dying_loses_nothing() {
             .map(|(url, event, guid, body)| send(&http, url, event, guid, body)),
     )
     .await;
+    let failed: Vec<_> = statuses.iter().filter(|s| !s.is_success()).collect();
     assert!(
-        statuses.iter().all(|s| s.is_success()),
-        "every delivery is acknowledged: {statuses:?}"
+        failed.is_empty(),
+        "every delivery is acknowledged: {failed:?}"
     );
 
     // Kill replica A with SIGKILL once some evaluations are done and others are running.
@@ -202,17 +182,11 @@ async fn bench_queue_throughput_with_one_and_two_replicas() {
         return;
     };
     for replicas in [1usize, 2] {
-        let db = fresh_database(&admin).await;
+        let db = harness::fresh_pg_database(&admin).await;
         let gh = FakeGitHub::start().await;
         world(&gh);
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("folio.toml");
-        std::fs::write(
-            &config,
-            format!("{}{}", harness::TEST_CONFIG, harness::GITHUB_TEST_CONFIG),
-        )
-        .expect("config");
-        let env = harness::github_env(&db, &gh.url(), gh.app_id(), &gh.private_key_pem());
+        let (dir, config, env) =
+            harness::process_setup(Some(&db), &gh.url(), gh.app_id(), &gh.private_key_pem());
         let mut procs = Vec::new();
         for r in 0..replicas {
             procs.push(

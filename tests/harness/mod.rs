@@ -192,6 +192,45 @@ impl TestApp {
     }
 }
 
+/// What `folio serve` processes need to run against a fake GitHub on database `db_url`: a
+/// directory (for the config file and logs), the test config file, and the environment.
+pub fn process_setup(
+    db_url: Option<&str>,
+    api_url: &str,
+    app_id: u64,
+    private_key_pem: &str,
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    HashMap<String, String>,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = db_url.map_or_else(
+        || format!("sqlite://{}", dir.path().join("folio.db").display()),
+        str::to_string,
+    );
+    let config = dir.path().join("folio.toml");
+    std::fs::write(&config, format!("{TEST_CONFIG}{GITHUB_TEST_CONFIG}")).expect("config");
+    let env = github_env(&db, api_url, app_id, private_key_pem);
+    (dir, config, env)
+}
+
+/// A fresh, empty PostgreSQL database on the server at `admin_url`; returns its URL.
+pub async fn fresh_pg_database(admin_url: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("folio_test_{}", fastrand::u64(..));
+    let mut conn = sqlx::PgConnection::connect(admin_url)
+        .await
+        .expect("FOLIO_TEST_POSTGRES_URL must point at a reachable server");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create database");
+    let mut u = url::Url::parse(admin_url).expect("url");
+    u.set_path(&format!("/{name}"));
+    u.to_string()
+}
+
 /// A real `folio serve` process, for stories that kill it (SIGKILL) or run several replicas.
 pub struct FolioProcess {
     pub url: String,
