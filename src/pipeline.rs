@@ -186,6 +186,27 @@ pub async fn authored_practices(
     Ok(out)
 }
 
+/// An upper estimate of the requests an evaluation makes, so that it waits for the rate
+/// limit's reset rather than starting and running the budget dry half-way: 6 per pull request
+/// (the pull request, files, reviews, comments, commits, check runs), 8 per repository (the
+/// repository of every pull request is read too; metadata, head, check runs, tarball, tags,
+/// releases, and reading the candidate's commits for attribution), and 8 for the issue,
+/// configuration, searches and publishing.
+pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
+    let mut repos: HashSet<String> = parsed
+        .repositories
+        .iter()
+        .map(|r| r.full_name().to_ascii_lowercase())
+        .collect();
+    repos.extend(
+        parsed
+            .pull_requests
+            .iter()
+            .map(|p| p.repo.full_name().to_ascii_lowercase()),
+    );
+    6 * parsed.pull_requests.len() as u64 + 8 * repos.len() as u64 + 8
+}
+
 /// A stable hash of what a report says, ignoring how many requests it took, so that an
 /// unchanged re-evaluation does not edit the comment.
 pub fn content_hash(report: &Report) -> String {
@@ -573,9 +594,9 @@ impl Pipeline {
             return Ok(());
         }
 
-        let needed =
-            6 * parsed.pull_requests.len() as u64 + 6 * parsed.repositories.len() as u64 + 8;
-        session.ensure_budget(needed).map_err(gh_to_job)?;
+        session
+            .ensure_budget(request_estimate(&parsed))
+            .map_err(gh_to_job)?;
         let rubric = config
             .rubric()
             .map_err(|e| JobError::Permanent(anyhow::anyhow!("rubric: {e}")))?;

@@ -1203,3 +1203,50 @@ async fn unusable_input_asks_for_a_fix_and_private_work_is_never_quoted() {
     );
     app.stop().await;
 }
+
+/// SPEC §8: Folio never runs the rate limit dry. With less left than an evaluation needs,
+/// the job waits for the reset instead of spending the rest, and no attempt is counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_evaluation_waits_for_the_rate_limit_reset_instead_of_running_it_dry() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let app = start(&gh).await;
+    gh.set_rate_limit_remaining(30);
+    open_issue(&gh, 18, "octocat", &standard_form()).await;
+
+    // The job reads the issue (which reports the remaining budget), then defers itself.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let job = loop {
+        let jobs = app
+            .store
+            .list_jobs(Some("pending"), 10)
+            .await
+            .expect("jobs");
+        let later = folio::store::now_ms() + 60_000;
+        if let Some(j) = jobs.into_iter().find(|j| j.run_at > later) {
+            break j;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job was not deferred"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        job.attempts, 0,
+        "a deferral is not a failed attempt: {job:?}"
+    );
+    assert!(gh.issue_comments(HIRING, 18).is_empty());
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/repos/psf/")),
+        "nothing of the portfolio was fetched"
+    );
+    assert!(
+        gh.rate_limit_remaining() > 20,
+        "{}",
+        gh.rate_limit_remaining()
+    );
+    app.stop().await;
+}
