@@ -175,7 +175,8 @@ async fn index(State(state): State<Arc<AppState>>) -> Response {
     (StatusCode::OK, Html(body)).into_response()
 }
 
-/// A running service: the HTTP server, the ingestor, the workers and the purge loop.
+/// A running service: the HTTP server, the ingestor, the workers, the purge loop and the
+/// reconciliation of missed deliveries.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
@@ -259,6 +260,8 @@ pub async fn start(
         }
     });
 
+    let reconcile = tokio::spawn(crate::reconcile::run_forever(state.clone()));
+
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
     let server = tokio::spawn(async move {
@@ -276,7 +279,7 @@ pub async fn start(
         shutdown,
         server,
         workers: Some(workers),
-        background: vec![purge],
+        background: vec![purge, reconcile],
     })
 }
 
