@@ -30,13 +30,30 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn classify(e: sqlx::Error) -> Self {
+    pub(crate) fn classify(e: sqlx::Error) -> Self {
         let text = e.to_string();
         let lower = text.to_ascii_lowercase();
-        let unavailable = matches!(
-            e,
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-        ) || lower.contains("database or disk is full")
+        // PostgreSQL SQLSTATEs of a server that is away or out of room, not of a bad query:
+        // class 08 (connection), 53 (insufficient resources: disk full, too many
+        // connections), 57P01-57P03 (shut down, terminated, cannot connect now), 55000 (e.g.
+        // the database does not allow connections at the moment).
+        let away_code = match &e {
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "55000"
+            }),
+            _ => false,
+        };
+        let unavailable = away_code
+            || matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+            )
+            || lower.contains("database or disk is full")
+            || lower.contains("readonly database")
             || lower.contains("disk i/o error")
             || lower.contains("database is locked")
             || lower.contains("no space left");

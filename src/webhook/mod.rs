@@ -126,9 +126,12 @@ fn count(event: &str, outcome: &'static str) {
     // Event names are bounded by GitHub's list, but an attacker with the secret could send
     // anything; keep the label set small.
     let event = match event {
-        "ping" | "installation" | "installation_repositories" | "issues" | "issue_comment" => {
-            event.to_string()
-        }
+        "none"
+        | "ping"
+        | "installation"
+        | "installation_repositories"
+        | "issues"
+        | "issue_comment" => event.to_string(),
         _ => "other".to_string(),
     };
     metrics::counter!("folio_webhook_deliveries_total", "event" => event, "outcome" => outcome)
