@@ -182,12 +182,12 @@ async fn sqlite_full_answers_503_and_loses_nothing_once_fixed() {
     };
     assert_eq!(deliver("before".into(), 1).await.status().as_u16(), 202);
 
-    // Every connection of the pool (8) is capped at the pages the file has now.
+    // Every connection of the pool is capped at the pages the file has now.
     let set_cap = |cap: Option<i64>| {
         let pool = pool.clone();
         async move {
             let mut held = Vec::new();
-            for _ in 0..8 {
+            for _ in 0..pool.options().get_max_connections() {
                 held.push(pool.acquire().await.expect("connection"));
             }
             for conn in &mut held {

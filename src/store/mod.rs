@@ -316,11 +316,13 @@ pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
 /// multi-row upsert never touches a row twice (PostgreSQL rejects that).
 pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJob> {
     let mut out: Vec<NewJob> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (d, is_new) in batch.iter().zip(fresh) {
         let (true, Some(job)) = (*is_new, &d.job) else {
             continue;
         };
-        if let Some(existing) = out.iter_mut().find(|j| j.dedupe_key == job.dedupe_key) {
+        if let Some(&i) = index.get(job.dedupe_key.as_str()) {
+            let existing = &mut out[i];
             existing.payload = job.payload.clone();
             existing.kind = job.kind.clone();
             existing.run_at = existing.run_at.min(job.run_at);
@@ -328,6 +330,7 @@ pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJo
                 existing.actor = job.actor.clone();
             }
         } else {
+            index.insert(job.dedupe_key.as_str(), out.len());
             out.push(job.clone());
         }
     }
@@ -348,48 +351,18 @@ macro_rules! impl_store_common {
             batch: &[crate::store::NewDelivery],
         ) -> Result<Vec<crate::store::IngestOutcome>, sqlx::Error> {
             use crate::store::IngestOutcome;
-            use sqlx::Row;
             let first = crate::store::first_in_batch(batch);
             let mut inserted = std::collections::HashSet::new();
-            // Chunks keep the bind count far below both backends' limits.
             let unique: Vec<&crate::store::NewDelivery> = batch
                 .iter()
                 .zip(&first)
                 .filter(|(_, f)| **f)
                 .map(|(d, _)| d)
                 .collect();
-            for chunk in unique.chunks(200) {
-                let mut sql = String::from(
-                    "INSERT INTO deliveries (guid, event, action, installation_id, received_at) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let b = i * 5;
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    ));
-                }
-                sql.push_str(" ON CONFLICT (guid) DO NOTHING RETURNING guid");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for d in chunk {
-                    q = q
-                        .bind(&d.guid)
-                        .bind(&d.event)
-                        .bind(&d.action)
-                        .bind(d.installation_id)
-                        .bind(d.received_at);
-                }
-                for row in q.fetch_all(&mut **tx).await? {
-                    let guid: String = row.try_get(0)?;
-                    inserted.insert(guid);
-                }
+            // One statement each for the deliveries and the jobs, whatever the batch size
+            // (see the backend's `insert_deliveries` / `upsert_jobs`).
+            for guid in insert_deliveries(tx, &unique).await? {
+                inserted.insert(guid);
             }
             let fresh: Vec<bool> = batch
                 .iter()
@@ -398,48 +371,8 @@ macro_rules! impl_store_common {
                 .collect();
             let jobs = crate::store::coalesce_batch(batch, &fresh);
             let mut job_ids = std::collections::HashMap::new();
-            for chunk in jobs.chunks(150) {
-                let mut sql = String::from(
-                    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let b = i * 6;
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, NULL, 'pending', 0, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 6
-                    ));
-                }
-                sql.push_str(
-                    " ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
-                     payload = excluded.payload, kind = excluded.kind, \
-                     actor = COALESCE(excluded.actor, jobs.actor), \
-                     run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
-                     updated_at = excluded.updated_at \
-                     RETURNING id, dedupe_key",
-                );
-                let now = crate::store::now_ms();
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for j in chunk {
-                    q = q
-                        .bind(&j.kind)
-                        .bind(&j.dedupe_key)
-                        .bind(&j.payload)
-                        .bind(&j.actor)
-                        .bind(j.run_at)
-                        .bind(now);
-                }
-                for row in q.fetch_all(&mut **tx).await? {
-                    let id: i64 = row.try_get(0)?;
-                    let key: String = row.try_get(1)?;
+            if !jobs.is_empty() {
+                for (id, key) in upsert_jobs(tx, &jobs, crate::store::now_ms()).await? {
                     job_ids.insert(key, id);
                 }
             }
