@@ -10,8 +10,8 @@
 #   BENCH_PG=postgres://user@host:5432/postgres scripts/bench-webhook.sh
 #
 # The Postgres rows need `psql` and a server that lets BENCH_PG create databases; they are
-# skipped (with a note) when it cannot be reached. Needs wrk (Debian package `wrk`), python3
-# and curl. FOLIO_BIN runs an already built binary instead of building one.
+# skipped (with a note) when it cannot be reached. Needs wrk (Debian package `wrk`), python3,
+# openssl and curl. FOLIO_BIN runs an already built binary instead of building one.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_SECONDS:-10}
@@ -19,12 +19,16 @@ backends=${BENCH_BACKENDS:-"sqlite postgres"}
 connections=${BENCH_CONNECTIONS:-"16 64"}
 pg_admin=${BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 work=$(mktemp -d)
+# BENCH_SQLITE_DIR=/dev/shm puts the SQLite file on tmpfs, where fsync costs nothing: the CPU
+# ceiling of the service, not a durable configuration.
+sqlite_dir=${BENCH_SQLITE_DIR:-$work}
 server=
 pg_db=
 cleanup() {
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
   [ -n "$pg_db" ] && psql "$pg_admin" -qc "DROP DATABASE IF EXISTS $pg_db" >/dev/null 2>&1
   rm -rf "$work"
+  [ "$sqlite_dir" != "$work" ] && rm -f "$sqlite_dir"/folio.db*
 }
 trap cleanup EXIT
 
@@ -35,6 +39,12 @@ if [ -z "${FOLIO_BIN:-}" ]; then
 fi
 
 secret=bench-secret
+# A configured app whose GitHub cannot be reached: jobs then take seconds (retries with
+# backoff), as real evaluations do, instead of being deferred at once for want of credentials,
+# which would turn the worker into a tight loop of claim and release commits competing with
+# the webhook's commits for the one SQLite writer.
+openssl genrsa -traditional -out "$work/app.pem" 2048 2>/dev/null \
+  || openssl genrsa -out "$work/app.pem" 2048 2>/dev/null
 # 1,000 distinct submissions (issue numbers), each signed; wrk cycles through them and gives
 # every request a new delivery id, so each one is a new delivery to commit.
 python3 - "$secret" > "$work/bench.lua" <<'PY'
@@ -71,6 +81,7 @@ start_server() {
   port=$((20000 + RANDOM % 20000))
   FOLIO_DATABASE_URL="$db_url" FOLIO_WEBHOOK_SECRET=$secret FOLIO_LISTEN=127.0.0.1:$port \
     FOLIO_LOG=warn FOLIO_WORKERS=1 FOLIO_CREDENTIALS_PATH="$work/none.json" \
+    FOLIO_APP_ID=1 FOLIO_PRIVATE_KEY_PATH="$work/app.pem" FOLIO_GITHUB_API_URL=http://127.0.0.1:9 \
     "$FOLIO_BIN" serve 2>>"$work/server.log" &
   server=$!
   for _ in $(seq 1 100); do
@@ -94,8 +105,8 @@ for backend in $backends; do
   for c in $connections; do
     case $backend in
       sqlite)
-        rm -f "$work"/folio.db*
-        db_url="sqlite://$work/folio.db"
+        rm -f "$sqlite_dir"/folio.db*
+        db_url="sqlite://$sqlite_dir/folio.db"
         ;;
       postgres)
         pg_db="folio_bench_$$_$c"

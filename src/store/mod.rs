@@ -353,12 +353,16 @@ macro_rules! impl_store_common {
             use crate::store::IngestOutcome;
             let first = crate::store::first_in_batch(batch);
             let mut inserted = std::collections::HashSet::new();
-            let unique: Vec<&crate::store::NewDelivery> = batch
+            let mut unique: Vec<&crate::store::NewDelivery> = batch
                 .iter()
                 .zip(&first)
                 .filter(|(_, f)| **f)
                 .map(|(d, _)| d)
                 .collect();
+            // Concurrent batches (PostgreSQL runs several writers) take their row locks in
+            // one order, by key, so that two of them never wait on each other in a cycle:
+            // a deadlock costs PostgreSQL's deadlock_timeout (1 s) and fails one batch.
+            unique.sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
             // One statement each for the deliveries and the jobs, whatever the batch size
             // (see the backend's `insert_deliveries` / `upsert_jobs`).
             for guid in insert_deliveries(tx, &unique).await? {
@@ -369,7 +373,8 @@ macro_rules! impl_store_common {
                 .zip(&first)
                 .map(|(d, f)| *f && inserted.contains(&d.guid))
                 .collect();
-            let jobs = crate::store::coalesce_batch(batch, &fresh);
+            let mut jobs = crate::store::coalesce_batch(batch, &fresh);
+            jobs.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
             let mut job_ids = std::collections::HashMap::new();
             if !jobs.is_empty() {
                 for (id, key) in upsert_jobs(tx, &jobs, crate::store::now_ms()).await? {
