@@ -89,6 +89,16 @@ pub struct RetentionSettings {
     pub purge_interval: Duration,
 }
 
+/// Asking GitHub again for deliveries that failed (`src/reconcile.rs`).
+#[derive(Debug, Clone)]
+pub struct ReconcileSettings {
+    pub interval: Duration,
+    /// Only deliveries this recent are considered.
+    pub lookback: Duration,
+    /// Redeliveries asked for per failed delivery, at most.
+    pub max_attempts: u32,
+}
+
 #[derive(Debug, Clone)]
 pub struct GithubSettings {
     pub request_timeout: Duration,
@@ -123,6 +133,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub retention: RetentionSettings,
     pub github: GithubSettings,
+    pub reconcile: ReconcileSettings,
 }
 
 /// The file layer: every field optional, unknown keys rejected so typos are caught.
@@ -148,6 +159,8 @@ struct FileLayer {
     retention: RetentionLayer,
     #[serde(default)]
     github: GithubLayer,
+    #[serde(default)]
+    reconcile: ReconcileLayer,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -184,6 +197,14 @@ struct GithubLayer {
     max_retries: Option<i64>,
     retry_base_ms: Option<i64>,
     max_concurrent_requests: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReconcileLayer {
+    interval_seconds: Option<i64>,
+    lookback_hours: Option<i64>,
+    max_attempts: Option<i64>,
 }
 
 macro_rules! overlay {
@@ -249,6 +270,11 @@ impl FileLayer {
                 retry_base_ms,
                 max_concurrent_requests
             ]
+        );
+        overlay!(
+            self.reconcile,
+            top.reconcile,
+            [interval_seconds, lookback_hours, max_attempts]
         );
     }
 }
@@ -444,6 +470,26 @@ impl Settings {
                 g.max_concurrent_requests,
             )? as usize,
         };
+        let rc = &layer.reconcile;
+        let interval_seconds = match get("FOLIO_RECONCILE_INTERVAL") {
+            Some(v) => Some(v.trim().parse::<i64>().map_err(|_| {
+                invalid(
+                    "FOLIO_RECONCILE_INTERVAL",
+                    format!("{v:?} is not a whole number of seconds"),
+                )
+            })?),
+            None => rc.interval_seconds,
+        };
+        let reconcile = ReconcileSettings {
+            interval: Duration::from_secs(positive(
+                "FOLIO_RECONCILE_INTERVAL (reconcile.interval_seconds)",
+                interval_seconds,
+            )?),
+            lookback: Duration::from_secs(
+                positive("reconcile.lookback_hours", rc.lookback_hours)? * 3600,
+            ),
+            max_attempts: positive("reconcile.max_attempts", rc.max_attempts)? as u32,
+        };
 
         Ok(Settings {
             listen,
@@ -462,6 +508,7 @@ impl Settings {
             queue,
             retention,
             github,
+            reconcile,
         })
     }
 

@@ -641,6 +641,13 @@ impl Session {
                     retried_auth = true;
                 }
                 Ok(resp) => {
+                    if cache.is_some() {
+                        // A 304 answered from our copy is a hit; anything fetched in full is
+                        // a miss, whether we had no copy or a stale one.
+                        let result = if resp.from_cache { "hit" } else { "miss" };
+                        metrics::counter!("folio_github_cache_total", "result" => result)
+                            .increment(1);
+                    }
                     // Only responses GitHub can validate later are worth keeping.
                     if let (Some(store), false, true) = (
                         cache,
@@ -710,6 +717,26 @@ impl Session {
                 .and_then(|l| self.gh.relative_link(l));
         }
         Ok(out)
+    }
+
+    /// One page of a list, always fetched in full (never answered from the cache), with the
+    /// `Link: rel="next"` target as a path under the API base.
+    pub async fn get_page<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(Vec<T>, Option<String>), GhError> {
+        let resp = self.request("GET", path, None, false).await?;
+        let items = decode(path, &resp.body)?;
+        let next = resp
+            .link_next
+            .as_deref()
+            .and_then(|l| self.gh.relative_link(l));
+        Ok((items, next))
+    }
+
+    /// POST without a body, for actions GitHub answers with an empty `202 Accepted`.
+    pub async fn post_empty(&self, path: &str) -> Result<(), GhError> {
+        self.request("POST", path, None, false).await.map(|_| ())
     }
 
     /// GET a search's `items` (one page of up to 100: enough to tell whether a bot's pull

@@ -4,7 +4,8 @@
 //! `webhook` (verify, dedupe, persist) → `store` (durable job queue) → `worker` / `dispatch`
 //! → `fetch` (the only GitHub I/O, producing `snapshot`s) → `analyze` (pure) → `report`
 //! (criteria and levels) → `render` (Markdown / JSON) → `publish` (the one comment).
-//! `pipeline` strings the steps together for one tracking issue.
+//! `pipeline` strings the steps together for one tracking issue. `reconcile` asks GitHub again
+//! for deliveries that never reached the database.
 
 pub mod analyze;
 pub mod attribution;
@@ -18,6 +19,7 @@ pub mod jobs;
 pub mod model;
 pub mod pipeline;
 pub mod publish;
+pub mod reconcile;
 pub mod render;
 pub mod repo_config;
 pub mod report;

@@ -42,6 +42,20 @@ impl AppState {
         self.secrets.read().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// Checks a delivery's signature against the configured secrets without copying them
+    /// (this runs for every webhook). `None` when no secret is configured.
+    pub fn verify_signature(
+        &self,
+        header: Option<&[u8]>,
+        body: &[u8],
+    ) -> Option<Result<(), crate::webhook::verify::SignatureError>> {
+        let secrets = self.secrets.read().ok()?;
+        if secrets.is_empty() {
+            return None;
+        }
+        Some(crate::webhook::verify::verify(&secrets, header, body))
+    }
+
     pub fn app_credentials(&self) -> Option<AppCredentials> {
         self.app.read().ok().and_then(|a| a.clone())
     }
@@ -181,7 +195,8 @@ async fn index(
     (StatusCode::OK, Html(body)).into_response()
 }
 
-/// A running service: the HTTP server, the ingestor, the workers and the purge loop.
+/// A running service: the HTTP server, the ingestor, the workers, the purge loop and the
+/// reconciliation of missed deliveries.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Arc<AppState>,
@@ -218,11 +233,16 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr().context("listener has no address")?;
     let jobs_ready = Arc::new(Notify::new());
-    let writers = if store.backend() == "postgres" { 4 } else { 1 };
+    // PostgreSQL flushes the WAL of concurrent commits together, so several transactions in
+    // flight share one fsync; SQLite takes one writer at a time.
+    let writers = if store.backend() == "postgres" { 8 } else { 1 };
+    // Answer 503 before GitHub's own 10 s timeout would record a timeout instead.
+    let deadline = settings.webhook.request_timeout.mul_f64(0.75);
     let ingestor = Ingestor::start(
         store.clone(),
         settings.webhook.max_batch,
         writers,
+        deadline,
         jobs_ready.clone(),
     );
     let state = Arc::new(AppState {
@@ -266,6 +286,8 @@ pub async fn start(
         }
     });
 
+    let reconcile = tokio::spawn(crate::reconcile::run_forever(state.clone()));
+
     let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
     let server = tokio::spawn(async move {
@@ -287,7 +309,7 @@ pub async fn start(
         shutdown,
         server,
         workers: Some(workers),
-        background: vec![purge],
+        background: vec![purge, reconcile],
     })
 }
 

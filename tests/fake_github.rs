@@ -1431,7 +1431,7 @@ async fn deliveries_page_by_cursor_and_redelivery_attempts_are_recorded() {
     assert_eq!(page[0]["id"], json!(timed_out));
     assert_eq!(page[0]["status"], "timed out");
     assert_eq!(page[1]["id"], json!(failed));
-    assert_eq!(page[1]["status"], "Internal Server Error");
+    assert_eq!(page[1]["status"], "Invalid HTTP Response: 500");
     assert_eq!(page[1]["status_code"], 500);
     let next = next_link(&link).unwrap();
     assert!(next.contains("cursor="), "{next}");

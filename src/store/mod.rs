@@ -30,13 +30,30 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn classify(e: sqlx::Error) -> Self {
+    pub(crate) fn classify(e: sqlx::Error) -> Self {
         let text = e.to_string();
         let lower = text.to_ascii_lowercase();
-        let unavailable = matches!(
-            e,
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-        ) || lower.contains("database or disk is full")
+        // PostgreSQL SQLSTATEs of a server that is away or out of room, not of a bad query:
+        // class 08 (connection), 53 (insufficient resources: disk full, too many
+        // connections), 57P01-57P03 (shut down, terminated, cannot connect now), 55000 (e.g.
+        // the database does not allow connections at the moment).
+        let away_code = match &e {
+            sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "55000"
+            }),
+            _ => false,
+        };
+        let unavailable = away_code
+            || matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+            )
+            || lower.contains("database or disk is full")
+            || lower.contains("readonly database")
             || lower.contains("disk i/o error")
             || lower.contains("database is locked")
             || lower.contains("no space left");
@@ -299,11 +316,13 @@ pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
 /// multi-row upsert never touches a row twice (PostgreSQL rejects that).
 pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJob> {
     let mut out: Vec<NewJob> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     for (d, is_new) in batch.iter().zip(fresh) {
         let (true, Some(job)) = (*is_new, &d.job) else {
             continue;
         };
-        if let Some(existing) = out.iter_mut().find(|j| j.dedupe_key == job.dedupe_key) {
+        if let Some(&i) = index.get(job.dedupe_key.as_str()) {
+            let existing = &mut out[i];
             existing.payload = job.payload.clone();
             existing.kind = job.kind.clone();
             existing.run_at = existing.run_at.min(job.run_at);
@@ -311,6 +330,7 @@ pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJo
                 existing.actor = job.actor.clone();
             }
         } else {
+            index.insert(job.dedupe_key.as_str(), out.len());
             out.push(job.clone());
         }
     }
@@ -331,98 +351,33 @@ macro_rules! impl_store_common {
             batch: &[crate::store::NewDelivery],
         ) -> Result<Vec<crate::store::IngestOutcome>, sqlx::Error> {
             use crate::store::IngestOutcome;
-            use sqlx::Row;
             let first = crate::store::first_in_batch(batch);
             let mut inserted = std::collections::HashSet::new();
-            // Chunks keep the bind count far below both backends' limits.
-            let unique: Vec<&crate::store::NewDelivery> = batch
+            let mut unique: Vec<&crate::store::NewDelivery> = batch
                 .iter()
                 .zip(&first)
                 .filter(|(_, f)| **f)
                 .map(|(d, _)| d)
                 .collect();
-            for chunk in unique.chunks(200) {
-                let mut sql = String::from(
-                    "INSERT INTO deliveries (guid, event, action, installation_id, received_at) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let b = i * 5;
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5
-                    ));
-                }
-                sql.push_str(" ON CONFLICT (guid) DO NOTHING RETURNING guid");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for d in chunk {
-                    q = q
-                        .bind(&d.guid)
-                        .bind(&d.event)
-                        .bind(&d.action)
-                        .bind(d.installation_id)
-                        .bind(d.received_at);
-                }
-                for row in q.fetch_all(&mut **tx).await? {
-                    let guid: String = row.try_get(0)?;
-                    inserted.insert(guid);
-                }
+            // Concurrent batches (PostgreSQL runs several writers) take their row locks in
+            // one order, by key, so that two of them never wait on each other in a cycle:
+            // a deadlock costs PostgreSQL's deadlock_timeout (1 s) and fails one batch.
+            unique.sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
+            // One statement each for the deliveries and the jobs, whatever the batch size
+            // (see the backend's `insert_deliveries` / `upsert_jobs`).
+            for guid in insert_deliveries(tx, &unique).await? {
+                inserted.insert(guid);
             }
             let fresh: Vec<bool> = batch
                 .iter()
                 .zip(&first)
                 .map(|(d, f)| *f && inserted.contains(&d.guid))
                 .collect();
-            let jobs = crate::store::coalesce_batch(batch, &fresh);
+            let mut jobs = crate::store::coalesce_batch(batch, &fresh);
+            jobs.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
             let mut job_ids = std::collections::HashMap::new();
-            for chunk in jobs.chunks(150) {
-                let mut sql = String::from(
-                    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) VALUES ",
-                );
-                for i in 0..chunk.len() {
-                    if i > 0 {
-                        sql.push(',');
-                    }
-                    let b = i * 6;
-                    sql.push_str(&format!(
-                        "(${}, ${}, ${}, ${}, NULL, 'pending', 0, ${}, ${}, ${})",
-                        b + 1,
-                        b + 2,
-                        b + 3,
-                        b + 4,
-                        b + 5,
-                        b + 6,
-                        b + 6
-                    ));
-                }
-                sql.push_str(
-                    " ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
-                     payload = excluded.payload, kind = excluded.kind, \
-                     actor = COALESCE(excluded.actor, jobs.actor), \
-                     run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
-                     updated_at = excluded.updated_at \
-                     RETURNING id, dedupe_key",
-                );
-                let now = crate::store::now_ms();
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for j in chunk {
-                    q = q
-                        .bind(&j.kind)
-                        .bind(&j.dedupe_key)
-                        .bind(&j.payload)
-                        .bind(&j.actor)
-                        .bind(j.run_at)
-                        .bind(now);
-                }
-                for row in q.fetch_all(&mut **tx).await? {
-                    let id: i64 = row.try_get(0)?;
-                    let key: String = row.try_get(1)?;
+            if !jobs.is_empty() {
+                for (id, key) in upsert_jobs(tx, &jobs, crate::store::now_ms()).await? {
                     job_ids.insert(key, id);
                 }
             }

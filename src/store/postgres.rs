@@ -69,3 +69,59 @@ impl PgStore {
 }
 
 impl_store_methods!(PgStore, sqlx::Postgres);
+
+/// One statement for any batch size: the rows travel as arrays (`UNNEST`), so the prepared
+/// statement is reused instead of a new multi-row statement being parsed for every batch size.
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+    ON CONFLICT (guid) DO NOTHING RETURNING guid";
+
+const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) \
+    SELECT k, d, p, a, NULL, 'pending', 0, r, $6, $6 \
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS t(k, d, p, a, r) \
+    ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
+    payload = excluded.payload, kind = excluded.kind, \
+    actor = COALESCE(excluded.actor, jobs.actor), \
+    run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
+    updated_at = excluded.updated_at \
+    RETURNING id, dedupe_key";
+
+async fn insert_deliveries(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    rows: &[&super::NewDelivery],
+) -> Result<Vec<String>, sqlx::Error> {
+    let guids: Vec<&str> = rows.iter().map(|d| d.guid.as_str()).collect();
+    let events: Vec<&str> = rows.iter().map(|d| d.event.as_str()).collect();
+    let actions: Vec<Option<&str>> = rows.iter().map(|d| d.action.as_deref()).collect();
+    let installations: Vec<Option<i64>> = rows.iter().map(|d| d.installation_id).collect();
+    let received: Vec<i64> = rows.iter().map(|d| d.received_at).collect();
+    sqlx::query_scalar(INSERT_DELIVERIES)
+        .bind(guids)
+        .bind(events)
+        .bind(actions)
+        .bind(installations)
+        .bind(received)
+        .fetch_all(&mut **tx)
+        .await
+}
+
+async fn upsert_jobs(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    jobs: &[super::NewJob],
+    now: i64,
+) -> Result<Vec<(i64, String)>, sqlx::Error> {
+    let kinds: Vec<&str> = jobs.iter().map(|j| j.kind.as_str()).collect();
+    let keys: Vec<&str> = jobs.iter().map(|j| j.dedupe_key.as_str()).collect();
+    let payloads: Vec<&str> = jobs.iter().map(|j| j.payload.as_str()).collect();
+    let actors: Vec<Option<&str>> = jobs.iter().map(|j| j.actor.as_deref()).collect();
+    let run_at: Vec<i64> = jobs.iter().map(|j| j.run_at).collect();
+    sqlx::query_as(UPSERT_JOBS)
+        .bind(kinds)
+        .bind(keys)
+        .bind(payloads)
+        .bind(actors)
+        .bind(run_at)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await
+}

@@ -110,8 +110,9 @@ struct Issue {
     body: Option<String>,
     #[serde(default)]
     labels: Vec<Label>,
+    /// Only its presence matters; `IgnoredAny` skips it without building a value.
     #[serde(default)]
-    pull_request: Option<serde_json::Value>,
+    pull_request: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -121,7 +122,7 @@ struct Comment {
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
-    performed_via_github_app: Option<serde_json::Value>,
+    performed_via_github_app: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -144,8 +145,9 @@ struct Payload {
     comment: Option<Comment>,
     #[serde(default)]
     label: Option<Label>,
+    /// Which fields changed; their old values are not needed.
     #[serde(default)]
-    changes: Option<serde_json::Map<String, serde_json::Value>>,
+    changes: Option<std::collections::HashMap<String, serde::de::IgnoredAny>>,
     #[serde(default)]
     hook_id: Option<i64>,
     #[serde(default)]

@@ -1285,6 +1285,17 @@ impl InstallationBuilder {
     }
 }
 
+/// The `status` GitHub's delivery log shows for a receiver's answer: `OK` for any 2xx (the
+/// docs define a failed delivery as one whose status is not `OK`), else
+/// `Invalid HTTP Response: <code>`.
+pub(crate) fn delivery_status(code: u16) -> String {
+    if (200..300).contains(&code) {
+        "OK".to_string()
+    } else {
+        format!("Invalid HTTP Response: {code}")
+    }
+}
+
 /// A delivery in the app's webhook delivery log.
 #[derive(Debug, Clone)]
 pub struct DeliverySpec {
@@ -1324,7 +1335,7 @@ impl DeliverySpec {
         self
     }
 
-    /// The receiver's answer; `status` follows (`OK`, `Internal Server Error`, ...).
+    /// The receiver's answer; `status` follows (`OK` for 2xx, else `Invalid HTTP Response: 502`).
     pub fn status_code(mut self, code: u16) -> Self {
         self.status_code = code;
         self
@@ -1363,13 +1374,9 @@ impl DeliverySpec {
             Some(t) => t,
             None => super::state::now_secs(),
         };
-        let status = self.status.unwrap_or_else(|| {
-            axum::http::StatusCode::from_u16(self.status_code)
-                .ok()
-                .and_then(|s| s.canonical_reason())
-                .unwrap_or("Invalid HTTP Response")
-                .to_string()
-        });
+        let status = self
+            .status
+            .unwrap_or_else(|| delivery_status(self.status_code));
         let guid = self.guid.unwrap_or_else(|| {
             let h = hex40(&[b"delivery", &id.to_be_bytes()]);
             format!(

@@ -309,13 +309,8 @@ pub async fn send(world: &Shared, prepared: Prepared, redelivery: bool) -> u16 {
     }
     let (status_code, status) = match request.send().await {
         Ok(res) => {
-            let code = res.status();
-            (
-                code.as_u16(),
-                code.canonical_reason()
-                    .unwrap_or("Invalid HTTP Response")
-                    .to_string(),
-            )
+            let code = res.status().as_u16();
+            (code, super::builders::delivery_status(code))
         }
         Err(e) if e.is_timeout() => (0, "timed out".to_string()),
         Err(_) => (0, "failed to connect to host".to_string()),
