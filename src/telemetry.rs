@@ -95,15 +95,21 @@ pub fn init(filter: &str, format: LogFormat, otlp: Option<&OtlpSettings>) -> Tel
     {
         if let Some(o) = otlp {
             // Said on stderr so that it shows whatever the log filter is.
-            eprintln!(
-                "folio: FOLIO_OTLP is on but this binary was built without the `otel` feature; \
-                 spans are NOT exported to {} (rebuild with `cargo build --features otel`)",
-                o.traces_endpoint
-            );
+            eprintln!("{}", built_without_otel(o));
         }
         let _ = registry.try_init();
         Telemetry {}
     }
+}
+
+/// The startup line for export switched on in a binary that cannot export.
+#[cfg(not(feature = "otel"))]
+fn built_without_otel(o: &OtlpSettings) -> String {
+    format!(
+        "folio: FOLIO_OTLP is on but this binary was built without the `otel` feature; \
+         spans are NOT exported to {} (rebuild with `cargo build --features otel`)",
+        o.traces_endpoint
+    )
 }
 
 #[cfg(feature = "otel")]
@@ -160,5 +166,24 @@ mod otel {
                     .iter()
                     .any(|p| t.starts_with(p))
             }))
+    }
+}
+
+#[cfg(all(test, not(feature = "otel")))]
+mod tests {
+    use super::*;
+
+    // `init` itself is not called here: it would install a global subscriber that prints the
+    // logs of every other unit test. tests/otel.rs covers it with the feature on.
+    #[test]
+    fn without_the_feature_the_setting_is_refused_out_loud() {
+        let o = OtlpSettings {
+            traces_endpoint: url::Url::parse("http://collector:4318/v1/traces").unwrap(),
+            service_name: "folio".into(),
+        };
+        let line = built_without_otel(&o);
+        assert!(line.contains("without the `otel` feature"), "{line}");
+        assert!(line.contains("http://collector:4318/v1/traces"), "{line}");
+        assert!(!line.contains('\n'), "one line: {line}");
     }
 }
