@@ -149,8 +149,11 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve => {
             let s = settings(config)?;
-            crate::telemetry::init(&s.log, s.log_format);
-            crate::server::serve(s).await.map_err(CliError::Failure)
+            let telemetry = crate::telemetry::init(&s.log, s.log_format, s.otlp.as_ref());
+            let served = crate::server::serve(s).await;
+            // After the server and workers have stopped, so that their last spans go out too.
+            telemetry.shutdown().await;
+            served.map_err(CliError::Failure)
         }
         Command::Healthcheck { url } => {
             let url = match url {
@@ -192,7 +195,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         } => {
             let s = settings(config)?;
             if std::io::stderr().is_terminal() {
-                crate::telemetry::init("warn", s.log_format);
+                // A one-off command: its spans are not exported, so there is nothing to flush.
+                let _ = crate::telemetry::init("warn", s.log_format, None);
             }
             let out =
                 crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format).await?;

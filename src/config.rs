@@ -107,6 +107,17 @@ pub struct GithubSettings {
     pub max_concurrent_requests: usize,
 }
 
+/// Where OTLP trace export goes. Present only when export is switched on (`FOLIO_OTLP`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpSettings {
+    /// The full OTLP/HTTP traces URL, `/v1/traces` included.
+    pub traces_endpoint: url::Url,
+    pub service_name: String,
+}
+
+/// The OpenTelemetry default collector address for OTLP/HTTP.
+const OTLP_DEFAULT_ENDPOINT: &str = "http://localhost:4318";
+
 /// GitHub App credentials: present only when all of them are configured.
 #[derive(Debug, Clone)]
 pub struct AppCredentials {
@@ -125,6 +136,8 @@ pub struct Settings {
     pub workers: usize,
     pub log: String,
     pub log_format: LogFormat,
+    /// OTLP trace export; `None` when it is switched off (the default).
+    pub otlp: Option<OtlpSettings>,
     pub app: Option<AppCredentials>,
     /// Several secrets are accepted at once so that the secret can be rotated.
     pub webhook_secrets: Vec<Secret>,
@@ -161,6 +174,15 @@ struct FileLayer {
     github: GithubLayer,
     #[serde(default)]
     reconcile: ReconcileLayer,
+    #[serde(default)]
+    telemetry: TelemetryLayer,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TelemetryLayer {
+    otlp: Option<bool>,
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -276,6 +298,7 @@ impl FileLayer {
             top.reconcile,
             [interval_seconds, lookback_hours, max_attempts]
         );
+        overlay!(self.telemetry, top.telemetry, [otlp, otlp_endpoint]);
     }
 }
 
@@ -393,6 +416,8 @@ impl Settings {
             }
         };
 
+        let otlp = load_otlp(&layer.telemetry, env)?;
+
         let app = load_app_credentials(&layer, env, &credentials_path)?;
         let mut webhook_secrets: Vec<Secret> = match get("FOLIO_WEBHOOK_SECRET") {
             Some(list) => list
@@ -501,6 +526,7 @@ impl Settings {
             workers: workers as usize,
             log,
             log_format,
+            otlp,
             app,
             webhook_secrets,
             github_token,
@@ -529,6 +555,64 @@ fn read_stored_credentials(path: &Path) -> Result<Option<StoredCredentials>, Con
             format!("{}: {e}", path.display()),
         )),
     }
+}
+
+/// The switch is Folio's own (`FOLIO_OTLP`); where to send and under which service name follow
+/// the standard OpenTelemetry variables, so that a collector set up for other services works
+/// unchanged. The endpoint is resolved here rather than by the exporter so that a bad value
+/// stops startup with the variable's name, like every other setting.
+fn load_otlp(
+    file: &TelemetryLayer,
+    env: &HashMap<String, String>,
+) -> Result<Option<OtlpSettings>, ConfigError> {
+    let get = |name: &str| env.get(name).filter(|v| !v.trim().is_empty()).cloned();
+    let on = match get("FOLIO_OTLP") {
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                return Err(invalid(
+                    "FOLIO_OTLP",
+                    format!("{v:?} is neither true nor false"),
+                ));
+            }
+        },
+        None => file.otlp.unwrap_or(false),
+    };
+    if !on {
+        return Ok(None);
+    }
+    let (name, traces_endpoint) = if let Some(full) = get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") {
+        // The spec says the per-signal variable is used as given, path and all.
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            full.trim().to_string(),
+        )
+    } else {
+        let (name, base) = match get("OTEL_EXPORTER_OTLP_ENDPOINT") {
+            Some(v) => ("OTEL_EXPORTER_OTLP_ENDPOINT", v),
+            None => match &file.otlp_endpoint {
+                Some(v) => ("telemetry.otlp_endpoint", v.clone()),
+                None => ("telemetry.otlp_endpoint", OTLP_DEFAULT_ENDPOINT.to_string()),
+            },
+        };
+        (
+            name,
+            format!("{}/v1/traces", base.trim().trim_end_matches('/')),
+        )
+    };
+    let url = url::Url::parse(&traces_endpoint)
+        .map_err(|e| invalid(name, format!("{traces_endpoint:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(name, "must be an http:// or https:// URL"));
+    }
+    let service_name = get("OTEL_SERVICE_NAME")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_else(|| "folio".to_string());
+    Ok(Some(OtlpSettings {
+        traces_endpoint: url,
+        service_name,
+    }))
 }
 
 fn load_app_credentials(
@@ -649,6 +733,94 @@ mod tests {
         std::fs::write(&file, "webhook_secret = \"oops\"\n").unwrap();
         let err = Settings::load_from(Some(&file), &env(&[])).unwrap_err();
         assert!(err.to_string().contains("webhook_secret"), "{err}");
+    }
+
+    #[test]
+    fn otlp_is_off_by_default_even_with_an_endpoint() {
+        let s = Settings::load_from(
+            None,
+            &env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")]),
+        )
+        .unwrap();
+        assert_eq!(s.otlp, None);
+    }
+
+    #[test]
+    fn otlp_endpoint_follows_the_otel_variables() {
+        let s = Settings::load_from(None, &env(&[("FOLIO_OTLP", "true")])).unwrap();
+        let o = s.otlp.unwrap();
+        assert_eq!(
+            o.traces_endpoint.as_str(),
+            "http://localhost:4318/v1/traces"
+        );
+        assert_eq!(o.service_name, "folio");
+
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("FOLIO_OTLP", "1"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
+                ("OTEL_SERVICE_NAME", "folio-staging"),
+            ]),
+        )
+        .unwrap();
+        let o = s.otlp.unwrap();
+        assert_eq!(
+            o.traces_endpoint.as_str(),
+            "http://collector:4318/v1/traces"
+        );
+        assert_eq!(o.service_name, "folio-staging");
+
+        let s = Settings::load_from(
+            None,
+            &env(&[
+                ("FOLIO_OTLP", "on"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
+                (
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "https://otel.example/ingest",
+                ),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(
+            s.otlp.unwrap().traces_endpoint.as_str(),
+            "https://otel.example/ingest"
+        );
+    }
+
+    #[test]
+    fn otlp_from_the_config_file_and_bad_values_name_themselves() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("folio.toml");
+        std::fs::write(
+            &file,
+            "[telemetry]\notlp = true\notlp_endpoint = \"http://otel:4318\"\n",
+        )
+        .unwrap();
+        let s = Settings::load_from(Some(&file), &env(&[])).unwrap();
+        assert_eq!(
+            s.otlp.unwrap().traces_endpoint.as_str(),
+            "http://otel:4318/v1/traces"
+        );
+        // The environment switches it off again.
+        let s = Settings::load_from(Some(&file), &env(&[("FOLIO_OTLP", "false")])).unwrap();
+        assert_eq!(s.otlp, None);
+
+        let err = Settings::load_from(None, &env(&[("FOLIO_OTLP", "maybe")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_OTLP"), "{err}");
+        let err = Settings::load_from(
+            None,
+            &env(&[
+                ("FOLIO_OTLP", "true"),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            "{err}"
+        );
     }
 
     #[test]
