@@ -46,7 +46,11 @@ pub struct Hook {
     pub repo: String,
     pub line: u32,
     pub entry: Option<String>,
+    pub args: Vec<String>,
     pub additional_dependencies: Vec<String>,
+    /// For a hook with an `entry` (local hooks): the entry with its args, then whatever it
+    /// reaches through task runners and scripts (`entry: make`, `args: [lint]`).
+    pub runs: Vec<Cmd>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,10 +186,15 @@ impl<'a> Facts<'a> {
                                 repo: url.clone(),
                                 line: hook.get("id").map_or(hook.line, |n| n.line),
                                 entry: hook.get("entry").and_then(Node::as_str).map(str::to_string),
+                                args: hook
+                                    .get("args")
+                                    .map(|d| d.strings().into_iter().map(str::to_string).collect())
+                                    .unwrap_or_default(),
                                 additional_dependencies: hook
                                     .get("additional_dependencies")
                                     .map(|d| d.strings().into_iter().map(str::to_string).collect())
                                     .unwrap_or_default(),
+                                runs: Vec::new(),
                             });
                         }
                     }
@@ -218,6 +227,7 @@ impl<'a> Facts<'a> {
         };
         facts.collect_ci(&actions);
         facts.collect_runner_cmds();
+        facts.collect_hook_runs();
         facts
     }
 
@@ -272,7 +282,15 @@ impl<'a> Facts<'a> {
                             job: Some((wi, ji)),
                         });
                     }
+                    // `shell: python` (or a custom interpreter) runs code, not commands.
+                    let shell_ok = step
+                        .shell
+                        .as_deref()
+                        .or(job.shell.as_deref())
+                        .or(wf.shell.as_deref())
+                        .is_none_or(workflow::is_command_shell);
                     if let Some(run) = &step.run
+                        && shell_ok
                         && let Some(script) = run.as_str()
                     {
                         let mut step_env = env.clone();
@@ -319,6 +337,40 @@ impl<'a> Facts<'a> {
         ci.extend(expanded);
         self.ci = ci;
         self.uses = uses;
+    }
+
+    /// What each hook with an `entry` runs: pre-commit calls `entry args... files`.
+    fn collect_hook_runs(&mut self) {
+        let Some((path, _)) = self.precommit.clone() else {
+            return;
+        };
+        let mut all = Vec::new();
+        for h in &self.hooks {
+            let Some(entry) = &h.entry else {
+                all.push(Vec::new());
+                continue;
+            };
+            let mut words = shell::words(entry);
+            words.extend(h.args.iter().cloned());
+            let text = words.join(" ");
+            let cmd = Cmd {
+                argv: shell::normalize(&words),
+                text,
+                path: path.clone(),
+                line: h.line,
+                via: Some(format!("pre-commit hook `{}`", h.id)),
+                job: None,
+                order: 0,
+                env: Vec::new(),
+            };
+            let mut runs = Vec::new();
+            self.expand(&cmd, 0, &mut runs);
+            runs.insert(0, cmd);
+            all.push(runs);
+        }
+        for (h, runs) in self.hooks.iter_mut().zip(all) {
+            h.runs = runs;
+        }
     }
 
     fn collect_runner_cmds(&mut self) {
@@ -544,7 +596,12 @@ impl<'a> Facts<'a> {
                         .find(|w| w.ends_with(".sh"))
                         .map(str::to_string)
                 } else {
-                    None
+                    // An executable named by its path, as `scripts/test` or `./ci/lint`.
+                    shell::words(&cmd.text)
+                        .into_iter()
+                        .find(|w| !w.contains('=') || w.starts_with('-'))
+                        .filter(|w| w.contains('/'))
+                        .filter(|w| self.snap.files.contains_key(w.trim_start_matches("./")))
                 };
                 if let Some(script) = script {
                     let p = script.trim_start_matches("./").to_string();

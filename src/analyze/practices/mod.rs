@@ -260,6 +260,17 @@ pub fn is_wanted_path(path: &str) -> bool {
     if name.ends_with(".sh") && depth <= 3 {
         return true;
     }
+    // Extension-less scripts CI calls by path: `scripts/test`, `ci/lint`, `bin/check`.
+    let parent_dir = dir.rsplit('/').next().unwrap_or(dir);
+    if !name.contains('.')
+        && depth <= 3
+        && matches!(
+            parent_dir,
+            "scripts" | "script" | "bin" | "ci" | "tools" | "tasks"
+        )
+    {
+        return true;
+    }
     if name.eq_ignore_ascii_case("security.md") && (depth == 0 || dir == "docs") {
         return true;
     }

@@ -152,7 +152,22 @@ fn is_python(word: &str) -> bool {
         || word.eq_ignore_ascii_case("$PYTHON")
 }
 
+/// `${PREFIX}coverage` and `$(VENV)/bin/pytest` name the tool after a variable; the variable
+/// part is dropped. A word that is only a variable is kept.
+fn strip_var_prefix(word: &str) -> &str {
+    let close = match word.get(..2) {
+        Some("${") => '}',
+        Some("$(") => ')',
+        _ => return word,
+    };
+    match word.find(close) {
+        Some(i) if i + 1 < word.len() => word[i + 1..].trim_start_matches('/'),
+        _ => word,
+    }
+}
+
 fn basename(word: &str) -> &str {
+    let word = strip_var_prefix(word);
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
     base.strip_suffix(".exe").unwrap_or(base)
 }
@@ -315,6 +330,9 @@ mod tests {
         assert_eq!(norm("uvx --from pip-audit pip-audit")[0], "pip-audit");
         assert_eq!(norm("python -Wa tests/runtests.py -v2")[0], "runtests.py");
         assert_eq!(norm("{envpython} -m pytest {posargs}")[0], "pytest");
+        assert_eq!(norm("${PREFIX}coverage run -p -m pytest")[0], "pytest");
+        assert_eq!(norm("$(VENV)/bin/ruff check .")[..2], ["ruff", "check"]);
+        assert_eq!(norm("$(PYTHON) -m mypy src")[0], "mypy");
         assert!(norm("python -c 'import x'").is_empty());
     }
 

@@ -858,3 +858,87 @@ fn wanted_paths() {
         assert!(!is_wanted_path(p), "{p}");
     }
 }
+
+#[test]
+fn local_hook_entry_followed_through_make() {
+    let makefile = "lint:\n\tuv run ruff check src\n\tuv run ruff format --check src\nformat:\n\tuv run ruff format src\n";
+    let hook = |target: &str| {
+        format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: lint\n    name: Lint\n    entry: make\n    args: [{target}]\n    language: system\n    pass_filenames: false\n"
+        )
+    };
+    let lint = hook("lint");
+    let files = [
+        (".pre-commit-config.yaml", lint.as_str()),
+        ("Makefile", makefile),
+    ];
+    assert_eq!(status(&files, "lint"), P);
+    assert_eq!(status(&files, "format_check"), P);
+    // Near miss: the hook runs a target with no linter in it.
+    let format = hook("format");
+    let files = [
+        (".pre-commit-config.yaml", format.as_str()),
+        ("Makefile", makefile),
+    ];
+    assert_eq!(status(&files, "lint"), A);
+    assert_eq!(status(&files, "type_check"), A);
+}
+
+#[test]
+fn extensionless_scripts_called_by_path() {
+    let ci = wf("scripts/check\nscripts/coverage");
+    let check = "#!/bin/sh -e\nexport PREFIX=\"\"\nset -x\n${PREFIX}ruff check $SOURCE_FILES\n${PREFIX}mypy $SOURCE_FILES\n";
+    let cov = "#!/bin/sh -e\n${PREFIX}coverage report --show-missing --fail-under=100\n";
+    let files = [
+        (".github/workflows/ci.yml", ci.as_str()),
+        ("scripts/check", check),
+        ("scripts/coverage", cov),
+    ];
+    assert_eq!(status(&files, "lint"), P);
+    assert_eq!(status(&files, "type_check"), P);
+    assert_eq!(status(&files, "coverage_gate"), P);
+    // Near miss: a script that exists but that CI never calls.
+    let ci = wf("scripts/coverage");
+    let files = [
+        (".github/workflows/ci.yml", ci.as_str()),
+        ("scripts/check", check),
+    ];
+    assert_eq!(status(&files, "lint"), A);
+    assert!(is_wanted_path("scripts/check"));
+    assert!(!is_wanted_path("src/pkg/scripts/deep/check"));
+    assert!(!is_wanted_path("docs/LICENSE"));
+}
+
+#[test]
+fn python_shell_steps_are_not_commands() {
+    let wf = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - shell: python\n        run: |\n          import subprocess\n          pytest = 'not a command'\n";
+    assert_eq!(status(&[(".github/workflows/t.yml", wf)], "tests_in_ci"), A);
+    let bash = wf.replace("shell: python", "shell: bash");
+    assert_eq!(
+        status(&[(".github/workflows/t.yml", &bash)], "tests_in_ci"),
+        P
+    );
+    // A workflow-wide default applies to every step.
+    let defaulted = "on: push\ndefaults:\n  run:\n    shell: python\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n";
+    assert_eq!(
+        status(&[(".github/workflows/t.yml", defaulted)], "tests_in_ci"),
+        A
+    );
+}
+
+#[test]
+fn build_and_inspect_attestation_is_signing() {
+    let wf = |with: &str| {
+        format!(
+            "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      id-token: write\n      attestations: write\n    steps:\n      - uses: hynek/build-and-inspect-python-package@v2\n{with}"
+        )
+    };
+    let on = wf("        with:\n          attest-build-provenance-github: 'true'\n");
+    assert_eq!(status(&[(".github/workflows/b.yml", &on)], "signing"), P);
+    let off = wf("        with:\n          attest-build-provenance-github: 'false'\n");
+    assert_eq!(status(&[(".github/workflows/b.yml", &off)], "signing"), A);
+    assert_eq!(
+        status(&[(".github/workflows/b.yml", &wf(""))], "signing"),
+        A
+    );
+}
