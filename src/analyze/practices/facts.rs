@@ -818,8 +818,8 @@ pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
     let words: Vec<&str> = value
         .map(|v| v.split_whitespace().collect())
         .unwrap_or_default();
-    if !rule.excludes.is_empty() {
-        return !rule.excludes.iter().any(|x| words.contains(&x.as_str()));
+    if rule.excludes.iter().any(|x| words.contains(&x.as_str())) {
+        return false;
     }
     if !rule.contains_any.is_empty() {
         return rule
@@ -827,5 +827,6 @@ pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
             .iter()
             .any(|x| words.contains(&x.as_str()));
     }
-    value.is_some_and(truthy)
+    // An input named only to exclude words (ruff-action's `args`) may be absent.
+    !rule.excludes.is_empty() || value.is_some_and(truthy)
 }

@@ -166,6 +166,51 @@ fn strip_var_prefix(word: &str) -> &str {
     }
 }
 
+/// The index of `run` / `exec` in `docker compose run` or `docker-compose exec`.
+fn compose_subcommand(argv: &[String], i: usize) -> Option<usize> {
+    let base = basename(&argv[i]);
+    let sub = match base {
+        "docker" if argv.get(i + 1).map(String::as_str) == Some("compose") => skip_options_of(
+            argv,
+            i + 2,
+            &[
+                "-f",
+                "--file",
+                "-p",
+                "--project-name",
+                "--profile",
+                "--env-file",
+            ],
+        ),
+        "docker-compose" => skip_options_of(
+            argv,
+            i + 1,
+            &[
+                "-f",
+                "--file",
+                "-p",
+                "--project-name",
+                "--profile",
+                "--env-file",
+            ],
+        ),
+        _ => return None,
+    };
+    matches!(argv.get(sub).map(String::as_str), Some("run" | "exec")).then_some(sub)
+}
+
+/// A word that is only a variable reference: `$(X)`, `${X}`, `$X`.
+fn is_bare_var(word: &str) -> bool {
+    let name = if let Some(r) = word.strip_prefix("$(") {
+        r.strip_suffix(')')
+    } else if let Some(r) = word.strip_prefix("${") {
+        r.strip_suffix('}')
+    } else {
+        word.strip_prefix('$')
+    };
+    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
 fn basename(word: &str) -> &str {
     let word = strip_var_prefix(word);
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
@@ -201,19 +246,42 @@ const VALUE_OPTIONS: &[&str] = &[
     "-C",
 ];
 
-fn skip_options(argv: &[String], mut i: usize) -> usize {
+fn skip_options(argv: &[String], i: usize) -> usize {
+    skip_options_of(argv, i, VALUE_OPTIONS)
+}
+
+fn skip_options_of(argv: &[String], mut i: usize, takes_value: &[&str]) -> usize {
     while i < argv.len() && argv[i].starts_with('-') {
         let opt = argv[i].as_str();
         i += 1;
         if opt == "--" {
             break;
         }
-        if VALUE_OPTIONS.contains(&opt) && !opt.contains('=') {
+        if takes_value.contains(&opt) && !opt.contains('=') {
             i += 1;
         }
     }
     i
 }
+
+/// Options of `docker compose run|exec` that take a value.
+const COMPOSE_VALUE_OPTIONS: &[&str] = &[
+    "-e",
+    "--env",
+    "-w",
+    "--workdir",
+    "-u",
+    "--user",
+    "-v",
+    "--volume",
+    "-p",
+    "--publish",
+    "--entrypoint",
+    "--name",
+    "-l",
+    "--label",
+    "--index",
+];
 
 /// The words of the tool actually run: launchers, environment assignments and interpreters
 /// are peeled off, and the tool name is lower-cased without its directory.
@@ -264,6 +332,16 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
                     return out;
                 }
             }
+        } else if base == "npx" || base == "npm" && matches!(next, Some("exec")) {
+            // `npx --yes pyright@1.1.380`: the version is cut from the tool name below.
+            i = skip_options(argv, i + if base == "npx" { 1 } else { 2 });
+        } else if let Some(sub) = compose_subcommand(argv, i) {
+            // `docker compose run --rm web pytest`: skip the options and the service name.
+            let j = skip_options_of(argv, sub + 1, COMPOSE_VALUE_OPTIONS);
+            if j + 1 >= argv.len() {
+                return Vec::new();
+            }
+            i = j + 1;
         } else if base == "coverage" && matches!(next, Some("run")) {
             let j = skip_options(argv, i + 2);
             match argv.get(j).map(String::as_str) {
@@ -275,6 +353,9 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
                 }
                 None => break,
             }
+        } else if is_bare_var(w) && i + 1 < argv.len() {
+            // `$(TEST_ENV) pytest`: a variable that expands to assignments or a prefix.
+            i += 1;
         } else {
             break;
         }
@@ -282,7 +363,12 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
     if i >= argv.len() {
         return Vec::new();
     }
-    let mut out = vec![basename(&argv[i]).to_ascii_lowercase()];
+    let tool = basename(&argv[i]);
+    let tool = match tool.find('@') {
+        Some(at) if at > 0 => &tool[..at],
+        _ => tool,
+    };
+    let mut out = vec![tool.to_ascii_lowercase()];
     out.extend(argv[i + 1..].iter().cloned());
     if out[0] == "py.test" {
         out[0] = "pytest".into();
@@ -333,6 +419,15 @@ mod tests {
         assert_eq!(norm("${PREFIX}coverage run -p -m pytest")[0], "pytest");
         assert_eq!(norm("$(VENV)/bin/ruff check .")[..2], ["ruff", "check"]);
         assert_eq!(norm("$(PYTHON) -m mypy src")[0], "mypy");
+        assert_eq!(norm("$(TEST_ENV) pytest --cov=x")[0], "pytest");
+        assert_eq!(norm("npx --yes pyright@1.1.380 src")[0], "pyright");
+        assert_eq!(
+            norm("docker compose -f ci.yml run --rm -e CI=1 web python -m pytest")[0],
+            "pytest"
+        );
+        assert_eq!(norm("docker-compose exec -T app mypy .")[0], "mypy");
+        assert!(norm("docker compose run web").is_empty());
+        assert_eq!(norm("docker build -t x .")[0], "docker");
         assert!(norm("python -c 'import x'").is_empty());
     }
 

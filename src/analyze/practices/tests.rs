@@ -480,6 +480,22 @@ fn matrix_build() {
         status(&[(".github/workflows/ci.yml", other)], "matrix_build"),
         A
     );
+    let toxenv = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        toxenv: [py312, py313, lint]\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", toxenv)], "matrix_build"),
+        P
+    );
+    let nested = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        conf:\n          - { py: \"3.12\", os: ubuntu-latest }\n          - { py: \"3.13\", os: ubuntu-latest }\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", nested)], "matrix_build"),
+        P
+    );
+    // Near miss: a list of objects that vary neither Python nor the OS.
+    let docs = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        site:\n          - { name: a, url: x }\n          - { name: b, url: y }\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", docs)], "matrix_build"),
+        A
+    );
 }
 
 #[test]
@@ -773,6 +789,16 @@ fn changelog() {
         status(&[("src/pkg/_vendor/lib/HISTORY.md", "x")], "changelog"),
         A
     );
+    // Near misses: code that happens to carry a changelog's name.
+    assert_eq!(status(&[("src/pkg/history.py", "x = 1")], "changelog"), A);
+    assert_eq!(
+        status(
+            &[("news/models.py", "x = 1"), ("news/__init__.py", "")],
+            "changelog"
+        ),
+        A
+    );
+    assert_eq!(status(&[("NEWS", "1.0: first")], "changelog"), P);
 }
 
 #[test]
@@ -939,6 +965,35 @@ fn build_and_inspect_attestation_is_signing() {
     assert_eq!(status(&[(".github/workflows/b.yml", &off)], "signing"), A);
     assert_eq!(
         status(&[(".github/workflows/b.yml", &wf(""))], "signing"),
+        A
+    );
+}
+
+#[test]
+fn trusted_publishing_through_a_reusable_workflow() {
+    let called = "on:\n  workflow_call:\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: pypa/gh-action-pypi-publish@release/v1\n";
+    let caller = |perms: &str| {
+        format!(
+            "on:\n  release:\n    types: [published]\njobs:\n  pypi:\n    uses: ./.github/workflows/publish.yml\n    permissions:\n      {perms}\n"
+        )
+    };
+    let ok = caller("id-token: write");
+    let files = [
+        (".github/workflows/publish.yml", called),
+        (".github/workflows/release.yml", ok.as_str()),
+    ];
+    assert_eq!(status(&files, "trusted_publishing"), P);
+    let no = caller("contents: read");
+    let files = [
+        (".github/workflows/publish.yml", called),
+        (".github/workflows/release.yml", no.as_str()),
+    ];
+    assert_eq!(status(&files, "trusted_publishing"), A);
+    assert_eq!(
+        status(
+            &[(".github/workflows/publish.yml", called)],
+            "trusted_publishing"
+        ),
         A
     );
 }
