@@ -209,6 +209,9 @@ const FRAGMENT_DIRS: &[&str] = &[
     "changelog",
     ".changeset",
     "changelog_fragments",
+    "history",
+    "releases",
+    "release-notes",
 ];
 
 /// Which files the analyzers read; the GitHub tarball loader and `folio scan` keep only these.

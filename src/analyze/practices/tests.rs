@@ -799,6 +799,9 @@ fn changelog() {
         A
     );
     assert_eq!(status(&[("NEWS", "1.0: first")], "changelog"), P);
+    // Folders of per-release notes.
+    assert_eq!(status(&[("docs/releases/5.0.txt", "x")], "changelog"), P);
+    assert_eq!(status(&[("docs/history/hatch.md", "x")], "changelog"), P);
 }
 
 #[test]
