@@ -244,6 +244,14 @@ const VALUE_OPTIONS: &[&str] = &[
     "--python-preference",
     "-w",
     "-C",
+    // coverage run
+    "--source",
+    "--rcfile",
+    "--omit",
+    "--include",
+    "--concurrency",
+    "--data-file",
+    "--context",
 ];
 
 fn skip_options(argv: &[String], i: usize) -> usize {
@@ -420,6 +428,8 @@ mod tests {
         assert_eq!(norm("$(VENV)/bin/ruff check .")[..2], ["ruff", "check"]);
         assert_eq!(norm("$(PYTHON) -m mypy src")[0], "mypy");
         assert_eq!(norm("$(TEST_ENV) pytest --cov=x")[0], "pytest");
+        assert_eq!(norm("coverage run --source app -m pytest")[0], "pytest");
+        assert_eq!(norm("python setup.py test")[..2], ["setup.py", "test"]);
         assert_eq!(norm("npx --yes pyright@1.1.380 src")[0], "pyright");
         assert_eq!(
             norm("docker compose -f ci.yml run --rm -e CI=1 web python -m pytest")[0],
