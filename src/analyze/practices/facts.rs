@@ -289,8 +289,45 @@ impl<'a> Facts<'a> {
                         .or(job.shell.as_deref())
                         .or(wf.shell.as_deref())
                         .is_none_or(workflow::is_command_shell);
-                    if let Some(run) = &step.run
-                        && shell_ok
+                    // Wrapper actions run a script given as an input: `run:` of
+                    // gh-problem-matcher-wrap, run-on-arch-action or xvfb-action, `command:`
+                    // of nick-fields/retry. cibuildwheel runs `CIBW_TEST_COMMAND`.
+                    let wrapped = step
+                        .uses
+                        .as_ref()
+                        .and(step.with.as_ref())
+                        .and_then(|w| w.get("run").or_else(|| w.get("command")));
+                    let cibw = step
+                        .uses
+                        .as_ref()
+                        .filter(|(u, _)| workflow::uses_target(u).starts_with("pypa/cibuildwheel"))
+                        .and_then(|_| {
+                            step.env
+                                .iter()
+                                .chain(job.env.iter())
+                                .chain(wf.env.iter())
+                                .find(|(k, _)| k == "CIBW_TEST_COMMAND")
+                                .map(|(_, v)| v.clone())
+                        });
+                    let script_node = match (&step.run, wrapped) {
+                        (Some(run), _) if shell_ok => Some(run),
+                        (None, Some(w)) => Some(w),
+                        _ => None,
+                    };
+                    if let Some(text) = cibw {
+                        order += 1;
+                        ci.push(Cmd {
+                            argv: shell::normalize(&shell::words(&text)),
+                            text,
+                            path: path.clone(),
+                            line: step.line,
+                            via: Some("cibuildwheel CIBW_TEST_COMMAND".into()),
+                            job: Some((wi, ji)),
+                            order,
+                            env: env.clone(),
+                        });
+                    }
+                    if let Some(run) = script_node
                         && let Some(script) = run.as_str()
                     {
                         let mut step_env = env.clone();

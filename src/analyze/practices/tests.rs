@@ -1000,3 +1000,32 @@ fn trusted_publishing_through_a_reusable_workflow() {
         A
     );
 }
+
+#[test]
+fn wrapper_actions_run_their_script_input() {
+    let wf = |with: &str| {
+        format!(
+            "on: push\njobs:\n  l:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: liskin/gh-problem-matcher-wrap@v2\n        with:\n{with}"
+        )
+    };
+    let flake8 = wf("          linters: flake8\n          run: flake8 src tests\n");
+    assert_eq!(status(&[(".github/workflows/l.yml", &flake8)], "lint"), P);
+    let one_word = wf("          run: flake8\n");
+    assert_eq!(status(&[(".github/workflows/l.yml", &one_word)], "lint"), P);
+    // Near miss: github-script's `script:` is JavaScript, not a command line.
+    let js = "on: push\njobs:\n  l:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/github-script@v7\n        with:\n          script: flake8\n";
+    assert_eq!(status(&[(".github/workflows/l.yml", js)], "lint"), A);
+    let cibw = "on: push\njobs:\n  w:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: pypa/cibuildwheel@v2.21\n        env:\n          CIBW_TEST_COMMAND: pytest {project}/tests\n";
+    assert_eq!(
+        status(&[(".github/workflows/w.yml", cibw)], "tests_in_ci"),
+        P
+    );
+    let no_test = cibw.replace(
+        "CIBW_TEST_COMMAND: pytest {project}/tests",
+        "CIBW_SKIP: pp*",
+    );
+    assert_eq!(
+        status(&[(".github/workflows/w.yml", &no_test)], "tests_in_ci"),
+        A
+    );
+}
