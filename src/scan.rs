@@ -13,7 +13,7 @@ use std::process::Command;
 
 use anyhow::Context;
 
-use crate::analyze::practices::{PracticeTable, analyze_repo, is_wanted_path, parse_warnings};
+use crate::analyze::practices::{PracticeTable, analyze_repo_with_warnings, is_wanted_path};
 use crate::cli_error::CliError;
 use crate::model::{FOLIO_VERSION, OutputFormat, Report};
 use crate::snapshot::{RepoSnapshot, SkippedFile, Tag};
@@ -38,6 +38,11 @@ const SKIPPED_DIRS: &[&str] = &[
     ".hypothesis",
     "site-packages",
     ".eggs",
+    ".cache",
+    ".direnv",
+    ".pixi",
+    ".idea",
+    "htmlcov",
 ];
 
 /// Runs the scan and returns what to print on stdout.
@@ -77,8 +82,7 @@ pub fn run(path: &Path, format: OutputFormat) -> Result<String, CliError> {
 /// The report of a snapshot: practices and warnings, no candidate, no pull requests.
 pub fn scan_report(snapshot: &RepoSnapshot) -> Report {
     let table = PracticeTable::builtin();
-    let practices = analyze_repo(snapshot, &table);
-    let mut warnings = parse_warnings(snapshot);
+    let (practices, mut warnings) = analyze_repo_with_warnings(snapshot, &table);
     for s in snapshot.skipped.iter().take(20) {
         warnings.push(format!("skipped {}: {}", s.path, s.reason));
     }
@@ -123,21 +127,31 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
                 continue;
             }
         };
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let rel = if rel_dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel_dir}/{name}")
-            };
-            let Ok(meta) = entry.path().symlink_metadata() else {
+        let entries: Vec<fs::DirEntry> = entries.flatten().collect();
+        // A virtualenv under any name (`env/`, `.venv-3.12/`) holds installed packages, never
+        // the project's own files.
+        if !rel_dir.is_empty() && entries.iter().any(|e| e.file_name() == "pyvenv.cfg") {
+            continue;
+        }
+        let mut rel = String::new();
+        for entry in entries {
+            let os_name = entry.file_name();
+            let name = os_name.to_string_lossy();
+            // The entry's own type comes from readdir on most filesystems: no stat per file.
+            let Ok(ft) = entry.file_type() else {
                 continue;
             };
-            let ft = meta.file_type();
+            if ft.is_dir() && SKIPPED_DIRS.contains(&name.as_ref()) {
+                continue;
+            }
+            rel.clear();
+            if !rel_dir.is_empty() {
+                rel.push_str(&rel_dir);
+                rel.push('/');
+            }
+            rel.push_str(&name);
             if ft.is_dir() {
-                if !SKIPPED_DIRS.contains(&name.as_str()) {
-                    pending.push((entry.path(), rel));
-                }
+                pending.push((entry.path(), rel.clone()));
                 continue;
             }
             let mut full = entry.path();
@@ -150,7 +164,7 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
                     _ => {
                         if is_wanted_path(&rel) {
                             skipped.push(SkippedFile {
-                                path: rel,
+                                path: rel.clone(),
                                 reason: "symlink pointing out of the tree".into(),
                             });
                         }
@@ -165,9 +179,12 @@ pub fn load_dir(root: &Path) -> Result<RepoSnapshot, CliError> {
             }
             match read_text(&full) {
                 Ok(text) => {
-                    files.insert(rel, text);
+                    files.insert(rel.clone(), text);
                 }
-                Err(reason) => skipped.push(SkippedFile { path: rel, reason }),
+                Err(reason) => skipped.push(SkippedFile {
+                    path: rel.clone(),
+                    reason,
+                }),
             }
         }
     }

@@ -272,3 +272,25 @@ fn hostile_tree_is_bounded() {
     );
     assert_eq!(status_of(&r, "security_policy"), PracticeStatus::Absent);
 }
+
+#[test]
+fn virtualenvs_under_any_name_are_not_walked() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    let venv = d.join("env/lib/python3.12/site-pkgs/somepkg/tests");
+    std::fs::create_dir_all(&venv).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("env/pyvenv.cfg"), "home = /usr/bin\n").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(venv.join("test_x.py"), "from hypothesis import given\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(d.join("env/uv.lock"), "version = 1\n").unwrap_or_else(|e| panic!("{e}"));
+    let r = folio::scan::load_dir(d).unwrap_or_else(|e| panic!("{}", e.one_line()));
+    assert!(
+        r.files.is_empty(),
+        "{:?}",
+        r.files.keys().collect::<Vec<_>>()
+    );
+    // The same files outside a virtualenv are read.
+    std::fs::remove_file(d.join("env/pyvenv.cfg")).unwrap_or_else(|e| panic!("{e}"));
+    let r = folio::scan::load_dir(d).unwrap_or_else(|e| panic!("{}", e.one_line()));
+    assert!(r.files.contains_key("env/uv.lock"));
+}

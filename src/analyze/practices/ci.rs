@@ -28,8 +28,8 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
             }
             for (k, v) in matrix.entries() {
                 let key = k.as_str().unwrap_or("");
+                let values = v.strings();
                 if wanted(key) {
-                    let values = v.strings();
                     if values.len() >= 2 || v.as_str().is_some_and(|s| s.contains("${{")) {
                         evidence.push(ev(
                             &wf.path,
@@ -37,30 +37,66 @@ pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
                             format!("job `{}` matrix {key}: [{}]", job.id, values.join(", ")),
                         ));
                     }
-                } else if key == "include" {
-                    let mut seen: Vec<String> = Vec::new();
-                    for item in v.items() {
-                        for (ik, iv) in item.entries() {
-                            if ik.as_str().is_some_and(wanted)
-                                && let Some(s) = iv.as_str()
-                                && !seen.iter().any(|x| x == s)
-                            {
-                                seen.push(s.to_string());
-                            }
+                    continue;
+                }
+                // `toxenv: [py312, py313]`: the key is free, the values are Python versions.
+                if key != "include" && key != "exclude" && python_versions(&values) >= 2 {
+                    evidence.push(ev(
+                        &wf.path,
+                        k.line,
+                        format!("job `{}` matrix {key}: [{}]", job.id, values.join(", ")),
+                    ));
+                    continue;
+                }
+                // `include:` and objects such as `conf: [{py: "3.12", os: ubuntu-latest}]`.
+                if key == "exclude" {
+                    continue;
+                }
+                let mut seen: Vec<String> = Vec::new();
+                for item in v.items() {
+                    for (ik, iv) in item.entries() {
+                        let Some(s) = iv.as_str() else { continue };
+                        let ik = ik.as_str().unwrap_or("");
+                        let pythonish =
+                            ik.to_ascii_lowercase().starts_with("py") && python_versions(&[s]) == 1;
+                        if (wanted(ik) || pythonish) && !seen.iter().any(|x| x == s) {
+                            seen.push(s.to_string());
                         }
                     }
-                    if seen.len() >= 2 {
-                        evidence.push(ev(
-                            &wf.path,
-                            k.line,
-                            format!("job `{}` matrix include: [{}]", job.id, seen.join(", ")),
-                        ));
-                    }
+                }
+                if seen.len() >= 2 {
+                    evidence.push(ev(
+                        &wf.path,
+                        k.line,
+                        format!("job `{}` matrix {key}: [{}]", job.id, seen.join(", ")),
+                    ));
                 }
             }
         }
     }
     finish("matrix_build", f, def, evidence, Vec::new())
+}
+
+/// How many values look like Python versions: `3.12`, `py313`, `pypy3.10`, `cp312`.
+fn python_versions(values: &[&str]) -> usize {
+    values
+        .iter()
+        .filter(|v| {
+            let v = v.to_ascii_lowercase();
+            let rest = ["pypy-", "pypy", "py", "cp", "python"]
+                .iter()
+                .find_map(|p| v.strip_prefix(p))
+                .unwrap_or(&v);
+            let rest = rest.trim_start_matches('-');
+            let digits: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            (digits.starts_with("3.") && digits.len() >= 3
+                || digits.starts_with('3') && digits.len() >= 2)
+                && digits.chars().filter(|c| *c == '.').count() <= 2
+        })
+        .count()
 }
 
 pub fn ci_cache(f: &Facts, def: &PracticeDef) -> PracticeFinding {

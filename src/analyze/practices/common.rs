@@ -74,17 +74,24 @@ pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
         return Vec::new();
     };
     let cmds = command_specs(def);
-    f.hooks
-        .iter()
-        .filter(|h| {
-            def.hooks.iter().any(|id| id.eq_ignore_ascii_case(&h.id))
-                || h.entry.as_ref().is_some_and(|e| {
-                    let argv = super::shell::normalize(&super::shell::words(e));
-                    cmds.iter().any(|c| command_matches(c, &argv))
-                })
-        })
-        .map(|h| hook_ev(path, h))
-        .collect()
+    let mut out = Vec::new();
+    for h in &f.hooks {
+        if def.hooks.iter().any(|id| id.eq_ignore_ascii_case(&h.id)) {
+            out.push(hook_ev(path, h));
+            continue;
+        }
+        // A hook's entry, or what it reaches: `entry: make` with `args: [lint]`.
+        let hit = h
+            .runs
+            .iter()
+            .position(|c| cmds.iter().any(|r| command_matches(r, &c.argv)));
+        match hit {
+            Some(0) => out.push(hook_ev(path, h)),
+            Some(i) => out.push(cmd_ev(&h.runs[i])),
+            None => {}
+        }
+    }
+    out
 }
 
 /// Plugins of a host tool (flake8-isort for flake8) count when the host runs and the plugin

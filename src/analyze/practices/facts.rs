@@ -46,7 +46,11 @@ pub struct Hook {
     pub repo: String,
     pub line: u32,
     pub entry: Option<String>,
+    pub args: Vec<String>,
     pub additional_dependencies: Vec<String>,
+    /// For a hook with an `entry` (local hooks): the entry with its args, then whatever it
+    /// reaches through task runners and scripts (`entry: make`, `args: [lint]`).
+    pub runs: Vec<Cmd>,
 }
 
 #[derive(Debug, Clone)]
@@ -182,10 +186,15 @@ impl<'a> Facts<'a> {
                                 repo: url.clone(),
                                 line: hook.get("id").map_or(hook.line, |n| n.line),
                                 entry: hook.get("entry").and_then(Node::as_str).map(str::to_string),
+                                args: hook
+                                    .get("args")
+                                    .map(|d| d.strings().into_iter().map(str::to_string).collect())
+                                    .unwrap_or_default(),
                                 additional_dependencies: hook
                                     .get("additional_dependencies")
                                     .map(|d| d.strings().into_iter().map(str::to_string).collect())
                                     .unwrap_or_default(),
+                                runs: Vec::new(),
                             });
                         }
                     }
@@ -218,6 +227,7 @@ impl<'a> Facts<'a> {
         };
         facts.collect_ci(&actions);
         facts.collect_runner_cmds();
+        facts.collect_hook_runs();
         facts
     }
 
@@ -272,7 +282,52 @@ impl<'a> Facts<'a> {
                             job: Some((wi, ji)),
                         });
                     }
-                    if let Some(run) = &step.run
+                    // `shell: python` (or a custom interpreter) runs code, not commands.
+                    let shell_ok = step
+                        .shell
+                        .as_deref()
+                        .or(job.shell.as_deref())
+                        .or(wf.shell.as_deref())
+                        .is_none_or(workflow::is_command_shell);
+                    // Wrapper actions run a script given as an input: `run:` of
+                    // gh-problem-matcher-wrap, run-on-arch-action or xvfb-action, `command:`
+                    // of nick-fields/retry. cibuildwheel runs `CIBW_TEST_COMMAND`.
+                    let wrapped = step
+                        .uses
+                        .as_ref()
+                        .and(step.with.as_ref())
+                        .and_then(|w| w.get("run").or_else(|| w.get("command")));
+                    let cibw = step
+                        .uses
+                        .as_ref()
+                        .filter(|(u, _)| workflow::uses_target(u).starts_with("pypa/cibuildwheel"))
+                        .and_then(|_| {
+                            step.env
+                                .iter()
+                                .chain(job.env.iter())
+                                .chain(wf.env.iter())
+                                .find(|(k, _)| k == "CIBW_TEST_COMMAND")
+                                .map(|(_, v)| v.clone())
+                        });
+                    let script_node = match (&step.run, wrapped) {
+                        (Some(run), _) if shell_ok => Some(run),
+                        (None, Some(w)) => Some(w),
+                        _ => None,
+                    };
+                    if let Some(text) = cibw {
+                        order += 1;
+                        ci.push(Cmd {
+                            argv: shell::normalize(&shell::words(&text)),
+                            text,
+                            path: path.clone(),
+                            line: step.line,
+                            via: Some("cibuildwheel CIBW_TEST_COMMAND".into()),
+                            job: Some((wi, ji)),
+                            order,
+                            env: env.clone(),
+                        });
+                    }
+                    if let Some(run) = script_node
                         && let Some(script) = run.as_str()
                     {
                         let mut step_env = env.clone();
@@ -319,6 +374,40 @@ impl<'a> Facts<'a> {
         ci.extend(expanded);
         self.ci = ci;
         self.uses = uses;
+    }
+
+    /// What each hook with an `entry` runs: pre-commit calls `entry args... files`.
+    fn collect_hook_runs(&mut self) {
+        let Some((path, _)) = self.precommit.clone() else {
+            return;
+        };
+        let mut all = Vec::new();
+        for h in &self.hooks {
+            let Some(entry) = &h.entry else {
+                all.push(Vec::new());
+                continue;
+            };
+            let mut words = shell::words(entry);
+            words.extend(h.args.iter().cloned());
+            let text = words.join(" ");
+            let cmd = Cmd {
+                argv: shell::normalize(&words),
+                text,
+                path: path.clone(),
+                line: h.line,
+                via: Some(format!("pre-commit hook `{}`", h.id)),
+                job: None,
+                order: 0,
+                env: Vec::new(),
+            };
+            let mut runs = Vec::new();
+            self.expand(&cmd, 0, &mut runs);
+            runs.insert(0, cmd);
+            all.push(runs);
+        }
+        for (h, runs) in self.hooks.iter_mut().zip(all) {
+            h.runs = runs;
+        }
     }
 
     fn collect_runner_cmds(&mut self) {
@@ -544,7 +633,12 @@ impl<'a> Facts<'a> {
                         .find(|w| w.ends_with(".sh"))
                         .map(str::to_string)
                 } else {
-                    None
+                    // An executable named by its path, as `scripts/test` or `./ci/lint`.
+                    shell::words(&cmd.text)
+                        .into_iter()
+                        .find(|w| !w.contains('=') || w.starts_with('-'))
+                        .filter(|w| w.contains('/'))
+                        .filter(|w| self.snap.files.contains_key(w.trim_start_matches("./")))
                 };
                 if let Some(script) = script {
                     let p = script.trim_start_matches("./").to_string();
@@ -761,8 +855,8 @@ pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
     let words: Vec<&str> = value
         .map(|v| v.split_whitespace().collect())
         .unwrap_or_default();
-    if !rule.excludes.is_empty() {
-        return !rule.excludes.iter().any(|x| words.contains(&x.as_str()));
+    if rule.excludes.iter().any(|x| words.contains(&x.as_str())) {
+        return false;
     }
     if !rule.contains_any.is_empty() {
         return rule
@@ -770,5 +864,6 @@ pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
             .iter()
             .any(|x| words.contains(&x.as_str()));
     }
-    value.is_some_and(truthy)
+    // An input named only to exclude words (ruff-action's `args`) may be absent.
+    !rule.excludes.is_empty() || value.is_some_and(truthy)
 }

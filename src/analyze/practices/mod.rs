@@ -109,12 +109,29 @@ fn detector(id: &str) -> Option<Detector> {
 
 /// One finding for every id of [`PRACTICE_IDS`], in that order.
 pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<PracticeFinding> {
+    analyze_facts(snapshot, &facts::Facts::gather(snapshot), table)
+}
+
+/// [`analyze_repo`] and [`parse_warnings`] from one reading of the snapshot.
+pub fn analyze_repo_with_warnings(
+    snapshot: &RepoSnapshot,
+    table: &PracticeTable,
+) -> (Vec<PracticeFinding>, Vec<String>) {
     let facts = facts::Facts::gather(snapshot);
+    let findings = analyze_facts(snapshot, &facts, table);
+    (findings, failure_warnings(&facts))
+}
+
+fn analyze_facts(
+    snapshot: &RepoSnapshot,
+    facts: &facts::Facts,
+    table: &PracticeTable,
+) -> Vec<PracticeFinding> {
     PRACTICE_IDS
         .iter()
         .map(|id| match (table.get(id), detector(id)) {
             (Some(def), Some(run)) => {
-                let mut finding = run(&facts, def, table);
+                let mut finding = run(facts, def, table);
                 finding.repository = snapshot.full_name.clone();
                 finding
             }
@@ -130,7 +147,11 @@ pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<Pract
 
 /// Files that could not be parsed, as "could not parse PATH: reason" warnings.
 pub fn parse_warnings(snapshot: &RepoSnapshot) -> Vec<String> {
-    facts::Facts::gather(snapshot)
+    failure_warnings(&facts::Facts::gather(snapshot))
+}
+
+fn failure_warnings(facts: &facts::Facts) -> Vec<String> {
+    facts
         .failures
         .iter()
         .map(|f| format!("could not parse {}: {}", f.path, f.message))
@@ -209,6 +230,9 @@ const FRAGMENT_DIRS: &[&str] = &[
     "changelog",
     ".changeset",
     "changelog_fragments",
+    "history",
+    "releases",
+    "release-notes",
 ];
 
 /// Which files the analyzers read; the GitHub tarball loader and `folio scan` keep only these.
@@ -258,6 +282,17 @@ pub fn is_wanted_path(path: &str) -> bool {
         return true;
     }
     if name.ends_with(".sh") && depth <= 3 {
+        return true;
+    }
+    // Extension-less scripts CI calls by path: `scripts/test`, `ci/lint`, `bin/check`.
+    let parent_dir = dir.rsplit('/').next().unwrap_or(dir);
+    if !name.contains('.')
+        && depth <= 3
+        && matches!(
+            parent_dir,
+            "scripts" | "script" | "bin" | "ci" | "tools" | "tasks"
+        )
+    {
         return true;
     }
     if name.eq_ignore_ascii_case("security.md") && (depth == 0 || dir == "docs") {

@@ -29,8 +29,28 @@ fn job_has_id_token(f: &Facts, job: Option<(usize, usize)>) -> bool {
     match (&j.permissions, &wf.permissions) {
         (Some(p), _) => grants_id_token(p),
         (None, Some(p)) => grants_id_token(p),
-        (None, None) => false,
+        (None, None) => caller_has_id_token(f, &wf.path, 0),
     }
+}
+
+/// A reusable workflow without `permissions:` runs with its caller job's token.
+fn caller_has_id_token(f: &Facts, called: &str, depth: usize) -> bool {
+    if depth > 3 {
+        return false;
+    }
+    f.workflows.iter().any(|w| {
+        w.jobs.iter().any(|j| {
+            let calls = j
+                .uses
+                .as_ref()
+                .is_some_and(|(u, _)| u.trim_start_matches("./").split('@').next() == Some(called));
+            calls
+                && match (&j.permissions, &w.permissions) {
+                    (Some(p), _) | (None, Some(p)) => grants_id_token(p),
+                    (None, None) => caller_has_id_token(f, &w.path, depth + 1),
+                }
+        })
+    })
 }
 
 pub fn trusted_publishing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
@@ -154,6 +174,10 @@ pub fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         if excluded(path, &def.excluded_dirs) {
             continue;
         }
+        // `history.py` or a Django app called `news` is code, not a changelog.
+        if is_code(name) {
+            continue;
+        }
         let stem = name.split('.').next().unwrap_or("").to_ascii_lowercase();
         if def.files.contains(&stem) && changelog_place(dir, &projects) {
             evidence.push(ev(path, 1, name.to_string()));
@@ -184,6 +208,37 @@ pub fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
         }
     }
     finish("changelog", f, def, evidence, notes)
+}
+
+/// Source files, which a changelog or a changelog fragment never is.
+fn is_code(name: &str) -> bool {
+    let ext = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => ext.to_ascii_lowercase(),
+        _ => return false,
+    };
+    matches!(
+        ext.as_str(),
+        "py" | "pyi"
+            | "pyx"
+            | "pxd"
+            | "js"
+            | "ts"
+            | "html"
+            | "css"
+            | "json"
+            | "yml"
+            | "yaml"
+            | "toml"
+            | "cfg"
+            | "ini"
+            | "sh"
+            | "c"
+            | "h"
+            | "rs"
+            | "go"
+            | "sql"
+            | "pyc"
+    )
 }
 
 /// `vX.Y.Z` or `X.Y.Z`, with an optional pre-release or build suffix.

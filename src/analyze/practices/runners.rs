@@ -236,19 +236,30 @@ fn read_make(path: &str, text: &str) -> Tasks {
     let mut tasks = Tasks::default();
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     let mut current: Option<String> = None;
+    // A recipe line ending in `\` continues on the next one: `. venv/bin/activate && \`.
+    let mut continued: Option<(u32, String)> = None;
     for (idx, line) in text.lines().enumerate() {
         let line_no = idx as u32 + 1;
-        if let Some(recipe) = line.strip_prefix('\t') {
-            if let Some(t) = &current {
-                let cmd = recipe.trim().trim_start_matches(['@', '-', '+']);
-                let cmd = substitute(cmd, &vars);
-                if !cmd.is_empty() && !cmd.starts_with('#') {
-                    tasks
-                        .tasks
-                        .entry(t.clone())
-                        .or_default()
-                        .push(raw(path, line_no, &cmd));
+        if let Some((start, mut joined)) = continued.take() {
+            let part = line.trim();
+            match part.strip_suffix('\\') {
+                Some(more) => {
+                    joined.push_str(more.trim_end());
+                    joined.push(' ');
+                    continued = Some((start, joined));
                 }
+                None => {
+                    joined.push_str(part);
+                    push_recipe(&mut tasks, current.as_ref(), path, start, &joined, &vars);
+                }
+            }
+            continue;
+        }
+        if let Some(recipe) = line.strip_prefix('\t') {
+            let cmd = recipe.trim().trim_start_matches(['@', '-', '+']);
+            match cmd.strip_suffix('\\') {
+                Some(head) => continued = Some((line_no, format!("{} ", head.trim_end()))),
+                None => push_recipe(&mut tasks, current.as_ref(), path, line_no, cmd, &vars),
             }
             continue;
         }
@@ -290,6 +301,25 @@ fn read_make(path: &str, text: &str) -> Tasks {
         current = None;
     }
     tasks
+}
+
+fn push_recipe(
+    tasks: &mut Tasks,
+    target: Option<&String>,
+    path: &str,
+    line: u32,
+    cmd: &str,
+    vars: &BTreeMap<String, String>,
+) {
+    let Some(t) = target else { return };
+    let cmd = substitute(cmd.trim(), vars);
+    if !cmd.is_empty() && !cmd.starts_with('#') {
+        tasks
+            .tasks
+            .entry(t.clone())
+            .or_default()
+            .push(raw(path, line, &cmd));
+    }
 }
 
 fn assignment(line: &str) -> Option<(String, String)> {
@@ -587,6 +617,24 @@ mod tests {
             Some("uv run ruff check .".to_string())
         );
         assert_eq!(make.deps.get("lint"), Some(&vec!["fmt".to_string()]));
+    }
+
+    #[test]
+    fn makefile_continued_recipe_lines() {
+        let f = files(&[(
+            "Makefile",
+            "VENV_BIN := env/bin\nlint: env\n\t. $(VENV_BIN)/activate && \\\n\t\truff check src && \\\n\t\tmypy src\ntest:\n\tpytest\n",
+        )]);
+        let r = Runners::load(&f);
+        let make = r.make.get("").cloned().unwrap_or_default();
+        let lint = make.tasks.get("lint").cloned().unwrap_or_default();
+        assert_eq!(lint.len(), 1);
+        assert_eq!(lint[0].line, 3);
+        assert_eq!(
+            lint[0].text,
+            ". env/bin/activate && ruff check src && mypy src"
+        );
+        assert_eq!(make.tasks.get("test").map(|c| c[0].line), Some(7));
     }
 
     #[test]

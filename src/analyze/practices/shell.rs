@@ -152,7 +152,67 @@ fn is_python(word: &str) -> bool {
         || word.eq_ignore_ascii_case("$PYTHON")
 }
 
+/// `${PREFIX}coverage` and `$(VENV)/bin/pytest` name the tool after a variable; the variable
+/// part is dropped. A word that is only a variable is kept.
+fn strip_var_prefix(word: &str) -> &str {
+    let close = match word.get(..2) {
+        Some("${") => '}',
+        Some("$(") => ')',
+        _ => return word,
+    };
+    match word.find(close) {
+        Some(i) if i + 1 < word.len() => word[i + 1..].trim_start_matches('/'),
+        _ => word,
+    }
+}
+
+/// The index of `run` / `exec` in `docker compose run` or `docker-compose exec`.
+fn compose_subcommand(argv: &[String], i: usize) -> Option<usize> {
+    let base = basename(&argv[i]);
+    let sub = match base {
+        "docker" if argv.get(i + 1).map(String::as_str) == Some("compose") => skip_options_of(
+            argv,
+            i + 2,
+            &[
+                "-f",
+                "--file",
+                "-p",
+                "--project-name",
+                "--profile",
+                "--env-file",
+            ],
+        ),
+        "docker-compose" => skip_options_of(
+            argv,
+            i + 1,
+            &[
+                "-f",
+                "--file",
+                "-p",
+                "--project-name",
+                "--profile",
+                "--env-file",
+            ],
+        ),
+        _ => return None,
+    };
+    matches!(argv.get(sub).map(String::as_str), Some("run" | "exec")).then_some(sub)
+}
+
+/// A word that is only a variable reference: `$(X)`, `${X}`, `$X`.
+fn is_bare_var(word: &str) -> bool {
+    let name = if let Some(r) = word.strip_prefix("$(") {
+        r.strip_suffix(')')
+    } else if let Some(r) = word.strip_prefix("${") {
+        r.strip_suffix('}')
+    } else {
+        word.strip_prefix('$')
+    };
+    name.is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
 fn basename(word: &str) -> &str {
+    let word = strip_var_prefix(word);
     let base = word.rsplit(['/', '\\']).next().unwrap_or(word);
     base.strip_suffix(".exe").unwrap_or(base)
 }
@@ -184,21 +244,52 @@ const VALUE_OPTIONS: &[&str] = &[
     "--python-preference",
     "-w",
     "-C",
+    // coverage run
+    "--source",
+    "--rcfile",
+    "--omit",
+    "--include",
+    "--concurrency",
+    "--data-file",
+    "--context",
 ];
 
-fn skip_options(argv: &[String], mut i: usize) -> usize {
+fn skip_options(argv: &[String], i: usize) -> usize {
+    skip_options_of(argv, i, VALUE_OPTIONS)
+}
+
+fn skip_options_of(argv: &[String], mut i: usize, takes_value: &[&str]) -> usize {
     while i < argv.len() && argv[i].starts_with('-') {
         let opt = argv[i].as_str();
         i += 1;
         if opt == "--" {
             break;
         }
-        if VALUE_OPTIONS.contains(&opt) && !opt.contains('=') {
+        if takes_value.contains(&opt) && !opt.contains('=') {
             i += 1;
         }
     }
     i
 }
+
+/// Options of `docker compose run|exec` that take a value.
+const COMPOSE_VALUE_OPTIONS: &[&str] = &[
+    "-e",
+    "--env",
+    "-w",
+    "--workdir",
+    "-u",
+    "--user",
+    "-v",
+    "--volume",
+    "-p",
+    "--publish",
+    "--entrypoint",
+    "--name",
+    "-l",
+    "--label",
+    "--index",
+];
 
 /// The words of the tool actually run: launchers, environment assignments and interpreters
 /// are peeled off, and the tool name is lower-cased without its directory.
@@ -249,6 +340,16 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
                     return out;
                 }
             }
+        } else if base == "npx" || base == "npm" && matches!(next, Some("exec")) {
+            // `npx --yes pyright@1.1.380`: the version is cut from the tool name below.
+            i = skip_options(argv, i + if base == "npx" { 1 } else { 2 });
+        } else if let Some(sub) = compose_subcommand(argv, i) {
+            // `docker compose run --rm web pytest`: skip the options and the service name.
+            let j = skip_options_of(argv, sub + 1, COMPOSE_VALUE_OPTIONS);
+            if j + 1 >= argv.len() {
+                return Vec::new();
+            }
+            i = j + 1;
         } else if base == "coverage" && matches!(next, Some("run")) {
             let j = skip_options(argv, i + 2);
             match argv.get(j).map(String::as_str) {
@@ -260,6 +361,9 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
                 }
                 None => break,
             }
+        } else if is_bare_var(w) && i + 1 < argv.len() {
+            // `$(TEST_ENV) pytest`: a variable that expands to assignments or a prefix.
+            i += 1;
         } else {
             break;
         }
@@ -267,7 +371,12 @@ pub fn normalize(argv: &[String]) -> Vec<String> {
     if i >= argv.len() {
         return Vec::new();
     }
-    let mut out = vec![basename(&argv[i]).to_ascii_lowercase()];
+    let tool = basename(&argv[i]);
+    let tool = match tool.find('@') {
+        Some(at) if at > 0 => &tool[..at],
+        _ => tool,
+    };
+    let mut out = vec![tool.to_ascii_lowercase()];
     out.extend(argv[i + 1..].iter().cloned());
     if out[0] == "py.test" {
         out[0] = "pytest".into();
@@ -315,6 +424,20 @@ mod tests {
         assert_eq!(norm("uvx --from pip-audit pip-audit")[0], "pip-audit");
         assert_eq!(norm("python -Wa tests/runtests.py -v2")[0], "runtests.py");
         assert_eq!(norm("{envpython} -m pytest {posargs}")[0], "pytest");
+        assert_eq!(norm("${PREFIX}coverage run -p -m pytest")[0], "pytest");
+        assert_eq!(norm("$(VENV)/bin/ruff check .")[..2], ["ruff", "check"]);
+        assert_eq!(norm("$(PYTHON) -m mypy src")[0], "mypy");
+        assert_eq!(norm("$(TEST_ENV) pytest --cov=x")[0], "pytest");
+        assert_eq!(norm("coverage run --source app -m pytest")[0], "pytest");
+        assert_eq!(norm("python setup.py test")[..2], ["setup.py", "test"]);
+        assert_eq!(norm("npx --yes pyright@1.1.380 src")[0], "pyright");
+        assert_eq!(
+            norm("docker compose -f ci.yml run --rm -e CI=1 web python -m pytest")[0],
+            "pytest"
+        );
+        assert_eq!(norm("docker-compose exec -T app mypy .")[0], "mypy");
+        assert!(norm("docker compose run web").is_empty());
+        assert_eq!(norm("docker build -t x .")[0], "docker");
         assert!(norm("python -c 'import x'").is_empty());
     }
 

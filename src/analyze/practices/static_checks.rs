@@ -86,9 +86,13 @@ fn ruff_runs(f: &Facts, lint_def: Option<&PracticeDef>) -> bool {
         .filter(|c| c.cmd.starts_with("ruff"))
         .collect();
     f.ci_matching(&ruff_rules).next().is_some()
-        || f.hooks
-            .iter()
-            .any(|h| h.id == "ruff" || h.id == "ruff-check")
+        || f.hooks.iter().any(|h| {
+            h.id == "ruff"
+                || h.id == "ruff-check"
+                || h.runs
+                    .iter()
+                    .any(|c| ruff_rules.iter().any(|r| command_matches(r, &c.argv)))
+        })
         || f.uses.iter().any(|u| u.target.ends_with("/ruff-action"))
 }
 

@@ -480,6 +480,22 @@ fn matrix_build() {
         status(&[(".github/workflows/ci.yml", other)], "matrix_build"),
         A
     );
+    let toxenv = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        toxenv: [py312, py313, lint]\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", toxenv)], "matrix_build"),
+        P
+    );
+    let nested = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        conf:\n          - { py: \"3.12\", os: ubuntu-latest }\n          - { py: \"3.13\", os: ubuntu-latest }\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", nested)], "matrix_build"),
+        P
+    );
+    // Near miss: a list of objects that vary neither Python nor the OS.
+    let docs = "on: push\njobs:\n  t:\n    strategy:\n      matrix:\n        site:\n          - { name: a, url: x }\n          - { name: b, url: y }\n    steps: []\n";
+    assert_eq!(
+        status(&[(".github/workflows/ci.yml", docs)], "matrix_build"),
+        A
+    );
 }
 
 #[test]
@@ -773,6 +789,19 @@ fn changelog() {
         status(&[("src/pkg/_vendor/lib/HISTORY.md", "x")], "changelog"),
         A
     );
+    // Near misses: code that happens to carry a changelog's name.
+    assert_eq!(status(&[("src/pkg/history.py", "x = 1")], "changelog"), A);
+    assert_eq!(
+        status(
+            &[("news/models.py", "x = 1"), ("news/__init__.py", "")],
+            "changelog"
+        ),
+        A
+    );
+    assert_eq!(status(&[("NEWS", "1.0: first")], "changelog"), P);
+    // Folders of per-release notes.
+    assert_eq!(status(&[("docs/releases/5.0.txt", "x")], "changelog"), P);
+    assert_eq!(status(&[("docs/history/hatch.md", "x")], "changelog"), P);
 }
 
 #[test]
@@ -857,4 +886,146 @@ fn wanted_paths() {
     ] {
         assert!(!is_wanted_path(p), "{p}");
     }
+}
+
+#[test]
+fn local_hook_entry_followed_through_make() {
+    let makefile = "lint:\n\tuv run ruff check src\n\tuv run ruff format --check src\nformat:\n\tuv run ruff format src\n";
+    let hook = |target: &str| {
+        format!(
+            "repos:\n- repo: local\n  hooks:\n  - id: lint\n    name: Lint\n    entry: make\n    args: [{target}]\n    language: system\n    pass_filenames: false\n"
+        )
+    };
+    let lint = hook("lint");
+    let files = [
+        (".pre-commit-config.yaml", lint.as_str()),
+        ("Makefile", makefile),
+    ];
+    assert_eq!(status(&files, "lint"), P);
+    assert_eq!(status(&files, "format_check"), P);
+    // Near miss: the hook runs a target with no linter in it.
+    let format = hook("format");
+    let files = [
+        (".pre-commit-config.yaml", format.as_str()),
+        ("Makefile", makefile),
+    ];
+    assert_eq!(status(&files, "lint"), A);
+    assert_eq!(status(&files, "type_check"), A);
+}
+
+#[test]
+fn extensionless_scripts_called_by_path() {
+    let ci = wf("scripts/check\nscripts/coverage");
+    let check = "#!/bin/sh -e\nexport PREFIX=\"\"\nset -x\n${PREFIX}ruff check $SOURCE_FILES\n${PREFIX}mypy $SOURCE_FILES\n";
+    let cov = "#!/bin/sh -e\n${PREFIX}coverage report --show-missing --fail-under=100\n";
+    let files = [
+        (".github/workflows/ci.yml", ci.as_str()),
+        ("scripts/check", check),
+        ("scripts/coverage", cov),
+    ];
+    assert_eq!(status(&files, "lint"), P);
+    assert_eq!(status(&files, "type_check"), P);
+    assert_eq!(status(&files, "coverage_gate"), P);
+    // Near miss: a script that exists but that CI never calls.
+    let ci = wf("scripts/coverage");
+    let files = [
+        (".github/workflows/ci.yml", ci.as_str()),
+        ("scripts/check", check),
+    ];
+    assert_eq!(status(&files, "lint"), A);
+    assert!(is_wanted_path("scripts/check"));
+    assert!(!is_wanted_path("src/pkg/scripts/deep/check"));
+    assert!(!is_wanted_path("docs/LICENSE"));
+}
+
+#[test]
+fn python_shell_steps_are_not_commands() {
+    let wf = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - shell: python\n        run: |\n          import subprocess\n          pytest = 'not a command'\n";
+    assert_eq!(status(&[(".github/workflows/t.yml", wf)], "tests_in_ci"), A);
+    let bash = wf.replace("shell: python", "shell: bash");
+    assert_eq!(
+        status(&[(".github/workflows/t.yml", &bash)], "tests_in_ci"),
+        P
+    );
+    // A workflow-wide default applies to every step.
+    let defaulted = "on: push\ndefaults:\n  run:\n    shell: python\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest\n";
+    assert_eq!(
+        status(&[(".github/workflows/t.yml", defaulted)], "tests_in_ci"),
+        A
+    );
+}
+
+#[test]
+fn build_and_inspect_attestation_is_signing() {
+    let wf = |with: &str| {
+        format!(
+            "on: push\njobs:\n  b:\n    runs-on: ubuntu-latest\n    permissions:\n      id-token: write\n      attestations: write\n    steps:\n      - uses: hynek/build-and-inspect-python-package@v2\n{with}"
+        )
+    };
+    let on = wf("        with:\n          attest-build-provenance-github: 'true'\n");
+    assert_eq!(status(&[(".github/workflows/b.yml", &on)], "signing"), P);
+    let off = wf("        with:\n          attest-build-provenance-github: 'false'\n");
+    assert_eq!(status(&[(".github/workflows/b.yml", &off)], "signing"), A);
+    assert_eq!(
+        status(&[(".github/workflows/b.yml", &wf(""))], "signing"),
+        A
+    );
+}
+
+#[test]
+fn trusted_publishing_through_a_reusable_workflow() {
+    let called = "on:\n  workflow_call:\njobs:\n  publish:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: pypa/gh-action-pypi-publish@release/v1\n";
+    let caller = |perms: &str| {
+        format!(
+            "on:\n  release:\n    types: [published]\njobs:\n  pypi:\n    uses: ./.github/workflows/publish.yml\n    permissions:\n      {perms}\n"
+        )
+    };
+    let ok = caller("id-token: write");
+    let files = [
+        (".github/workflows/publish.yml", called),
+        (".github/workflows/release.yml", ok.as_str()),
+    ];
+    assert_eq!(status(&files, "trusted_publishing"), P);
+    let no = caller("contents: read");
+    let files = [
+        (".github/workflows/publish.yml", called),
+        (".github/workflows/release.yml", no.as_str()),
+    ];
+    assert_eq!(status(&files, "trusted_publishing"), A);
+    assert_eq!(
+        status(
+            &[(".github/workflows/publish.yml", called)],
+            "trusted_publishing"
+        ),
+        A
+    );
+}
+
+#[test]
+fn wrapper_actions_run_their_script_input() {
+    let wf = |with: &str| {
+        format!(
+            "on: push\njobs:\n  l:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: liskin/gh-problem-matcher-wrap@v2\n        with:\n{with}"
+        )
+    };
+    let flake8 = wf("          linters: flake8\n          run: flake8 src tests\n");
+    assert_eq!(status(&[(".github/workflows/l.yml", &flake8)], "lint"), P);
+    let one_word = wf("          run: flake8\n");
+    assert_eq!(status(&[(".github/workflows/l.yml", &one_word)], "lint"), P);
+    // Near miss: github-script's `script:` is JavaScript, not a command line.
+    let js = "on: push\njobs:\n  l:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/github-script@v7\n        with:\n          script: flake8\n";
+    assert_eq!(status(&[(".github/workflows/l.yml", js)], "lint"), A);
+    let cibw = "on: push\njobs:\n  w:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: pypa/cibuildwheel@v2.21\n        env:\n          CIBW_TEST_COMMAND: pytest {project}/tests\n";
+    assert_eq!(
+        status(&[(".github/workflows/w.yml", cibw)], "tests_in_ci"),
+        P
+    );
+    let no_test = cibw.replace(
+        "CIBW_TEST_COMMAND: pytest {project}/tests",
+        "CIBW_SKIP: pp*",
+    );
+    assert_eq!(
+        status(&[(".github/workflows/w.yml", &no_test)], "tests_in_ci"),
+        A
+    );
 }

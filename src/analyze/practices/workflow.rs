@@ -11,6 +11,8 @@ pub struct Step {
     pub with: Option<Node>,
     pub run: Option<Node>,
     pub env: Vec<(String, String)>,
+    /// `shell:` of the step, when set.
+    pub shell: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct Job {
     pub matrix: Option<Node>,
     pub env: Vec<(String, String)>,
     pub steps: Vec<Step>,
+    /// `defaults.run.shell` of the job.
+    pub shell: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,6 +38,8 @@ pub struct Workflow {
     pub permissions_line: Option<u32>,
     pub env: Vec<(String, String)>,
     pub jobs: Vec<Job>,
+    /// `defaults.run.shell` of the workflow.
+    pub shell: Option<String>,
 }
 
 impl Workflow {
@@ -41,6 +47,21 @@ impl Workflow {
     pub fn event_triggered(&self) -> bool {
         self.triggers.iter().any(|t| t != "workflow_call")
     }
+}
+
+/// Whether a `shell:` runs its script as shell commands; `python` and custom `{0}` templates
+/// other than the usual shells run code the command table cannot read.
+pub fn is_command_shell(shell: &str) -> bool {
+    let first = shell.split_whitespace().next().unwrap_or("");
+    matches!(first, "bash" | "sh" | "pwsh" | "powershell" | "cmd")
+}
+
+fn default_shell(node: &Node) -> Option<String> {
+    node.get("defaults")
+        .and_then(|d| d.get("run"))
+        .and_then(|r| r.get("shell"))
+        .and_then(Node::as_str)
+        .map(str::to_string)
 }
 
 pub fn is_workflow_path(path: &str) -> bool {
@@ -81,6 +102,7 @@ fn parse_steps(node: Option<&Node>) -> Vec<Step> {
             with: s.get("with").cloned(),
             run: s.get("run").cloned(),
             env: env_pairs(s.get("env")),
+            shell: s.get("shell").and_then(Node::as_str).map(str::to_string),
         })
         .collect()
 }
@@ -118,6 +140,7 @@ pub fn parse_workflow(path: &str, text: &str) -> Result<Workflow, String> {
             matrix: j.get("strategy").and_then(|s| s.get("matrix")).cloned(),
             env: env_pairs(j.get("env")),
             steps: parse_steps(j.get("steps")),
+            shell: default_shell(j),
         })
         .collect();
     Ok(Workflow {
@@ -127,6 +150,7 @@ pub fn parse_workflow(path: &str, text: &str) -> Result<Workflow, String> {
         permissions_line: root.get_key("permissions").map(|k| k.line),
         env: env_pairs(root.get("env")),
         jobs,
+        shell: default_shell(&root),
     })
 }
 

@@ -122,6 +122,29 @@ enum Frame {
 
 /// Parses the first document of `text`. An empty document gives a null scalar.
 pub fn parse(text: &str) -> Result<Node, YamlError> {
+    match parse_strict(text) {
+        Err(first) if first.message.contains("indentation") => {
+            // libyaml (PyYAML, GitHub Actions) accepts a flow sequence or mapping whose closing
+            // bracket sits at its key's indentation, as in `name: [` ... `]`; saphyr does not.
+            // Indenting such closers keeps every line number and changes no value.
+            let relaxed: String = text
+                .lines()
+                .map(|l| {
+                    let t = l.trim_start();
+                    if t.starts_with(']') || t.starts_with('}') {
+                        format!("  {l}\n")
+                    } else {
+                        format!("{l}\n")
+                    }
+                })
+                .collect();
+            parse_strict(&relaxed).map_err(|_| first)
+        }
+        other => other,
+    }
+}
+
+fn parse_strict(text: &str) -> Result<Node, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Node> = HashMap::new();
@@ -333,6 +356,21 @@ mod tests {
     fn deep_nesting_is_bounded() {
         let doc = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&doc).is_err());
+    }
+
+    #[test]
+    fn flow_closer_at_key_indentation_is_accepted() {
+        let text = "jobs:\n  t:\n    matrix:\n      name: [\n        \"a\",\n        \"b\",\n      ]\n      os: [x]\n";
+        let root = parse(text).unwrap_or_else(|e| panic!("{e}"));
+        let matrix = root
+            .get("jobs")
+            .and_then(|j| j.get("t"))
+            .and_then(|t| t.get("matrix"));
+        assert_eq!(
+            matrix.and_then(|m| m.get("name")).map(Node::strings),
+            Some(vec!["a", "b"])
+        );
+        assert_eq!(matrix.and_then(|m| m.get("os")).map(|n| n.line), Some(8));
     }
 
     #[test]
