@@ -286,11 +286,23 @@ impl GitHub {
         })
     }
 
-    fn rate_check(&self, scope: &str, reserve: u64) -> Result<(), GhError> {
+    /// GitHub keeps separate budgets per resource (`core`, `search`, …) for one identity, and
+    /// says which one an answer spent in `x-ratelimit-resource`. Mixing them would let the
+    /// small search budget (30 a minute) hold back every evaluation for an hour.
+    fn resource_of(path: &str) -> &'static str {
+        if path.starts_with("/search/") {
+            "search"
+        } else {
+            "core"
+        }
+    }
+
+    fn rate_check(&self, scope: &str, path: &str, reserve: u64) -> Result<(), GhError> {
+        let key = format!("{scope}|{}", Self::resource_of(path));
         let state = self
             .rate
             .lock()
-            .map(|m| m.get(scope).copied().unwrap_or_default())
+            .map(|m| m.get(&key).copied().unwrap_or_default())
             .unwrap_or_default();
         if let (Some(remaining), Some(reset)) = (state.remaining, state.reset_at) {
             let wait = reset - unix_now();
@@ -309,10 +321,17 @@ impl GitHub {
                 .and_then(|v| v.parse::<i64>().ok())
         };
         if let Some(remaining) = num("x-ratelimit-remaining") {
-            metrics::gauge!("folio_github_rate_limit_remaining").set(remaining as f64);
+            let resource = headers
+                .get("x-ratelimit-resource")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("core")
+                .to_string();
+            if resource == "core" {
+                metrics::gauge!("folio_github_rate_limit_remaining").set(remaining as f64);
+            }
             if let Ok(mut m) = self.rate.lock() {
                 m.insert(
-                    scope.to_string(),
+                    format!("{scope}|{resource}"),
                     RateState {
                         remaining: Some(remaining.max(0) as u64),
                         reset_at: num("x-ratelimit-reset"),
@@ -595,7 +614,7 @@ impl Session {
 
     /// Fails fast (as a deferral) when this identity's remaining rate limit is below `needed`.
     pub fn ensure_budget(&self, needed: u64) -> Result<(), GhError> {
-        self.gh.rate_check(&self.scope(), needed)
+        self.gh.rate_check(&self.scope(), "/", needed)
     }
 
     async fn request(
@@ -605,7 +624,7 @@ impl Session {
         body: Option<Vec<u8>>,
         conditional: bool,
     ) -> Result<ApiResponse, GhError> {
-        self.gh.rate_check(&self.scope(), 5)?;
+        self.gh.rate_check(&self.scope(), path, 5)?;
         let scope = self.scope();
         let cache = if conditional {
             self.gh.cache.as_ref()
@@ -780,7 +799,7 @@ impl Session {
     /// Downloads a body of at most `limit` bytes (a tarball behind GitHub's redirect), reading
     /// it as a stream so that an oversized archive is cut off early.
     pub async fn download(&self, path: &str, limit: u64) -> Result<Vec<u8>, GhError> {
-        self.gh.rate_check(&self.scope(), 5)?;
+        self.gh.rate_check(&self.scope(), path, 5)?;
         let auth = self.auth().await?;
         let url = self.gh.url_for(path);
         let mut attempt = 0;

@@ -140,3 +140,31 @@ async fn a_repeated_read_is_a_free_304_served_from_the_database_cache() {
         "GitHub billed nothing"
     );
 }
+
+/// Search has its own small budget (30 a minute); spending it must not make the client
+/// believe the core budget is gone.
+#[tokio::test]
+async fn an_exhausted_search_budget_does_not_hold_back_core_requests() {
+    let gh = FakeGitHub::start().await;
+    world(&gh);
+    let github = client(&gh, None).await;
+    let session = github.session(Some(INSTALLATION as i64));
+    let mut refused = 0;
+    for _ in 0..30 {
+        if session
+            .search_issues("is:pr is:merged author:app/dependabot repo:octocat/hello")
+            .await
+            .is_err()
+        {
+            refused += 1;
+        }
+    }
+    assert!(refused > 0, "the search budget ran out");
+    session
+        .ensure_budget(50)
+        .expect("the core budget is untouched by searches");
+    let _: Value = session
+        .get_json("/repos/octocat/hello/pulls/1")
+        .await
+        .expect("core request");
+}
