@@ -69,6 +69,23 @@ impl JobPayload {
         }
     }
 
+    pub fn installation_id(&self) -> i64 {
+        match self {
+            Self::Evaluate {
+                installation_id, ..
+            }
+            | Self::IssueClosed {
+                installation_id, ..
+            }
+            | Self::IssueDeleted {
+                installation_id, ..
+            }
+            | Self::Installation {
+                installation_id, ..
+            } => *installation_id,
+        }
+    }
+
     pub fn to_job(&self, actor: Option<String>, run_at: i64) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
@@ -77,6 +94,7 @@ impl JobPayload {
             payload: serde_json::to_string(self).unwrap_or_default(),
             actor,
             run_at,
+            installation_id: Some(self.installation_id()),
         }
     }
 }

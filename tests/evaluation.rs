@@ -1070,6 +1070,15 @@ async fn an_evaluation_that_keeps_failing_says_so_in_the_one_comment() {
     );
     open_issue(&gh, 14, "octocat", &standard_form()).await;
     app.wait_idle(Duration::from_secs(60)).await;
+    // The job is marked dead first, then the comment is written.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gh.issue_comments(HIRING, 14).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no comment after the job died"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     let body = the_comment(&gh, 14);
     assert!(body.starts_with(MARKER));

@@ -62,6 +62,41 @@ fn job(key: &str, actor: Option<&str>) -> NewJob {
         payload: format!("{{\"key\":\"{key}\"}}"),
         actor: actor.map(str::to_string),
         run_at: now_ms(),
+        installation_id: None,
+    }
+}
+
+fn job_for(key: &str, installation: i64, run_at: i64) -> NewJob {
+    NewJob {
+        installation_id: Some(installation),
+        run_at,
+        ..job(key, None)
+    }
+}
+
+/// One org's burst of submissions must not starve another org: a claim prefers the
+/// installation with the fewest running jobs, and only then the oldest job.
+#[tokio::test]
+async fn claims_share_the_workers_fairly_between_installations() {
+    for (name, store, _dir) in backends().await {
+        let t = now_ms() - 10_000;
+        for n in 0..3 {
+            store
+                .enqueue(&job_for(&format!("busy-{n}"), 1, t + n))
+                .await
+                .unwrap();
+        }
+        store.enqueue(&job_for("quiet", 2, t + 100)).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let first = store.claim("w1", lease).await.unwrap().unwrap();
+        assert_eq!(first.dedupe_key, "busy-0", "{name}: oldest first");
+        let second = store.claim("w2", lease).await.unwrap().unwrap();
+        assert_eq!(
+            second.dedupe_key, "quiet",
+            "{name}: the installation with nothing running goes next, though its job is newer"
+        );
+        let third = store.claim("w3", lease).await.unwrap().unwrap();
+        assert_eq!(third.dedupe_key, "busy-1", "{name}");
     }
 }
 
@@ -140,7 +175,9 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
     for (name, store, _dir) in backends().await {
         store.enqueue(&job("k", None)).await.unwrap();
         let j = store
-            .claim("dead-worker", Duration::from_millis(200))
+            // Long enough that the next claim surely comes before it ends, even when a
+            // loaded machine takes a while per commit.
+            .claim("dead-worker", Duration::from_millis(1500))
             .await
             .unwrap()
             .unwrap();
@@ -152,7 +189,7 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
                 .is_none(),
             "{name}"
         );
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        tokio::time::sleep(Duration::from_millis(1600)).await;
         let again = store
             .claim("w2", Duration::from_secs(60))
             .await

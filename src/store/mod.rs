@@ -92,6 +92,9 @@ pub struct NewJob {
     /// Who asked (a `/folio refresh` author); kept across coalescing.
     pub actor: Option<String>,
     pub run_at: i64,
+    /// The installation the job works for; claims prefer installations with fewer running
+    /// jobs.
+    pub installation_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -449,8 +452,8 @@ macro_rules! impl_store_methods {
             use sqlx::Row;
             let now = crate::store::now_ms();
             let row = sqlx::query(
-                "INSERT INTO jobs (kind, dedupe_key, payload, actor, state, attempts, run_at, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6) \
+                "INSERT INTO jobs (kind, dedupe_key, payload, actor, state, attempts, run_at, created_at, updated_at, installation_id) \
+                 VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $6, $7) \
                  ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
                  payload = excluded.payload, actor = COALESCE(excluded.actor, jobs.actor), \
                  updated_at = excluded.updated_at RETURNING id",
@@ -461,6 +464,7 @@ macro_rules! impl_store_methods {
             .bind(&job.actor)
             .bind(job.run_at)
             .bind(now)
+            .bind(job.installation_id)
             .fetch_one(&self.pool)
             .await
             .map_err(crate::store::StoreError::classify)?;

@@ -37,7 +37,8 @@ const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, le
       (j.state = 'pending' AND j.run_at <= $3 AND NOT EXISTS \
          (SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.state = 'running')) \
       OR (j.state = 'running' AND j.lease_until <= $3) \
-      ORDER BY j.run_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+      ORDER BY (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.installation_id = j.installation_id), \
+        j.run_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
     RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
 
 impl PgStore {
@@ -76,9 +77,9 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, in
     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
     ON CONFLICT (guid) DO NOTHING RETURNING guid";
 
-const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) \
-    SELECT k, d, p, a, NULL, 'pending', 0, r, $6, $6 \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[]) AS t(k, d, p, a, r) \
+const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) \
+    SELECT k, d, p, a, NULL, 'pending', 0, r, $6, $6, i \
+    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $7::int8[]) AS t(k, d, p, a, r, i) \
     ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
     payload = excluded.payload, kind = excluded.kind, \
     actor = COALESCE(excluded.actor, jobs.actor), \
@@ -115,6 +116,7 @@ async fn upsert_jobs(
     let payloads: Vec<&str> = jobs.iter().map(|j| j.payload.as_str()).collect();
     let actors: Vec<Option<&str>> = jobs.iter().map(|j| j.actor.as_deref()).collect();
     let run_at: Vec<i64> = jobs.iter().map(|j| j.run_at).collect();
+    let installations: Vec<Option<i64>> = jobs.iter().map(|j| j.installation_id).collect();
     sqlx::query_as(UPSERT_JOBS)
         .bind(kinds)
         .bind(keys)
@@ -122,6 +124,7 @@ async fn upsert_jobs(
         .bind(actors)
         .bind(run_at)
         .bind(now)
+        .bind(installations)
         .fetch_all(&mut **tx)
         .await
 }

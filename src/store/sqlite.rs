@@ -71,7 +71,8 @@ const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, le
       (j.state = 'pending' AND j.run_at <= $3 AND NOT EXISTS \
          (SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.state = 'running')) \
       OR (j.state = 'running' AND j.lease_until <= $3) \
-      ORDER BY j.run_at, j.id LIMIT 1) \
+      ORDER BY (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.installation_id = j.installation_id), \
+        j.run_at, j.id LIMIT 1) \
     RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
 
 impl SqliteStore {
@@ -106,8 +107,8 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, in
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true \
     ON CONFLICT (guid) DO NOTHING RETURNING guid";
 
-const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, NULL, 'pending', 0, value ->> 4, $2, $2 \
+const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) \
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, NULL, 'pending', 0, value ->> 4, $2, $2, value ->> 5 \
     FROM json_each($1) WHERE true \
     ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
     payload = excluded.payload, kind = excluded.kind, \
@@ -149,7 +150,16 @@ async fn upsert_jobs(
     let json = serde_json::to_string(
         &jobs
             .iter()
-            .map(|j| (&j.kind, &j.dedupe_key, &j.payload, &j.actor, j.run_at))
+            .map(|j| {
+                (
+                    &j.kind,
+                    &j.dedupe_key,
+                    &j.payload,
+                    &j.actor,
+                    j.run_at,
+                    j.installation_id,
+                )
+            })
             .collect::<Vec<_>>(),
     )
     .map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
