@@ -618,25 +618,32 @@ impl Pipeline {
         let authored = authored_practices(&fetcher, &portfolio, &table)
             .await
             .map_err(gh_to_job)?;
-        let analysis = Analysis {
-            table: &table,
-            rubric: &rubric,
-            web_url: &self.state.settings.web_url,
-        };
-        let report = assemble(
-            &analysis,
-            &candidate,
-            &portfolio,
-            &parsed,
-            &authored,
-            session.counters.requests(),
-        );
-        let hash = content_hash(&report);
+        // Analysis and rendering are CPU work (a large portfolio takes a while); off the async
+        // threads, so that webhooks and other jobs are not held up meanwhile.
+        let web_url = self.state.settings.web_url.clone();
+        let requests = session.counters.requests();
+        let render_ctx = ctx.clone();
+        let (hash, text, report_json) = tokio::task::spawn_blocking(move || {
+            let analysis = Analysis {
+                table: &table,
+                rubric: &rubric,
+                web_url: &web_url,
+            };
+            let report = assemble(
+                &analysis, &candidate, &portfolio, &parsed, &authored, requests,
+            );
+            (
+                content_hash(&report),
+                crate::render::comment::comment(&report, &render_ctx),
+                crate::render::json::json(&report),
+            )
+        })
+        .await
+        .map_err(|e| JobError::Retry(anyhow::anyhow!("analysis task failed: {e}")))?;
         let last = store.last_evaluation(sub.id).await.map_err(store_to_job)?;
         let unchanged = last.as_ref().and_then(|l| l.content_hash.as_deref())
             == Some(hash.as_str())
             && last.as_ref().is_some_and(|l| l.outcome == "evaluated");
-        let text = crate::render::comment::comment(&report, &ctx);
         let published = publisher
             .upsert(&text, known, unchanged)
             .await
@@ -645,7 +652,6 @@ impl Pipeline {
             .set_labels(&labels, &[&names.evaluated], &[&names.needs_info])
             .await
             .map_err(gh_to_job)?;
-        let report_json = crate::render::json::json(&report);
         self.record(
             sub.id,
             "evaluated",

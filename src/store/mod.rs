@@ -982,7 +982,7 @@ macro_rules! impl_store_methods {
             url: &str,
             resp: &crate::store::CachedResponse,
         ) -> Result<(), crate::store::StoreError> {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT INTO http_cache (scope, url, etag, last_modified, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (scope, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
                  body = excluded.body, stored_at = excluded.stored_at",
@@ -992,10 +992,11 @@ macro_rules! impl_store_methods {
             .bind(&resp.etag)
             .bind(&resp.last_modified)
             .bind(&resp.body)
-            .bind(resp.stored_at)
-            .execute(&self.pool)
-            .await
-            .map_err(crate::store::StoreError::classify)?;
+            .bind(resp.stored_at);
+            let mut conn = self.disposable_writer().await?;
+            let result = q.execute(&mut *conn).await;
+            self.release_disposable(conn).await;
+            result.map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
 
@@ -1023,17 +1024,18 @@ macro_rules! impl_store_methods {
             commit: &str,
             data: &[u8],
         ) -> Result<(), crate::store::StoreError> {
-            sqlx::query(
+            let q = sqlx::query(
                 "INSERT INTO repo_snapshots (repo, commit_sha, data, stored_at) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (repo, commit_sha) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at",
             )
             .bind(repo)
             .bind(commit)
             .bind(data)
-            .bind(crate::store::now_ms())
-            .execute(&self.pool)
-            .await
-            .map_err(crate::store::StoreError::classify)?;
+            .bind(crate::store::now_ms());
+            let mut conn = self.disposable_writer().await?;
+            let result = q.execute(&mut *conn).await;
+            self.release_disposable(conn).await;
+            result.map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
 

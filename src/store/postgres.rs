@@ -42,6 +42,17 @@ const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, le
     RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
 
 impl PgStore {
+    /// PostgreSQL commits concurrently, so cache writes need no special connection.
+    async fn disposable_writer(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
+        self.pool.acquire().await.map_err(StoreError::classify)
+    }
+
+    async fn release_disposable(&self, conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
+        drop(conn);
+    }
+
     const BACKEND: &'static str = "postgres";
 
     async fn run_migrations(&self) -> Result<(), StoreError> {

@@ -33,6 +33,16 @@ impl SqliteStore {
         // webhook's p99 latency hundreds of milliseconds under load.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
+            // A connection always goes back to the pool fully durable, even when a relaxed
+            // cache write was cancelled half-way (see `disposable_writer`).
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA synchronous = FULL")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(true)
+                })
+            })
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options.clone())
             .await
@@ -76,6 +86,26 @@ const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, le
     RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
 
 impl SqliteStore {
+    /// The connection for writes of disposable data (the HTTP cache, repository snapshots):
+    /// a lost entry costs one request, so these commits skip the fsync (`synchronous =
+    /// NORMAL`). With one connection for everything, an evaluation's hundreds of cache writes
+    /// would otherwise queue seconds of fsyncs ahead of deliveries and job claims.
+    async fn disposable_writer(
+        &self,
+    ) -> Result<sqlx::pool::PoolConnection<sqlx::Sqlite>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(StoreError::classify)?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(conn)
+    }
+
+    async fn release_disposable(&self, conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+        // `after_release` restores `synchronous = FULL`.
+        drop(conn);
+    }
+
     const BACKEND: &'static str = "sqlite";
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
@@ -168,4 +198,40 @@ async fn upsert_jobs(
         .bind(now)
         .fetch_all(&mut **tx)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{CachedResponse, Store};
+
+    async fn synchronous(store: &SqliteStore) -> i64 {
+        sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(store.pool())
+            .await
+            .expect("pragma")
+    }
+
+    /// Cache writes skip the fsync, but the one connection must go back to `FULL` (2) for the
+    /// deliveries and jobs that follow, even when the cache write is cancelled half-way.
+    #[tokio::test]
+    async fn relaxed_cache_writes_leave_the_connection_fully_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = SqliteStore::connect(&url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        assert_eq!(synchronous(&store).await, 2);
+        let resp = CachedResponse {
+            etag: Some("\"x\"".into()),
+            last_modified: None,
+            body: b"{}".to_vec(),
+            stored_at: 1,
+        };
+        store.cache_put("s", "/u", &resp).await.expect("put");
+        assert_eq!(synchronous(&store).await, 2);
+        let cancelled = store.disposable_writer().await.expect("conn");
+        drop(cancelled);
+        assert_eq!(synchronous(&store).await, 2);
+        assert_eq!(store.cache_get("s", "/u").await.expect("get"), Some(resp));
+    }
 }
