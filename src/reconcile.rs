@@ -217,11 +217,27 @@ pub async fn run_once(
 pub async fn run_forever(state: Arc<AppState>) {
     let mut tick = tokio::time::interval(state.settings.reconcile.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Replicas share one delivery log; one of them at a time asks for redeliveries, so that
+    // two do not spend the same delivery's attempts. The lease outlives one interval, and the
+    // holder renews it each time, so another replica takes over only when the holder is gone.
+    let owner = format!("{}-{}", std::process::id(), fastrand::u64(..));
+    let ttl = state.settings.reconcile.interval * 2 + std::time::Duration::from_secs(30);
     loop {
         tick.tick().await;
         let Some(app) = state.app_credentials() else {
             continue;
         };
+        match state.store.try_lease("reconcile", &owner, ttl).await {
+            Ok(true) => {}
+            Ok(false) => {
+                debug!("another replica reconciles deliveries");
+                continue;
+            }
+            Err(e) => {
+                warn!(error = %e, "reconciliation skipped: the lease is unreadable");
+                continue;
+            }
+        }
         let session = match app_session(&state.settings, &app) {
             Ok(s) => s,
             Err(e) => {

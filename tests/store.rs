@@ -74,6 +74,38 @@ fn job_for(key: &str, installation: i64, run_at: i64) -> NewJob {
     }
 }
 
+#[tokio::test]
+async fn a_lease_has_one_owner_until_it_expires() {
+    for (name, store, _dir) in backends().await {
+        let ttl = Duration::from_millis(1500);
+        assert!(
+            store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.try_lease("reconcile", "b", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}: renewal"
+        );
+        assert!(
+            store.try_lease("other", "b", ttl).await.unwrap(),
+            "{name}: by name"
+        );
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        assert!(
+            store.try_lease("reconcile", "b", ttl).await.unwrap(),
+            "{name}: expired"
+        );
+        assert!(
+            !store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}"
+        );
+    }
+}
+
 /// One org's burst of submissions must not starve another org: a claim prefers the
 /// installation with the fewest running jobs, and only then the oldest job.
 #[tokio::test]

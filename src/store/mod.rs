@@ -298,6 +298,10 @@ pub trait Store: Send + Sync + 'static {
     async fn redelivery_attempts(&self, delivery_id: i64) -> Result<i64, StoreError>;
     async fn record_redelivery(&self, delivery_id: i64, guid: &str) -> Result<(), StoreError>;
     async fn has_delivery(&self, guid: &str) -> Result<bool, StoreError>;
+
+    /// Takes or renews the lease `name` for `owner` until `ttl` from now; false while another
+    /// owner's lease runs. For work one replica should do at a time.
+    async fn try_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
 }
 
 pub type DynStore = Arc<dyn Store>;
@@ -630,6 +634,29 @@ macro_rules! impl_store_methods {
                 .await
                 .map_err(crate::store::StoreError::classify)?
                 .try_get(0)?)
+        }
+
+        async fn try_lease(
+            &self,
+            name: &str,
+            owner: &str,
+            ttl: std::time::Duration,
+        ) -> Result<bool, crate::store::StoreError> {
+            let now = crate::store::now_ms();
+            let taken = sqlx::query(
+                "INSERT INTO leases (name, owner, until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, until = excluded.until \
+                 WHERE leases.owner = excluded.owner OR leases.until < $4 \
+                 RETURNING owner",
+            )
+            .bind(name)
+            .bind(owner)
+            .bind(now + ttl.as_millis() as i64)
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(taken.is_some())
         }
 
         async fn has_delivery(&self, guid: &str) -> Result<bool, crate::store::StoreError> {
