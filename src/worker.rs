@@ -188,7 +188,9 @@ impl Worker {
                         warn!(error = %message, retry_in = ?delay, "job failed; will retry");
                         // A deferral (rate limit) is not the job's fault: it keeps its attempt.
                         let result = if deferral {
-                            self.store.release(job.id, &self.owner, retry_at).await
+                            self.store
+                                .defer(job.id, &self.owner, retry_at, &message)
+                                .await
                         } else {
                             self.store
                                 .fail(job.id, &self.owner, &message, Some(retry_at))

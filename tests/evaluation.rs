@@ -1245,6 +1245,12 @@ async fn an_evaluation_waits_for_the_rate_limit_reset_instead_of_running_it_dry(
         job.attempts, 0,
         "a deferral is not a failed attempt: {job:?}"
     );
+    assert!(
+        job.last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("rate limit")),
+        "the reason is kept for `folio jobs list`: {job:?}"
+    );
     assert!(gh.issue_comments(HIRING, 18).is_empty());
     assert!(
         !gh.requests()

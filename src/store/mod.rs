@@ -214,6 +214,14 @@ pub trait Store: Send + Sync + 'static {
     /// Gives an unfinished job back (shutdown, deferral): it runs again at `run_at`, and this
     /// run is not counted as an attempt.
     async fn release(&self, id: i64, owner: &str, run_at: i64) -> Result<bool, StoreError>;
+    /// As `release`, keeping why the job waits (a rate limit) for `folio jobs list`.
+    async fn defer(
+        &self,
+        id: i64,
+        owner: &str,
+        run_at: i64,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
     async fn job(&self, id: i64) -> Result<Option<Job>, StoreError>;
     async fn list_jobs(&self, state: Option<&str>, limit: i64) -> Result<Vec<Job>, StoreError>;
     /// Re-queues a dead job; false when it is not dead.
@@ -526,6 +534,17 @@ macro_rules! impl_store_methods {
             run_at: i64,
         ) -> Result<bool, crate::store::StoreError> {
             self.requeue_or_finish(id, owner, None, Some(run_at), true).await
+        }
+
+        async fn defer(
+            &self,
+            id: i64,
+            owner: &str,
+            run_at: i64,
+            reason: &str,
+        ) -> Result<bool, crate::store::StoreError> {
+            self.requeue_or_finish(id, owner, Some(reason), Some(run_at), true)
+                .await
         }
 
         async fn job(&self, id: i64) -> Result<Option<crate::store::Job>, crate::store::StoreError> {
