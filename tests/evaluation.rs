@@ -362,7 +362,6 @@ async fn a_redelivery_a_repeated_job_and_a_refresh_each_leave_one_comment() {
     // A maintainer asks for a refresh.
     let id = gh
         .issue(HIRING, 2)
-        .comment("recruiter", "Looks thin?\n\n/folio refresh")
         .comment_id("recruiter", "Looks thin?\n\n/folio refresh");
     gh.send_webhook(Event::IssueCommentCreated {
         repo: HIRING.into(),
@@ -406,10 +405,7 @@ async fn a_refresh_from_a_reader_is_refused_and_changes_nothing() {
     let before = the_comment(&gh, 3);
     gh.reset_log();
 
-    let id = gh
-        .issue(HIRING, 3)
-        .comment("reader", "/folio refresh")
-        .comment_id("reader", "/folio refresh");
+    let id = gh.issue(HIRING, 3).comment_id("reader", "/folio refresh");
     gh.send_webhook(Event::IssueCommentCreated {
         repo: HIRING.into(),
         number: 3,
@@ -746,7 +742,6 @@ async fn a_five_pull_request_three_repository_portfolio_stays_within_its_request
     let before = gh.rate_limit_remaining();
     let id = gh
         .issue(HIRING, 9)
-        .comment("recruiter", "/folio refresh")
         .comment_id("recruiter", "/folio refresh");
     gh.send_webhook(Event::IssueCommentCreated {
         repo: HIRING.into(),
@@ -1029,7 +1024,6 @@ async fn the_org_config_applies_and_a_change_applies_at_the_next_evaluation() {
     );
     let id = gh
         .issue(HIRING, 13)
-        .comment("recruiter", "/folio refresh")
         .comment_id("recruiter", "/folio refresh");
     gh.send_webhook(Event::IssueCommentCreated {
         repo: HIRING.into(),
@@ -1088,10 +1082,7 @@ async fn an_evaluation_that_keeps_failing_says_so_in_the_one_comment() {
 }
 
 async fn refresh_by(gh: &FakeGitHub, number: u64, login: &str, text: &str) {
-    let id = gh
-        .issue(HIRING, number)
-        .comment(login, text)
-        .comment_id(login, text);
+    let id = gh.issue(HIRING, number).comment_id(login, text);
     gh.send_webhook(Event::IssueCommentCreated {
         repo: HIRING.into(),
         number,
@@ -1263,5 +1254,42 @@ async fn an_evaluation_waits_for_the_rate_limit_reset_instead_of_running_it_dry(
         "{}",
         gh.rate_limit_remaining()
     );
+    app.stop().await;
+}
+
+/// Folio's own comment (it tells people to comment `/folio refresh`) and other bots'
+/// comments never start an evaluation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_by_folio_or_other_bots_are_not_commands() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.user("renovate[bot]").bot();
+    let app = start(&gh).await;
+    open_issue(&gh, 19, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let ours = gh
+        .issue_comments(HIRING, 19)
+        .into_iter()
+        .find(|c| c.user == gh.bot_login())
+        .expect("Folio's comment");
+    gh.send_webhook(Event::IssueCommentCreated {
+        repo: HIRING.into(),
+        number: 19,
+        comment_id: ours.id,
+    })
+    .await;
+    refresh_by(&gh, 19, "renovate[bot]", "/folio refresh").await;
+    app.wait_idle(WAIT).await;
+    let sub = app
+        .store
+        .submission(HIRING, 19)
+        .await
+        .expect("store")
+        .expect("submission");
+    assert_eq!(
+        app.store.evaluations_since(sub.id, 0).await.expect("store"),
+        1
+    );
+    the_comment(&gh, 19);
     app.stop().await;
 }
