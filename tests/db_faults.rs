@@ -8,22 +8,10 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use folio::config::Settings;
-use folio::store::{Job, SqliteStore, Store};
-use folio::worker::{JobError, JobHandler};
+use folio::store::{SqliteStore, Store};
 use harness::SECRET;
 use support::fake_github::{APP_ID, Event, FakeGitHub};
-
-struct Idle;
-
-#[async_trait]
-impl JobHandler for Idle {
-    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
-        Ok(())
-    }
-    async fn on_dead(&self, _job: &Job, _error: &str) {}
-}
 
 async fn status(http: &reqwest::Client, url: &str) -> u16 {
     http.get(url)
@@ -85,7 +73,7 @@ async fn postgres_outage_answers_503_and_the_delivery_comes_back() {
     env.insert("FOLIO_APP_ID".into(), APP_ID.to_string());
     env.insert("FOLIO_PRIVATE_KEY".into(), gh.private_key_pem());
     env.insert("FOLIO_RECONCILE_INTERVAL".into(), "1".into());
-    let app = harness::spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
+    let app = harness::spawn_with(env, Some(dir), Some(Arc::new(harness::FinishAtOnce))).await;
     gh.webhook_to(&format!("{}/webhook", app.url));
     let ready = format!("{}/readyz", app.url);
     assert_eq!(status(&app.http, &ready).await, 200);
@@ -158,9 +146,14 @@ async fn sqlite_full_answers_503_and_loses_nothing_once_fixed() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let running = folio::server::start(settings, store.clone(), listener, Some(Arc::new(Idle)))
-        .await
-        .expect("start");
+    let running = folio::server::start(
+        settings,
+        store.clone(),
+        listener,
+        Some(Arc::new(harness::FinishAtOnce)),
+    )
+    .await
+    .expect("start");
     let base = format!("http://{}", running.addr);
     let http = reqwest::Client::new();
     let deliver = |guid: String, number: i64| {

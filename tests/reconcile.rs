@@ -8,27 +8,14 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use folio::config::Settings;
 use folio::github::Session;
 use folio::reconcile::{Report, run_once};
-use folio::store::{Job, now_ms};
-use folio::worker::{JobError, JobHandler};
+use folio::store::now_ms;
 use harness::{SECRET, TestApp};
 use support::fake_github::{APP_ID, DeliverySpec, Event, FakeGitHub};
 
 const FORM: &str = "### GitHub username\n\noctocat";
-
-/// Jobs are not the subject here; they are left alone.
-struct Idle;
-
-#[async_trait]
-impl JobHandler for Idle {
-    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
-        Ok(())
-    }
-    async fn on_dead(&self, _job: &Job, _error: &str) {}
-}
 
 /// A fake GitHub whose app signs deliveries with Folio's secret, and a running Folio on
 /// SQLite. Folio's own reconciliation loop is off (no App credentials in its settings), so
@@ -49,7 +36,12 @@ impl Story {
             .repos(&["acme/hiring"]);
         let (mut env, dir) = harness::sqlite_env();
         env.insert("FOLIO_GITHUB_API_URL".into(), gh.url());
-        let app = harness::spawn_with(env.clone(), Some(dir), Some(Arc::new(Idle))).await;
+        let app = harness::spawn_with(
+            env.clone(),
+            Some(dir),
+            Some(Arc::new(harness::FinishAtOnce)),
+        )
+        .await;
         env.insert("FOLIO_APP_ID".into(), APP_ID.to_string());
         env.insert("FOLIO_PRIVATE_KEY".into(), gh.private_key_pem());
         let settings = Settings::load_from(None, &env).expect("settings");
@@ -286,7 +278,7 @@ async fn folio_reconciles_by_itself_at_startup() {
     env.insert("FOLIO_APP_ID".into(), APP_ID.to_string());
     env.insert("FOLIO_PRIVATE_KEY".into(), gh.private_key_pem());
     env.insert("FOLIO_RECONCILE_INTERVAL".into(), "3600".into());
-    let app = harness::spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
+    let app = harness::spawn_with(env, Some(dir), Some(Arc::new(harness::FinishAtOnce))).await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while gh.redelivery_requests().is_empty() && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -20,28 +20,12 @@ async fn backends() -> Vec<(String, DynStore, Option<tempfile::TempDir>)> {
     s.migrate().await.unwrap();
     out.push(("sqlite".to_string(), s, Some(dir)));
     if let Ok(pg) = std::env::var("FOLIO_TEST_POSTGRES_URL") {
-        let url = fresh_pg_database(&pg).await;
+        let url = harness::fresh_pg_database(&pg).await;
         let s = folio::store::connect(&url).await.unwrap();
         s.migrate().await.unwrap();
         out.push(("postgres".to_string(), s, None));
     }
     out
-}
-
-/// A new, empty database on the test server, so tests never see each other's rows.
-pub async fn fresh_pg_database(admin_url: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("folio_test_{}", fastrand::u64(..));
-    let mut conn = sqlx::PgConnection::connect(admin_url)
-        .await
-        .expect("FOLIO_TEST_POSTGRES_URL must point at a reachable server");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let mut u = url::Url::parse(admin_url).unwrap();
-    u.set_path(&format!("/{name}"));
-    u.to_string()
 }
 
 fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {

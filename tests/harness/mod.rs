@@ -231,6 +231,17 @@ pub async fn fresh_pg_database(admin_url: &str) -> String {
     u.to_string()
 }
 
+/// A job handler that finishes every job at once, for tests whose subject is not the jobs.
+pub struct FinishAtOnce;
+
+#[async_trait::async_trait]
+impl JobHandler for FinishAtOnce {
+    async fn handle(&self, _job: &folio::store::Job) -> Result<(), folio::worker::JobError> {
+        Ok(())
+    }
+    async fn on_dead(&self, _job: &folio::store::Job, _error: &str) {}
+}
+
 /// A real `folio serve` process, for stories that kill it (SIGKILL) or run several replicas.
 pub struct FolioProcess {
     pub url: String,
