@@ -358,6 +358,44 @@ pub(crate) fn first_in_batch(batch: &[NewDelivery]) -> Vec<bool> {
     batch.iter().map(|d| seen.insert(d.guid.as_str())).collect()
 }
 
+/// The job claim, the same on both backends but for the lock clause (`$lock`): PostgreSQL adds
+/// `FOR UPDATE SKIP LOCKED` so replicas never wait on each other's claims. A claim prefers the
+/// installation with the fewest running jobs, then the oldest job.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, ",
+            "attempts = attempts + 1, updated_at = $3 ",
+            "WHERE id = (SELECT j.id FROM jobs j WHERE ",
+            "(j.state = 'pending' AND j.run_at <= $3 AND NOT EXISTS ",
+            "(SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.state = 'running')) ",
+            "OR (j.state = 'running' AND j.lease_until <= $3) ",
+            "ORDER BY (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.installation_id = j.installation_id), ",
+            "j.run_at, j.id LIMIT 1",
+            $lock,
+            ") RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, ",
+            "lease_owner, lease_until, last_error, created_at, updated_at"
+        )
+    };
+}
+pub(crate) use claim_sql;
+
+/// How a delivery's job coalesces with the pending job of its key, on both backends: the
+/// newest payload wins, an actor is kept, and the earlier run time stands.
+macro_rules! job_upsert_conflict {
+    () => {
+        concat!(
+            " ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET ",
+            "payload = excluded.payload, kind = excluded.kind, ",
+            "actor = COALESCE(excluded.actor, jobs.actor), ",
+            "run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, ",
+            "updated_at = excluded.updated_at ",
+            "RETURNING id, dedupe_key"
+        )
+    };
+}
+pub(crate) use job_upsert_conflict;
+
 /// The SQL shared by both backends. `$n` placeholders work on both.
 macro_rules! impl_store_common {
     ($db:ty) => {
@@ -1040,9 +1078,9 @@ macro_rules! impl_store_methods {
             .bind(&resp.body)
             .bind(resp.stored_at);
             let mut conn = self.disposable_writer().await?;
-            let result = q.execute(&mut *conn).await;
-            self.release_disposable(conn).await;
-            result.map_err(crate::store::StoreError::classify)?;
+            q.execute(&mut *conn)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
 
@@ -1079,9 +1117,9 @@ macro_rules! impl_store_methods {
             .bind(data)
             .bind(crate::store::now_ms());
             let mut conn = self.disposable_writer().await?;
-            let result = q.execute(&mut *conn).await;
-            self.release_disposable(conn).await;
-            result.map_err(crate::store::StoreError::classify)?;
+            q.execute(&mut *conn)
+                .await
+                .map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
 

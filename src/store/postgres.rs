@@ -31,15 +31,7 @@ impl PgStore {
 impl_store_common!(sqlx::Postgres);
 impl_requeue!(PgStore);
 
-const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
-    attempts = attempts + 1, updated_at = $3 \
-    WHERE id = (SELECT j.id FROM jobs j WHERE \
-      (j.state = 'pending' AND j.run_at <= $3 AND NOT EXISTS \
-         (SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.state = 'running')) \
-      OR (j.state = 'running' AND j.lease_until <= $3) \
-      ORDER BY (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.installation_id = j.installation_id), \
-        j.run_at, j.id LIMIT 1 FOR UPDATE SKIP LOCKED) \
-    RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
+const CLAIM_SQL: &str = super::claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 impl PgStore {
     /// PostgreSQL commits concurrently, so cache writes need no special connection.
@@ -47,10 +39,6 @@ impl PgStore {
         &self,
     ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
         self.pool.acquire().await.map_err(StoreError::classify)
-    }
-
-    async fn release_disposable(&self, conn: sqlx::pool::PoolConnection<sqlx::Postgres>) {
-        drop(conn);
     }
 
     const BACKEND: &'static str = "postgres";
@@ -88,15 +76,12 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, in
     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
     ON CONFLICT (guid) DO NOTHING RETURNING guid";
 
-const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) \
-    SELECT k, d, p, a, NULL, 'pending', 0, r, $6, $6, i \
-    FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $7::int8[]) AS t(k, d, p, a, r, i) \
-    ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
-    payload = excluded.payload, kind = excluded.kind, \
-    actor = COALESCE(excluded.actor, jobs.actor), \
-    run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
-    updated_at = excluded.updated_at \
-    RETURNING id, dedupe_key";
+const UPSERT_JOBS: &str = concat!(
+    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) ",
+    "SELECT k, d, p, a, NULL, 'pending', 0, r, $6, $6, i ",
+    "FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $7::int8[]) AS t(k, d, p, a, r, i)",
+    super::job_upsert_conflict!()
+);
 
 async fn insert_deliveries(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,

@@ -75,15 +75,7 @@ impl SqliteStore {
 impl_store_common!(sqlx::Sqlite);
 impl_requeue!(SqliteStore);
 
-const CLAIM_SQL: &str = "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
-    attempts = attempts + 1, updated_at = $3 \
-    WHERE id = (SELECT j.id FROM jobs j WHERE \
-      (j.state = 'pending' AND j.run_at <= $3 AND NOT EXISTS \
-         (SELECT 1 FROM jobs r WHERE r.dedupe_key = j.dedupe_key AND r.state = 'running')) \
-      OR (j.state = 'running' AND j.lease_until <= $3) \
-      ORDER BY (SELECT count(*) FROM jobs r WHERE r.state = 'running' AND r.installation_id = j.installation_id), \
-        j.run_at, j.id LIMIT 1) \
-    RETURNING id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
+const CLAIM_SQL: &str = super::claim_sql!("");
 
 impl SqliteStore {
     /// The connection for writes of disposable data (the HTTP cache, repository snapshots):
@@ -99,11 +91,6 @@ impl SqliteStore {
             .await
             .map_err(StoreError::classify)?;
         Ok(conn)
-    }
-
-    async fn release_disposable(&self, conn: sqlx::pool::PoolConnection<sqlx::Sqlite>) {
-        // `after_release` restores `synchronous = FULL`.
-        drop(conn);
     }
 
     const BACKEND: &'static str = "sqlite";
@@ -137,15 +124,12 @@ const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, in
     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1) WHERE true \
     ON CONFLICT (guid) DO NOTHING RETURNING guid";
 
-const UPSERT_JOBS: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) \
-    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, NULL, 'pending', 0, value ->> 4, $2, $2, value ->> 5 \
-    FROM json_each($1) WHERE true \
-    ON CONFLICT (dedupe_key) WHERE state = 'pending' DO UPDATE SET \
-    payload = excluded.payload, kind = excluded.kind, \
-    actor = COALESCE(excluded.actor, jobs.actor), \
-    run_at = CASE WHEN excluded.run_at < jobs.run_at THEN excluded.run_at ELSE jobs.run_at END, \
-    updated_at = excluded.updated_at \
-    RETURNING id, dedupe_key";
+const UPSERT_JOBS: &str = concat!(
+    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) ",
+    "SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, NULL, 'pending', 0, value ->> 4, $2, $2, value ->> 5 ",
+    "FROM json_each($1) WHERE true",
+    super::job_upsert_conflict!()
+);
 
 async fn insert_deliveries(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,

@@ -167,33 +167,23 @@ fn strip_var_prefix(word: &str) -> &str {
 }
 
 /// The index of `run` / `exec` in `docker compose run` or `docker-compose exec`.
+/// `docker compose` options that take a value, before the subcommand.
+const COMPOSE_OPTIONS: &[&str] = &[
+    "-f",
+    "--file",
+    "-p",
+    "--project-name",
+    "--profile",
+    "--env-file",
+];
+
 fn compose_subcommand(argv: &[String], i: usize) -> Option<usize> {
     let base = basename(&argv[i]);
     let sub = match base {
-        "docker" if argv.get(i + 1).map(String::as_str) == Some("compose") => skip_options_of(
-            argv,
-            i + 2,
-            &[
-                "-f",
-                "--file",
-                "-p",
-                "--project-name",
-                "--profile",
-                "--env-file",
-            ],
-        ),
-        "docker-compose" => skip_options_of(
-            argv,
-            i + 1,
-            &[
-                "-f",
-                "--file",
-                "-p",
-                "--project-name",
-                "--profile",
-                "--env-file",
-            ],
-        ),
+        "docker" if argv.get(i + 1).map(String::as_str) == Some("compose") => {
+            skip_options_of(argv, i + 2, COMPOSE_OPTIONS)
+        }
+        "docker-compose" => skip_options_of(argv, i + 1, COMPOSE_OPTIONS),
         _ => return None,
     };
     matches!(argv.get(sub).map(String::as_str), Some("run" | "exec")).then_some(sub)
