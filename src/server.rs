@@ -233,9 +233,13 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr().context("listener has no address")?;
     let jobs_ready = Arc::new(Notify::new());
-    // PostgreSQL flushes the WAL of concurrent commits together, so several transactions in
-    // flight share one fsync; SQLite takes one writer at a time.
-    let writers = if store.backend() == "postgres" { 8 } else { 1 };
+    // PostgreSQL flushes the WAL of concurrent commits together, so a few transactions in
+    // flight share one fsync; more than 4 made the batches smaller and the server's CPU per
+    // delivery (which shares the cores) larger: 5,000-6,000/s with 8 against 6,800-7,000/s
+    // with 4. SQLite commits one at a time on its writer thread; a second batch queued
+    // behind the one committing starts the moment it ends, instead of after a round trip
+    // through this task.
+    let writers = if store.backend() == "postgres" { 4 } else { 2 };
     // Answer 503 before GitHub's own 10 s timeout would record a timeout instead.
     let deadline = settings.webhook.request_timeout.mul_f64(0.75);
     let ingestor = Ingestor::start(

@@ -146,6 +146,56 @@ async fn ingest_dedupes_and_coalesces() {
     }
 }
 
+/// One group commit merges a key's deliveries as separate commits would: the last payload,
+/// the actor who asked, the earliest run time, and nothing from a redelivery of a delivery
+/// already stored, even when the redelivery comes last in the batch.
+#[tokio::test]
+async fn a_batch_coalesces_like_deliveries_one_by_one() {
+    for (name, store, _dir) in backends().await {
+        let with = |guid: &str, payload: &str, actor: Option<&str>, run_at: i64| NewDelivery {
+            job: Some(NewJob {
+                payload: payload.into(),
+                actor: actor.map(str::to_string),
+                run_at,
+                ..job("issue:9", None)
+            }),
+            ..delivery(guid, None)
+        };
+        store
+            .ingest(&[with("old", "first", None, 500)])
+            .await
+            .unwrap();
+        let out = store
+            .ingest(&[
+                with("asked", "second", Some("maintainer"), 300),
+                with("edited", "third", None, 400),
+                with("old", "stale redelivery", None, 100),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(out[0], out[1], "{name}: one job for the key");
+        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{name}");
+        assert_eq!(
+            jobs[0].payload, "third",
+            "{name}: the last new delivery's payload"
+        );
+        assert_eq!(jobs[0].actor.as_deref(), Some("maintainer"), "{name}");
+        assert_eq!(
+            jobs[0].run_at, 300,
+            "{name}: the earliest run time of new deliveries"
+        );
+        assert_eq!(
+            out[0],
+            IngestOutcome::Accepted {
+                job_id: Some(jobs[0].id)
+            },
+            "{name}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn coalescing_keeps_the_actor_who_asked() {
     for (name, store, _dir) in backends().await {

@@ -1,12 +1,15 @@
 //! Durable storage (SPEC §7): deliveries, the job queue, submissions, evaluations and caches.
 //!
 //! One trait, two implementations: SQLite (the embedded default) and PostgreSQL (several
-//! replicas). Most SQL is shared through [`impl_store!`]; the few statements that differ
-//! (claiming a job) are given per backend. Timestamps are Unix milliseconds everywhere.
+//! replicas). Most SQL is shared through `impl_store_methods!`; what differs is given per
+//! backend: the job claim's lock clause, and the write paths SQLite runs on its own writer
+//! thread (the webhook's group commit, cache writes). Timestamps are Unix milliseconds
+//! everywhere.
 
 mod postgres;
 mod sqlite;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +30,9 @@ pub enum StoreError {
     Open(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A statement failed on SQLite's writer thread (which speaks to SQLite without sqlx).
+    #[error("database error: {0}")]
+    Write(String),
 }
 
 impl StoreError {
@@ -327,6 +333,83 @@ pub async fn connect(url: &str) -> Result<DynStore, StoreError> {
     }
 }
 
+/// The upsert of disposable caches, the same SQL on both backends.
+pub(crate) const UPSERT_CACHE: &str = "INSERT INTO http_cache (scope, url, etag, last_modified, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6) \
+     ON CONFLICT (scope, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
+     body = excluded.body, stored_at = excluded.stored_at";
+pub(crate) const UPSERT_SNAPSHOT: &str = "INSERT INTO repo_snapshots (repo, commit_sha, data, stored_at) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (repo, commit_sha) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at";
+
+/// The decisions of a group commit that do not depend on the backend: which deliveries to
+/// insert, which jobs to upsert once the database has said which deliveries were new, and what
+/// each request is answered. Both backends' `ingest_batch` are thin around it.
+pub(crate) struct IngestPlan<'a> {
+    batch: &'a [NewDelivery],
+    first: Vec<bool>,
+}
+
+impl<'a> IngestPlan<'a> {
+    pub(crate) fn new(batch: &'a [NewDelivery]) -> Self {
+        Self {
+            batch,
+            first: first_in_batch(batch),
+        }
+    }
+
+    /// The first occurrence of each delivery id, in id order: concurrent batches (PostgreSQL
+    /// runs several writers) then take their row locks in one order and never wait on each
+    /// other in a cycle, which would cost PostgreSQL's deadlock_timeout (1 s) and fail a batch.
+    pub(crate) fn deliveries(&self) -> Vec<&'a NewDelivery> {
+        let mut unique: Vec<&NewDelivery> = self
+            .batch
+            .iter()
+            .zip(&self.first)
+            .filter(|(_, f)| **f)
+            .map(|(d, _)| d)
+            .collect();
+        unique.sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
+        unique
+    }
+
+    /// Given the delivery ids the database took as new, which deliveries are fresh and the
+    /// coalesced jobs to upsert, in key order (for the same lock-order reason).
+    pub(crate) fn jobs(&self, inserted: &HashSet<&str>) -> (Vec<bool>, Vec<NewJob>) {
+        let fresh: Vec<bool> = self
+            .batch
+            .iter()
+            .zip(&self.first)
+            .map(|(d, f)| *f && inserted.contains(d.guid.as_str()))
+            .collect();
+        let mut jobs = coalesce_batch(self.batch, &fresh);
+        jobs.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
+        (fresh, jobs)
+    }
+
+    /// The answer for each delivery, in input order.
+    pub(crate) fn outcomes(
+        &self,
+        fresh: &[bool],
+        job_ids: &HashMap<String, i64>,
+    ) -> Vec<IngestOutcome> {
+        self.batch
+            .iter()
+            .zip(fresh)
+            .map(|(d, is_new)| {
+                if *is_new {
+                    IngestOutcome::Accepted {
+                        job_id: d
+                            .job
+                            .as_ref()
+                            .and_then(|j| job_ids.get(&j.dedupe_key).copied()),
+                    }
+                } else {
+                    IngestOutcome::Duplicate
+                }
+            })
+            .collect()
+    }
+}
+
 /// Groups the jobs of a batch by key, keeping the newest payload and any actor, so that one
 /// multi-row upsert never touches a row twice (PostgreSQL rejects that).
 pub(crate) fn coalesce_batch(batch: &[NewDelivery], fresh: &[bool]) -> Vec<NewJob> {
@@ -396,66 +479,6 @@ macro_rules! job_upsert_conflict {
 }
 pub(crate) use job_upsert_conflict;
 
-/// The SQL shared by both backends. `$n` placeholders work on both.
-macro_rules! impl_store_common {
-    ($db:ty) => {
-        async fn ingest_in_tx(
-            tx: &mut sqlx::Transaction<'_, $db>,
-            batch: &[crate::store::NewDelivery],
-        ) -> Result<Vec<crate::store::IngestOutcome>, sqlx::Error> {
-            use crate::store::IngestOutcome;
-            let first = crate::store::first_in_batch(batch);
-            let mut inserted = std::collections::HashSet::new();
-            let mut unique: Vec<&crate::store::NewDelivery> = batch
-                .iter()
-                .zip(&first)
-                .filter(|(_, f)| **f)
-                .map(|(d, _)| d)
-                .collect();
-            // Concurrent batches (PostgreSQL runs several writers) take their row locks in
-            // one order, by key, so that two of them never wait on each other in a cycle:
-            // a deadlock costs PostgreSQL's deadlock_timeout (1 s) and fails one batch.
-            unique.sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
-            // One statement each for the deliveries and the jobs, whatever the batch size
-            // (see the backend's `insert_deliveries` / `upsert_jobs`).
-            for guid in insert_deliveries(tx, &unique).await? {
-                inserted.insert(guid);
-            }
-            let fresh: Vec<bool> = batch
-                .iter()
-                .zip(&first)
-                .map(|(d, f)| *f && inserted.contains(&d.guid))
-                .collect();
-            let mut jobs = crate::store::coalesce_batch(batch, &fresh);
-            jobs.sort_unstable_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
-            let mut job_ids = std::collections::HashMap::new();
-            if !jobs.is_empty() {
-                for (id, key) in upsert_jobs(tx, &jobs, crate::store::now_ms()).await? {
-                    job_ids.insert(key, id);
-                }
-            }
-            Ok(batch
-                .iter()
-                .zip(&fresh)
-                .map(|(d, is_new)| {
-                    if *is_new {
-                        IngestOutcome::Accepted {
-                            job_id: d
-                                .job
-                                .as_ref()
-                                .and_then(|j| job_ids.get(&j.dedupe_key).copied()),
-                        }
-                    } else {
-                        IngestOutcome::Duplicate
-                    }
-                })
-                .collect())
-        }
-    };
-}
-
-pub(crate) use impl_store_common;
-
 /// Trait methods whose SQL is the same on both backends.
 macro_rules! impl_store_methods {
     ($ty:ty, $db:ty) => {
@@ -489,13 +512,7 @@ macro_rules! impl_store_methods {
             &self,
             batch: &[crate::store::NewDelivery],
         ) -> Result<Vec<crate::store::IngestOutcome>, crate::store::StoreError> {
-            use crate::store::StoreError;
-            let mut tx = self.pool.begin().await.map_err(StoreError::classify)?;
-            let out = ingest_in_tx(&mut tx, batch)
-                .await
-                .map_err(StoreError::classify)?;
-            tx.commit().await.map_err(StoreError::classify)?;
-            Ok(out)
+            self.ingest_batch(batch).await
         }
 
         async fn enqueue(&self, job: &crate::store::NewJob) -> Result<i64, crate::store::StoreError> {
@@ -1066,22 +1083,7 @@ macro_rules! impl_store_methods {
             url: &str,
             resp: &crate::store::CachedResponse,
         ) -> Result<(), crate::store::StoreError> {
-            let q = sqlx::query(
-                "INSERT INTO http_cache (scope, url, etag, last_modified, body, stored_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (scope, url) DO UPDATE SET etag = excluded.etag, last_modified = excluded.last_modified, \
-                 body = excluded.body, stored_at = excluded.stored_at",
-            )
-            .bind(scope)
-            .bind(url)
-            .bind(&resp.etag)
-            .bind(&resp.last_modified)
-            .bind(&resp.body)
-            .bind(resp.stored_at);
-            let mut conn = self.disposable_writer().await?;
-            q.execute(&mut *conn)
-                .await
-                .map_err(crate::store::StoreError::classify)?;
-            Ok(())
+            self.put_cache_entry(scope, url, resp).await
         }
 
         async fn snapshot_get(
@@ -1108,19 +1110,7 @@ macro_rules! impl_store_methods {
             commit: &str,
             data: &[u8],
         ) -> Result<(), crate::store::StoreError> {
-            let q = sqlx::query(
-                "INSERT INTO repo_snapshots (repo, commit_sha, data, stored_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (repo, commit_sha) DO UPDATE SET data = excluded.data, stored_at = excluded.stored_at",
-            )
-            .bind(repo)
-            .bind(commit)
-            .bind(data)
-            .bind(crate::store::now_ms());
-            let mut conn = self.disposable_writer().await?;
-            q.execute(&mut *conn)
-                .await
-                .map_err(crate::store::StoreError::classify)?;
-            Ok(())
+            self.put_snapshot(repo, commit, data).await
         }
 
         async fn purge(

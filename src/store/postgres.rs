@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{Job, StoreError, impl_requeue, impl_store_common, impl_store_methods};
+use super::{
+    CachedResponse, IngestOutcome, IngestPlan, Job, NewDelivery, StoreError, impl_requeue,
+    impl_store_methods,
+};
 
 pub struct PgStore {
     pool: PgPool,
@@ -28,17 +31,63 @@ impl PgStore {
     }
 }
 
-impl_store_common!(sqlx::Postgres);
 impl_requeue!(PgStore);
 
 const CLAIM_SQL: &str = super::claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 impl PgStore {
-    /// PostgreSQL commits concurrently, so cache writes need no special connection.
-    async fn disposable_writer(
+    /// The deliveries, then the jobs of those that were new, in one transaction. (One
+    /// statement with data-modifying CTEs was tried: fewer round trips, but the server's
+    /// planning and executor start-up for it cost more CPU than the round trips saved.)
+    async fn ingest_batch(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError> {
+        let plan = IngestPlan::new(batch);
+        let mut tx = self.pool.begin().await.map_err(StoreError::classify)?;
+        let inserted = insert_deliveries(&mut tx, &plan.deliveries())
+            .await
+            .map_err(StoreError::classify)?;
+        let (fresh, jobs) = plan.jobs(&inserted.iter().map(String::as_str).collect());
+        let mut job_ids = std::collections::HashMap::new();
+        if !jobs.is_empty() {
+            for (id, key) in upsert_jobs(&mut tx, &jobs, super::now_ms())
+                .await
+                .map_err(StoreError::classify)?
+            {
+                job_ids.insert(key, id);
+            }
+        }
+        tx.commit().await.map_err(StoreError::classify)?;
+        Ok(plan.outcomes(&fresh, &job_ids))
+    }
+
+    async fn put_cache_entry(
         &self,
-    ) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
-        self.pool.acquire().await.map_err(StoreError::classify)
+        scope: &str,
+        url: &str,
+        resp: &CachedResponse,
+    ) -> Result<(), StoreError> {
+        sqlx::query(super::UPSERT_CACHE)
+            .bind(scope)
+            .bind(url)
+            .bind(&resp.etag)
+            .bind(&resp.last_modified)
+            .bind(&resp.body)
+            .bind(resp.stored_at)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+
+    async fn put_snapshot(&self, repo: &str, commit: &str, data: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(super::UPSERT_SNAPSHOT)
+            .bind(repo)
+            .bind(commit)
+            .bind(data)
+            .bind(super::now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
     }
 
     const BACKEND: &'static str = "postgres";

@@ -84,7 +84,10 @@ impl Ingestor {
                             }
                         }
                     }
+                    let started = std::time::Instant::now();
                     let result = store.ingest(&batch).await;
+                    metrics::histogram!("folio_ingest_commit_seconds")
+                        .record(started.elapsed().as_secs_f64());
                     metrics::histogram!("folio_ingest_batch_size").record(batch.len() as f64);
                     match result {
                         Ok(outcomes) => {
