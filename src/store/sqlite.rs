@@ -1,12 +1,14 @@
 //! SQLite backend: the embedded default. WAL mode so readers never block the writer, and
-//! `synchronous = FULL` so that a committed delivery survives a power cut (the promise behind
-//! every 2xx). Group commit in the webhook path amortises the fsync.
+//! every 2xx backed by a write-ahead log on disk (SPEC §8).
 //!
-//! The hot write paths (the webhook's group commit, cache writes) run on a writer thread of
-//! their own, with SQLite's C API through `rusqlite` on the pool's one connection: through
-//! sqlx, each statement, each returned row and the transaction's begin and commit are a round
-//! trip between a runtime task and sqlx's connection thread, which under webhook load made a
-//! commit of 30 deliveries take 2.4 ms, mostly waiting, and capped ingress near 12,000/s.
+//! The hot write paths (the webhook's group commits, cache writes) run on a writer thread of
+//! their own, through `rusqlite` on the pool's one connection (locked away from sqlx's
+//! connection thread for a bounded turn). Through sqlx, each statement, returned row, begin
+//! and commit was a round trip to sqlx's thread; under webhook load, taking the connection
+//! alone cost 0.56 ms per commit. The writer merges the group commits queued behind the one
+//! committing into its next transaction, and commits them without waiting for the disk; a
+//! sync thread answers them once an fsync of the log that started after their commit has
+//! returned (`sync_loop`). Everything else keeps `synchronous = FULL`.
 
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -29,8 +31,22 @@ pub struct SqliteStore {
     writer: mpsc::Sender<WriteTask>,
 }
 
-/// Work for the writer thread: called with the locked connection, or with why there is none.
-type WriteTask = Box<dyn FnOnce(Result<&mut rusqlite::Connection, StoreError>) + Send>;
+type IngestReply = oneshot::Sender<Result<Vec<IngestOutcome>, StoreError>>;
+
+/// Work for the writer thread.
+enum WriteTask {
+    /// A group commit. Those queued together are merged into one transaction: one fsync for
+    /// all of them.
+    Ingest {
+        batch: Vec<NewDelivery>,
+        reply: IngestReply,
+    },
+    /// Anything else.
+    Other(Work),
+}
+
+/// Called with the locked connection, or with why there is none.
+type Work = Box<dyn FnOnce(Result<&mut rusqlite::Connection, StoreError>) + Send>;
 
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
@@ -58,7 +74,7 @@ impl SqliteStore {
         // beside the commits instead of between them.
         let checkpointer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Open(format!("{e}")))?;
         let main = pool.clone();
@@ -71,12 +87,22 @@ impl SqliteStore {
             }
             checkpointer.close().await;
         });
+        let wal = {
+            let mut path = options.get_filename().as_os_str().to_owned();
+            path.push("-wal");
+            std::path::PathBuf::from(path)
+        };
+        let (syncer, committed) = mpsc::channel::<Committed>();
+        std::thread::Builder::new()
+            .name("folio-sqlite-sync".into())
+            .spawn(move || sync_loop(&wal, &committed))
+            .map_err(|e| StoreError::Open(format!("cannot start the sync thread: {e}")))?;
         let (writer, tasks) = mpsc::channel::<WriteTask>();
         let runtime = tokio::runtime::Handle::current();
         let thread_pool = pool.clone();
         std::thread::Builder::new()
             .name("folio-sqlite-writer".into())
-            .spawn(move || write_loop(&runtime, &thread_pool, &tasks))
+            .spawn(move || write_loop(&runtime, &thread_pool, &tasks, &syncer))
             .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
         Ok(Self { pool, writer })
     }
@@ -92,15 +118,20 @@ impl SqliteStore {
         work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let task: WriteTask = Box::new(move |conn| {
+        let task = WriteTask::Other(Box::new(move |conn| {
             let _ = reply.send(conn.and_then(|c| work(c).map_err(classify)));
-        });
-        self.writer
-            .send(task)
-            .map_err(|_| StoreError::Unavailable("the SQLite writer thread has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer thread has stopped".into()))?
+        }));
+        self.send(task, answer).await
+    }
+
+    async fn send<T>(
+        &self,
+        task: WriteTask,
+        answer: oneshot::Receiver<Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let stopped = || StoreError::Unavailable("the SQLite writer thread has stopped".into());
+        self.writer.send(task).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -115,16 +146,25 @@ fn write_loop(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
     tasks: &mpsc::Receiver<WriteTask>,
+    syncer: &mpsc::Sender<Committed>,
 ) {
     while let Ok(first) = tasks.recv() {
+        // A bounded turn: job claims and reads queue for the same connection.
+        let mut turn = vec![first];
+        while turn.len() < MAX_TASKS_PER_TURN {
+            match tasks.try_recv() {
+                Ok(next) => turn.push(next),
+                Err(_) => break,
+            }
+        }
         runtime.block_on(async {
             let mut conn = match pool.acquire().await {
                 Ok(c) => c,
-                Err(e) => return first(Err(StoreError::classify(e))),
+                Err(e) => return fail(turn, &StoreError::classify(e)),
             };
             let mut locked = match conn.lock_handle().await {
                 Ok(l) => l,
-                Err(e) => return first(Err(StoreError::classify(e))),
+                Err(e) => return fail(turn, &StoreError::classify(e)),
             };
             // SAFETY: while `locked` lives, sqlx's connection thread makes no call on this
             // handle, and the `rusqlite::Connection` (which does not close the handle when
@@ -132,19 +172,110 @@ fn write_loop(
             let raw = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) };
             let mut db = match raw {
                 Ok(db) => db,
-                Err(e) => return first(Err(classify(e))),
+                Err(e) => return fail(turn, &classify(e)),
             };
-            first(Ok(&mut db));
-            // A bounded turn: job claims and reads queue for the same connection.
-            for _ in 1..MAX_TASKS_PER_TURN {
-                match tasks.try_recv() {
-                    Ok(next) => next(Ok(&mut db)),
-                    Err(_) => break,
-                }
-            }
+            run_turn(&mut db, turn, syncer);
             drop(db);
             drop(locked);
         });
+    }
+}
+
+/// Group commits whose transaction is committed but not yet on disk, with their answers.
+type Committed = Vec<(IngestReply, Vec<IngestOutcome>)>;
+
+/// Runs a turn's tasks: the group commits merged into one transaction, the rest in order.
+///
+/// The group commit's transaction commits without waiting for the disk (`synchronous =
+/// NORMAL`), and its answers go to the sync thread, which replies once the write-ahead log
+/// holding it is on disk. The fsync then no longer stands between one commit and the next:
+/// under webhook load it took 0.9 ms of each 1.3 ms the writer spent per commit.
+fn run_turn(db: &mut rusqlite::Connection, turn: Vec<WriteTask>, syncer: &mpsc::Sender<Committed>) {
+    let mut merged = Vec::new();
+    let mut replies = Vec::new();
+    for task in turn {
+        match task {
+            WriteTask::Ingest { batch, reply } => {
+                replies.push((reply, batch.len()));
+                merged.extend(batch);
+            }
+            WriteTask::Other(work) => work(Ok(&mut *db)),
+        }
+    }
+    if replies.is_empty() {
+        return;
+    }
+    let result = db
+        .execute_batch("PRAGMA synchronous = NORMAL")
+        .and_then(|()| ingest_sync(db, &merged));
+    // Everything else on this connection (job claims, state changes) stays fully durable.
+    let restored = db.execute_batch("PRAGMA synchronous = FULL");
+    match result.and_then(|outcomes| restored.map(|()| outcomes)) {
+        Ok(outcomes) => {
+            let mut rest = outcomes.into_iter();
+            let answers: Committed = replies
+                .into_iter()
+                .map(|(reply, n)| (reply, rest.by_ref().take(n).collect()))
+                .collect();
+            if let Err(mpsc::SendError(answers)) = syncer.send(answers) {
+                for (reply, _) in answers {
+                    let _ = reply.send(Err(StoreError::Unavailable(
+                        "the SQLite sync thread has stopped".into(),
+                    )));
+                }
+            }
+        }
+        Err(e) => {
+            let e = classify(e);
+            for (reply, _) in replies {
+                let _ = reply.send(Err(same_error(&e)));
+            }
+        }
+    }
+}
+
+/// The sync thread: one fsync of the write-ahead log for every commit queued since the last,
+/// then their answers. A commit's frames are in the log before it reaches this queue, so an
+/// fsync that starts after takes them to disk; the log is opened anew each time, so a log
+/// that SQLite removed and created again is never synced through a stale descriptor (when it
+/// is gone, its commits were checkpointed into the database file, which SQLite syncs).
+fn sync_loop(wal: &std::path::Path, committed: &mpsc::Receiver<Committed>) {
+    while let Ok(mut answers) = committed.recv() {
+        while let Ok(more) = committed.try_recv() {
+            answers.extend(more);
+        }
+        let synced = match std::fs::File::open(wal) {
+            Ok(file) => file.sync_data(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        };
+        for (reply, outcomes) in answers {
+            let _ = reply.send(match &synced {
+                Ok(()) => Ok(outcomes),
+                Err(e) => Err(StoreError::Unavailable(format!(
+                    "could not sync the write-ahead log: {e}"
+                ))),
+            });
+        }
+    }
+}
+
+fn fail(turn: Vec<WriteTask>, e: &StoreError) {
+    for task in turn {
+        match task {
+            WriteTask::Ingest { reply, .. } => {
+                let _ = reply.send(Err(same_error(e)));
+            }
+            WriteTask::Other(work) => work(Err(same_error(e))),
+        }
+    }
+}
+
+/// A copy of an error for each waiting caller (`sqlx::Error` cannot be cloned).
+fn same_error(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
+        other => StoreError::Write(other.to_string()),
     }
 }
 
@@ -260,8 +391,12 @@ impl SqliteStore {
     }
 
     async fn ingest_batch(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError> {
-        let batch = batch.to_vec();
-        self.write(move |conn| ingest_sync(conn, &batch)).await
+        let (reply, answer) = oneshot::channel();
+        let task = WriteTask::Ingest {
+            batch: batch.to_vec(),
+            reply,
+        };
+        self.send(task, answer).await
     }
 
     async fn put_cache_entry(
@@ -343,6 +478,61 @@ mod tests {
         let _ = tokio::time::timeout(Duration::ZERO, abandoned).await;
         assert_eq!(synchronous(&store).await, 2);
         assert_eq!(store.cache_get("s", "/u").await.expect("get"), Some(resp));
+        // Group commits wait for the log's fsync on their own thread, not through the setting.
+        let ping = NewDelivery {
+            guid: "g".into(),
+            event: "ping".into(),
+            action: None,
+            installation_id: None,
+            received_at: 1,
+            job: None,
+        };
+        store.ingest(&[ping]).await.expect("ingest");
+        assert_eq!(synchronous(&store).await, 2);
+    }
+
+    /// Batches queued together commit as one transaction, and each caller still gets its own
+    /// outcomes, in its own order: a delivery id in two of them is new in exactly one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn merged_group_commits_answer_each_batch_in_order() {
+        let (_dir, store) = open().await;
+        let one = |guid: &str| NewDelivery {
+            guid: guid.into(),
+            event: "ping".into(),
+            action: None,
+            installation_id: None,
+            received_at: 1,
+            job: None,
+        };
+        let batches: Vec<Vec<NewDelivery>> = (0..8)
+            .map(|b| {
+                let mut v: Vec<NewDelivery> = (0..5).map(|i| one(&format!("{b}-{i}"))).collect();
+                v.push(one("shared"));
+                v
+            })
+            .collect();
+        let answers =
+            futures::future::join_all(batches.iter().map(|b| store.ingest(b.as_slice()))).await;
+        let mut shared_new = 0;
+        for (b, answer) in answers.into_iter().enumerate() {
+            let out = answer.expect("ingest");
+            assert_eq!(out.len(), 6, "batch {b}");
+            assert!(
+                out[..5]
+                    .iter()
+                    .all(|o| *o == IngestOutcome::Accepted { job_id: None }),
+                "batch {b}: {out:?}"
+            );
+            if out[5] != IngestOutcome::Duplicate {
+                shared_new += 1;
+            }
+        }
+        assert_eq!(shared_new, 1);
+        let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM deliveries")
+            .fetch_one(store.pool())
+            .await
+            .expect("count");
+        assert_eq!(stored, 41);
     }
 
     /// The writer thread and sqlx's own statements share the connection in turn: interleaved
