@@ -126,7 +126,7 @@ async fn ingest_dedupes_and_coalesces() {
             delivery("c", Some("issue:2")),
             delivery("d", None),
         ];
-        let out = store.ingest(&batch).await.unwrap();
+        let out = store.ingest(batch).await.unwrap();
         assert!(
             matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }),
             "{name}"
@@ -137,7 +137,7 @@ async fn ingest_dedupes_and_coalesces() {
         assert_eq!(out[4], IngestOutcome::Accepted { job_id: None }, "{name}");
         // A later batch with a seen id is a duplicate too.
         let again = store
-            .ingest(&[delivery("c", Some("issue:2"))])
+            .ingest(vec![delivery("c", Some("issue:2"))])
             .await
             .unwrap();
         assert_eq!(again[0], IngestOutcome::Duplicate, "{name}");
@@ -162,11 +162,11 @@ async fn a_batch_coalesces_like_deliveries_one_by_one() {
             ..delivery(guid, None)
         };
         store
-            .ingest(&[with("old", "first", None, 500)])
+            .ingest(vec![with("old", "first", None, 500)])
             .await
             .unwrap();
         let out = store
-            .ingest(&[
+            .ingest(vec![
                 with("asked", "second", Some("maintainer"), 300),
                 with("edited", "third", None, 400),
                 with("old", "stale redelivery", None, 100),

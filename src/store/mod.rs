@@ -198,7 +198,7 @@ pub trait Store: Send + Sync + 'static {
     /// Records a batch of deliveries and their jobs in ONE transaction (group commit). The
     /// outcomes are in input order. A delivery id seen before, in the database or earlier in
     /// the batch, is a duplicate.
-    async fn ingest(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError>;
+    async fn ingest(&self, batch: Vec<NewDelivery>) -> Result<Vec<IngestOutcome>, StoreError>;
 
     /// Enqueues a job outside a delivery (CLI retries, reconciliation, scheduled work).
     async fn enqueue(&self, job: &NewJob) -> Result<i64, StoreError>;
@@ -510,7 +510,7 @@ macro_rules! impl_store_methods {
 
         async fn ingest(
             &self,
-            batch: &[crate::store::NewDelivery],
+            batch: Vec<crate::store::NewDelivery>,
         ) -> Result<Vec<crate::store::IngestOutcome>, crate::store::StoreError> {
             self.ingest_batch(batch).await
         }

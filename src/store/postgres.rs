@@ -39,8 +39,11 @@ impl PgStore {
     /// The deliveries, then the jobs of those that were new, in one transaction. (One
     /// statement with data-modifying CTEs was tried: fewer round trips, but the server's
     /// planning and executor start-up for it cost more CPU than the round trips saved.)
-    async fn ingest_batch(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError> {
-        let plan = IngestPlan::new(batch);
+    async fn ingest_batch(
+        &self,
+        batch: Vec<NewDelivery>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let plan = IngestPlan::new(&batch);
         let mut tx = self.pool.begin().await.map_err(StoreError::classify)?;
         let inserted = insert_deliveries(&mut tx, &plan.deliveries())
             .await

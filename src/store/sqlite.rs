@@ -228,12 +228,7 @@ fn run_turn(db: &mut rusqlite::Connection, turn: Vec<WriteTask>, syncer: &mpsc::
     if replies.is_empty() {
         return;
     }
-    let result = db
-        .execute_batch("PRAGMA synchronous = NORMAL")
-        .and_then(|()| ingest_sync(db, &merged));
-    // Everything else on this connection (job claims, state changes) stays fully durable.
-    let restored = db.execute_batch("PRAGMA synchronous = FULL");
-    match result.and_then(|outcomes| restored.map(|()| outcomes)) {
+    match without_waiting_for_disk(db, |db| ingest_sync(db, &merged)) {
         Ok(outcomes) => {
             let mut rest = outcomes.into_iter();
             let answers: Committed = replies
@@ -372,19 +367,29 @@ fn ingest_sync(
     Ok(plan.outcomes(&fresh, &job_ids))
 }
 
+/// Runs `work` with commits that do not wait for the disk (`synchronous = NORMAL`), then puts
+/// the connection back to `FULL` whatever happened: everything else on it (job claims, state
+/// changes) stays fully durable.
+fn without_waiting_for_disk<T>(
+    conn: &mut rusqlite::Connection,
+    work: impl FnOnce(&mut rusqlite::Connection) -> Result<T, rusqlite::Error>,
+) -> Result<T, rusqlite::Error> {
+    conn.execute_batch("PRAGMA synchronous = NORMAL")?;
+    let result = work(conn);
+    conn.execute_batch("PRAGMA synchronous = FULL")?;
+    result
+}
+
 /// Writes disposable data (the HTTP cache, repository snapshots) without waiting for the
-/// fsync (`synchronous = NORMAL`): a lost entry costs one request, and with one connection for
-/// everything an evaluation's hundreds of cache writes would otherwise queue seconds of fsyncs
-/// ahead of deliveries and job claims. The connection goes back to `FULL` whatever happens.
+/// disk: a lost entry costs one request, and with one connection for everything an
+/// evaluation's hundreds of cache writes would otherwise queue seconds of fsyncs ahead of
+/// deliveries and job claims.
 fn write_disposable(
     conn: &mut rusqlite::Connection,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<(), rusqlite::Error> {
-    conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-    let result = conn.execute(sql, params);
-    conn.execute_batch("PRAGMA synchronous = FULL")?;
-    result.map(|_| ())
+    without_waiting_for_disk(conn, |c| c.execute(sql, params).map(|_| ()))
 }
 
 impl_requeue!(SqliteStore);
@@ -413,12 +418,12 @@ impl SqliteStore {
         row.map(|r| super::job_from_row(&r)).transpose()
     }
 
-    async fn ingest_batch(&self, batch: &[NewDelivery]) -> Result<Vec<IngestOutcome>, StoreError> {
+    async fn ingest_batch(
+        &self,
+        batch: Vec<NewDelivery>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
         let (reply, answer) = oneshot::channel();
-        let task = WriteTask::Ingest {
-            batch: batch.to_vec(),
-            reply,
-        };
+        let task = WriteTask::Ingest { batch, reply };
         self.send(task, answer).await
     }
 
@@ -510,7 +515,7 @@ mod tests {
             received_at: 1,
             job: None,
         };
-        store.ingest(&[ping]).await.expect("ingest");
+        store.ingest(vec![ping]).await.expect("ingest");
         assert_eq!(synchronous(&store).await, 2);
     }
 
@@ -553,7 +558,7 @@ mod tests {
             })
             .collect();
         let answers =
-            futures::future::join_all(batches.iter().map(|b| store.ingest(b.as_slice()))).await;
+            futures::future::join_all(batches.iter().map(|b| store.ingest(b.clone()))).await;
         let mut shared_new = 0;
         for (b, answer) in answers.into_iter().enumerate() {
             let out = answer.expect("ingest");
@@ -604,7 +609,7 @@ mod tests {
             handles.push(tokio::spawn(async move {
                 for i in 0..25 {
                     let batch = vec![delivery(&format!("{w}-{i}"), &format!("k{}", i % 5))];
-                    store.ingest(&batch).await.expect("ingest");
+                    store.ingest(batch).await.expect("ingest");
                     store.queue_stats().await.expect("stats");
                 }
             }));
@@ -626,11 +631,11 @@ mod tests {
             .await
             .expect("trigger");
         assert!(matches!(
-            store.ingest(&[good.clone(), bad]).await,
+            store.ingest(vec![good.clone(), bad]).await,
             Err(StoreError::Write(_))
         ));
         good.guid = "good-2".into();
-        assert!(store.ingest(&[good]).await.is_ok());
+        assert!(store.ingest(vec![good]).await.is_ok());
         let guids: Vec<String> = sqlx::query_scalar(
             "SELECT guid FROM deliveries WHERE guid LIKE 'good%' OR guid = 'bad'",
         )

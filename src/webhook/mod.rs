@@ -85,10 +85,11 @@ impl Ingestor {
                         }
                     }
                     let started = std::time::Instant::now();
-                    let result = store.ingest(&batch).await;
+                    let size = batch.len();
+                    let result = store.ingest(batch).await;
                     metrics::histogram!("folio_ingest_commit_seconds")
                         .record(started.elapsed().as_secs_f64());
-                    metrics::histogram!("folio_ingest_batch_size").record(batch.len() as f64);
+                    metrics::histogram!("folio_ingest_batch_size").record(size as f64);
                     match result {
                         Ok(outcomes) => {
                             let any_job = outcomes
@@ -102,7 +103,7 @@ impl Ingestor {
                             }
                         }
                         Err(e) => {
-                            warn!(error = %e, size = batch.len(), "could not commit deliveries");
+                            warn!(error = %e, size, "could not commit deliveries");
                             let failure = match e {
                                 StoreError::Unavailable(m) => IngestFailure::Unavailable(m),
                                 other => IngestFailure::Failed(other.to_string()),
