@@ -11,6 +11,7 @@ pub mod analyze;
 pub mod attribution;
 pub mod cli;
 pub mod cli_error;
+pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod fetch;

@@ -11,7 +11,7 @@ mod sqlite;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -71,11 +71,10 @@ impl StoreError {
     }
 }
 
+/// The system clock's time in milliseconds; callers move to an injected [`crate::clock::Clock`].
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    use crate::clock::Clock;
+    crate::clock::SystemClock.now().as_millis()
 }
 
 /// A delivery to record, with the job it asks for (if any).
