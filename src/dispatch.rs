@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use tracing::info;
 
 use crate::jobs::JobPayload;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::Job;
 use crate::worker::{JobError, JobHandler};
 

@@ -488,7 +488,7 @@ impl Fetcher<'_> {
                 Ok(items) => {
                     for item in items {
                         // repository_url: {api}/repos/{owner}/{name}
-                        if let Some(url) = item.get("repository_url").and_then(|u| u.as_str()) {
+                        if let Some(url) = item.repository_url.as_deref() {
                             let parts: Vec<&str> = url.rsplitn(3, '/').collect();
                             if parts.len() >= 2 {
                                 let key = format!("{}/{}", parts[1], parts[0]).to_ascii_lowercase();

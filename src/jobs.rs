@@ -1,10 +1,9 @@
-//! What a queued job asks for. Stored as JSON in `jobs.payload`; the webhook path writes it and
+//! What a queued job asks for. Stored as JSON in `jobs.payload`; the webhook path writes it (`webhook::plan` decides which deliveries become jobs) and
 //! the worker reads it. Only what the job needs is kept, not the raw delivery.
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::NewJob;
-use crate::webhook::event::{Command, Event};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -95,128 +94,6 @@ impl JobPayload {
             actor,
             run_at,
             installation_id: Some(self.installation_id()),
-        }
-    }
-}
-
-/// What a parsed event asks for: a job (with the actor who asked), or nothing and why.
-pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
-    match event {
-        Event::Ping { .. } => Ok(None),
-        Event::Ignored { reason, .. } => Err(reason.clone()),
-        Event::Installation {
-            action,
-            installation_id,
-            account_login,
-            account_type,
-        } => Ok(Some(
-            JobPayload::Installation {
-                installation_id: *installation_id,
-                action: action.clone(),
-                account_login: account_login.clone(),
-                account_type: account_type.clone(),
-            }
-            .to_job(None, now),
-        )),
-        Event::InstallationRepositories {
-            installation_id,
-            account_login,
-            ..
-        } => Ok(Some(
-            JobPayload::Installation {
-                installation_id: *installation_id,
-                action: "repositories_changed".into(),
-                account_login: account_login.clone().unwrap_or_default(),
-                account_type: String::new(),
-            }
-            .to_job(None, now),
-        )),
-        Event::Issue {
-            action,
-            installation_id,
-            repo,
-            number,
-            is_submission,
-            body_changed,
-            label_added,
-            ..
-        } => {
-            let Some(installation_id) = *installation_id else {
-                return Err("no installation in the payload".into());
-            };
-            let (repo, issue_number) = (repo.clone(), *number);
-            let payload = match action.as_str() {
-                "closed" => JobPayload::IssueClosed {
-                    installation_id,
-                    repo,
-                    issue_number,
-                    closed_at: now,
-                },
-                "deleted" => JobPayload::IssueDeleted {
-                    installation_id,
-                    repo,
-                    issue_number,
-                },
-                "opened" | "reopened" if *is_submission => JobPayload::Evaluate {
-                    installation_id,
-                    repo,
-                    issue_number,
-                    trigger: action.clone(),
-                },
-                "edited" if *is_submission && *body_changed => JobPayload::Evaluate {
-                    installation_id,
-                    repo,
-                    issue_number,
-                    trigger: "edited".into(),
-                },
-                "labeled"
-                    if label_added.as_deref().is_some_and(|l| {
-                        l.eq_ignore_ascii_case(crate::webhook::event::SUBMISSION_LABEL)
-                    }) =>
-                {
-                    JobPayload::Evaluate {
-                        installation_id,
-                        repo,
-                        issue_number,
-                        trigger: "labeled".into(),
-                    }
-                }
-                "edited" if !*body_changed => return Err("only the title changed".into()),
-                _ => return Err("not a submission".into()),
-            };
-            Ok(Some(payload.to_job(None, now)))
-        }
-        Event::IssueComment {
-            installation_id,
-            repo,
-            issue_number,
-            author,
-            author_is_bot,
-            on_pull_request,
-            commands,
-            ..
-        } => {
-            if *author_is_bot {
-                return Err("comment by a bot".into());
-            }
-            if *on_pull_request {
-                return Err("comment on a pull request".into());
-            }
-            if !commands.contains(&Command::Refresh) {
-                return Err("no /folio command".into());
-            }
-            let Some(installation_id) = *installation_id else {
-                return Err("no installation in the payload".into());
-            };
-            Ok(Some(
-                JobPayload::Evaluate {
-                    installation_id,
-                    repo: repo.clone(),
-                    issue_number: *issue_number,
-                    trigger: "refresh".into(),
-                }
-                .to_job(Some(author.clone()), now),
-            ))
         }
     }
 }

@@ -8,6 +8,8 @@
 //! for deliveries that never reached the database.
 
 pub mod analyze;
+#[cfg(test)]
+mod architecture_tests;
 pub mod attribution;
 pub mod cli;
 pub mod cli_error;
@@ -16,6 +18,7 @@ pub mod config;
 pub mod dispatch;
 pub mod fetch;
 pub mod github;
+pub(crate) mod ingest;
 pub mod jobs;
 pub mod model;
 pub mod pipeline;
@@ -29,6 +32,7 @@ pub mod scan;
 pub mod server;
 pub mod setup;
 pub mod snapshot;
+pub mod state;
 pub mod store;
 pub mod submission;
 pub mod telemetry;

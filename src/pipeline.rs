@@ -23,7 +23,7 @@ use crate::render::comment::CommentContext;
 use crate::repo_config::{Permission, RepoConfig};
 use crate::report::rubric::Rubric;
 use crate::report::{RepoPractices, ReportInput};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::{EvaluationRecord, now_ms};
 use crate::submission::{LinkLimits, ParsedSubmission};
 use crate::worker::JobError;

@@ -23,7 +23,7 @@ use tracing::{debug, info, warn};
 
 use crate::config::{AppCredentials, ReconcileSettings, Settings};
 use crate::github::{GhError, GitHub, Session};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::{DynStore, StoreError};
 
 /// At most this many pages of 100 are read per run: a bound on the work even if GitHub's log

@@ -17,62 +17,12 @@ use tokio::sync::Notify;
 use tower_http::timeout::TimeoutLayer;
 use tracing::{info, warn};
 
-use crate::config::{AppCredentials, Secret, Settings};
+use crate::config::Settings;
 use crate::dispatch::Dispatcher;
-use crate::store::{DynStore, now_ms};
-use crate::webhook::Ingestor;
+use crate::ingest::Ingestor;
+use crate::state::AppState;
+use crate::store::DynStore;
 use crate::worker::{JobHandler, WorkerPool};
-
-pub struct AppState {
-    pub settings: Settings,
-    pub store: DynStore,
-    pub ingestor: Ingestor,
-    pub jobs_ready: Arc<Notify>,
-    pub metrics: PrometheusHandle,
-    pub started: Instant,
-    /// The setup token and the pending App Manifest `state` values.
-    pub setup: crate::setup::SetupGate,
-    /// Swappable so that the setup flow can switch to serving webhooks without a restart.
-    secrets: RwLock<Vec<Secret>>,
-    app: RwLock<Option<AppCredentials>>,
-}
-
-impl AppState {
-    pub fn webhook_secrets(&self) -> Vec<Secret> {
-        self.secrets.read().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Checks a delivery's signature against the configured secrets without copying them
-    /// (this runs for every webhook). `None` when no secret is configured.
-    pub fn verify_signature(
-        &self,
-        header: Option<&[u8]>,
-        body: &[u8],
-    ) -> Option<Result<(), crate::webhook::verify::SignatureError>> {
-        let secrets = self.secrets.read().ok()?;
-        if secrets.is_empty() {
-            return None;
-        }
-        Some(crate::webhook::verify::verify(&secrets, header, body))
-    }
-
-    pub fn app_credentials(&self) -> Option<AppCredentials> {
-        self.app.read().ok().and_then(|a| a.clone())
-    }
-
-    pub fn set_credentials(&self, app: AppCredentials, secret: Secret) {
-        if let Ok(mut a) = self.app.write() {
-            *a = Some(app);
-        }
-        if let Ok(mut s) = self.secrets.write() {
-            *s = vec![secret];
-        }
-    }
-
-    pub fn configured(&self) -> bool {
-        self.app_credentials().is_some() && !self.webhook_secrets().is_empty()
-    }
-}
 
 /// One Prometheus recorder per process: `metrics` allows a single global recorder, and tests
 /// start several apps in one process.
@@ -163,7 +113,7 @@ async fn index(
     }
     let stats = state.store.queue_stats().await.unwrap_or_default();
     let installations = state.store.installation_count().await.unwrap_or(0);
-    let day_ago = now_ms() - 86_400_000;
+    let day_ago = state.clock.now().as_millis() - 86_400_000;
     let outcomes = state
         .store
         .outcome_counts(day_ago)
@@ -232,6 +182,7 @@ pub async fn start(
     handler: Option<Arc<dyn JobHandler>>,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr().context("listener has no address")?;
+    let clock = crate::clock::system();
     let jobs_ready = Arc::new(Notify::new());
     // PostgreSQL flushes the WAL of concurrent commits together, so a few transactions in
     // flight share one fsync; more than 4 made the batches smaller and the server's CPU per
@@ -258,7 +209,8 @@ pub async fn start(
         jobs_ready: jobs_ready.clone(),
         metrics: metrics_handle(),
         started: Instant::now(),
-        setup: crate::setup::SetupGate::new()?,
+        clock: clock.clone(),
+        setup: crate::state::SetupGate::new()?,
     });
     let handler: Arc<dyn JobHandler> = match handler {
         Some(h) => h,
@@ -275,13 +227,18 @@ pub async fn start(
     );
 
     let purge_store = store.clone();
+    let purge_clock = clock.clone();
     let retention = settings.retention.clone();
     let purge = tokio::spawn(async move {
         let mut tick = tokio::time::interval(retention.purge_interval);
         loop {
             tick.tick().await;
             match purge_store
-                .purge(now_ms(), retention.closed_issue_days, retention.cache_days)
+                .purge(
+                    purge_clock.now().as_millis(),
+                    retention.closed_issue_days,
+                    retention.cache_days,
+                )
                 .await
             {
                 Ok(c) => info!(?c, "retention purge"),

@@ -13,8 +13,7 @@
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Extension;
@@ -22,19 +21,13 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
-use subtle::ConstantTimeEq as _;
 use tracing::{info, warn};
 
 use crate::config::{AppCredentials, Secret, StoredCredentials};
-use crate::server::AppState;
+use crate::state::{AppState, SetupGate, random_hex};
 
 /// The manifest as committed; the URLs in it are placeholders replaced at runtime.
 pub const MANIFEST_TEMPLATE: &str = include_str!("../deploy/github-app-manifest.json");
-
-/// GitHub's manifest codes expire after an hour; a state outliving that is useless.
-const STATE_TTL: Duration = Duration::from_secs(3600);
-/// Each page view mints a state; the cap keeps reloads from growing memory without bound.
-const MAX_PENDING_STATES: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -72,79 +65,6 @@ impl IntoResponse for SetupError {
         );
         page_response(self.status(), "Folio setup", &body)
     }
-}
-
-/// The one-time setup token and the `state` values handed out by the setup page.
-pub struct SetupGate {
-    token: Secret,
-    states: Mutex<Vec<(String, Instant)>>,
-    /// One registration at a time: a second tab's callback must not register a second app.
-    finishing: tokio::sync::Mutex<()>,
-}
-
-impl SetupGate {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            token: Secret::new(random_hex()?),
-            states: Mutex::new(Vec::new()),
-            finishing: tokio::sync::Mutex::new(()),
-        })
-    }
-
-    /// The token that opens the setup page to a visitor who is not on loopback.
-    pub fn token(&self) -> &Secret {
-        &self.token
-    }
-
-    fn token_matches(&self, presented: &str) -> bool {
-        bool::from(presented.as_bytes().ct_eq(self.token.expose().as_bytes()))
-    }
-
-    /// Mints a `state` for one trip to GitHub and back.
-    pub fn issue_state(&self) -> Result<String, SetupError> {
-        let state = random_hex().map_err(|e| SetupError::Internal(e.to_string()))?;
-        let mut states = self
-            .states
-            .lock()
-            .map_err(|_| SetupError::Internal("setup state lock poisoned".into()))?;
-        let now = Instant::now();
-        states.retain(|(_, at)| now.duration_since(*at) < STATE_TTL);
-        if states.len() >= MAX_PENDING_STATES {
-            states.remove(0);
-        }
-        states.push((state.clone(), now));
-        Ok(state)
-    }
-
-    /// Accepts a `state` once: a match is removed, so a replayed callback is refused.
-    pub fn take_state(&self, presented: &str) -> bool {
-        let Ok(mut states) = self.states.lock() else {
-            return false;
-        };
-        let now = Instant::now();
-        states.retain(|(_, at)| now.duration_since(*at) < STATE_TTL);
-        // Every pending state is compared, in constant time, so timing reveals nothing.
-        let mut found = None;
-        for (i, (state, _)) in states.iter().enumerate() {
-            if bool::from(presented.as_bytes().ct_eq(state.as_bytes())) {
-                found = Some(i);
-            }
-        }
-        match found {
-            Some(i) => {
-                states.remove(i);
-                true
-            }
-            None => false,
-        }
-    }
-}
-
-fn random_hex() -> anyhow::Result<String> {
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| anyhow::anyhow!("no secure random numbers available: {e}"))?;
-    Ok(hex::encode(bytes))
 }
 
 /// Whether a visitor may use the setup page: from loopback, or holding the setup token.
@@ -257,7 +177,10 @@ pub fn page(
         .map_err(|e| SetupError::Internal(format!("app manifest: {e}")))?;
     // Checked before a state is minted, so that a mistyped organization costs none.
     registration_url(&state.settings.web_url, org, "")?;
-    let st = state.setup.issue_state()?;
+    let st = state
+        .setup
+        .issue_state()
+        .map_err(|e| SetupError::Internal(e.to_string()))?;
     let action = registration_url(&state.settings.web_url, org, &st)?;
     let public = state.settings.public_url.as_str().trim_end_matches('/');
     let owner = match org {
@@ -602,7 +525,7 @@ mod tests {
     fn pending_states_are_capped_oldest_first() {
         let gate = SetupGate::new().unwrap();
         let first = gate.issue_state().unwrap();
-        let rest: Vec<String> = (0..MAX_PENDING_STATES)
+        let rest: Vec<String> = (0..crate::state::MAX_PENDING_STATES)
             .map(|_| gate.issue_state().unwrap())
             .collect();
         assert!(!gate.take_state(&first));

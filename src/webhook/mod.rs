@@ -1,15 +1,12 @@
 //! `POST /webhook`: verify the signature first, parse second, then commit the delivery and its
-//! job before answering 2xx (SPEC §8).
-//!
-//! Deliveries that arrive together are committed in one transaction by a writer task (group
-//! commit): each request waits for the commit that holds it, so every 2xx is durable while the
-//! fsync cost is shared.
+//! job (through [`crate::ingest`]) before answering 2xx, so that every 2xx is durable and a
+//! delivery GitHub saw accepted is never lost.
 
 pub mod event;
+pub(crate) mod plan;
 pub mod verify;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -17,127 +14,23 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use tracing::{Instrument, debug, info, warn};
 
-use crate::server::AppState;
-use crate::store::{DynStore, IngestOutcome, NewDelivery, StoreError, now_ms};
+use crate::state::AppState;
+use crate::store::{IngestOutcome, NewDelivery};
 
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum IngestFailure {
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error("could not record the delivery: {0}")]
-    Failed(String),
-    #[error("the service is shutting down")]
-    Closed,
-}
-
-type Reply = oneshot::Sender<Result<IngestOutcome, IngestFailure>>;
-
-/// The group-commit writer in front of the store.
-#[derive(Clone)]
-pub struct Ingestor {
-    tx: mpsc::Sender<(NewDelivery, Reply)>,
-    /// How long a request waits for its commit before answering 503: a database that hangs
-    /// (rather than failing) must not hold GitHub until its own timeout.
-    deadline: Duration,
-}
-
-impl Ingestor {
-    /// Starts `writers` writer tasks. SQLite takes one writer at a time anyway; PostgreSQL
-    /// gains from a few concurrent transactions.
-    pub fn start(
-        store: DynStore,
-        max_batch: usize,
-        writers: usize,
-        deadline: Duration,
-        jobs_ready: Arc<Notify>,
-    ) -> Self {
-        let (tx, rx) = mpsc::channel::<(NewDelivery, Reply)>(max_batch * 8);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..writers.max(1) {
-            let rx = rx.clone();
-            let store = store.clone();
-            let jobs_ready = jobs_ready.clone();
-            tokio::spawn(async move {
-                loop {
-                    let mut batch = Vec::with_capacity(max_batch);
-                    let mut replies = Vec::with_capacity(max_batch);
-                    {
-                        let mut guard = rx.lock().await;
-                        match guard.recv().await {
-                            Some((d, r)) => {
-                                batch.push(d);
-                                replies.push(r);
-                            }
-                            None => return,
-                        }
-                        // Whatever queued up during the previous commit joins this one.
-                        while batch.len() < max_batch {
-                            match guard.try_recv() {
-                                Ok((d, r)) => {
-                                    batch.push(d);
-                                    replies.push(r);
-                                }
-                                Err(_) => break,
-                            }
-                        }
-                    }
-                    let started = std::time::Instant::now();
-                    let size = batch.len();
-                    let result = store.ingest(batch).await;
-                    metrics::histogram!("folio_ingest_commit_seconds")
-                        .record(started.elapsed().as_secs_f64());
-                    metrics::histogram!("folio_ingest_batch_size").record(size as f64);
-                    match result {
-                        Ok(outcomes) => {
-                            let any_job = outcomes
-                                .iter()
-                                .any(|o| matches!(o, IngestOutcome::Accepted { job_id: Some(_) }));
-                            for (reply, outcome) in replies.into_iter().zip(outcomes) {
-                                let _ = reply.send(Ok(outcome));
-                            }
-                            if any_job {
-                                jobs_ready.notify_waiters();
-                            }
-                        }
-                        Err(e) => {
-                            warn!(error = %e, size, "could not commit deliveries");
-                            let failure = match e {
-                                StoreError::Unavailable(m) => IngestFailure::Unavailable(m),
-                                other => IngestFailure::Failed(other.to_string()),
-                            };
-                            for reply in replies {
-                                let _ = reply.send(Err(failure.clone()));
-                            }
-                        }
-                    }
-                }
-            });
-        }
-        Self { tx, deadline }
+/// Checks a delivery's signature against the configured secrets without copying them (this
+/// runs for every webhook). `None` when no secret is configured.
+fn verify_signature(
+    state: &AppState,
+    header: Option<&[u8]>,
+    body: &[u8],
+) -> Option<Result<(), verify::SignatureError>> {
+    let secrets = state.secrets.read().ok()?;
+    if secrets.is_empty() {
+        return None;
     }
-
-    pub async fn submit(&self, delivery: NewDelivery) -> Result<IngestOutcome, IngestFailure> {
-        let (reply, wait) = oneshot::channel();
-        let queued = async {
-            self.tx
-                .send((delivery, reply))
-                .await
-                .map_err(|_| IngestFailure::Closed)?;
-            wait.await.map_err(|_| IngestFailure::Closed)?
-        };
-        // Timing out leaves the delivery in the batch: it may still commit, and then a
-        // redelivery of it is a duplicate. Only the 2xx has to wait for the commit.
-        tokio::time::timeout(self.deadline, queued)
-            .await
-            .unwrap_or_else(|_| {
-                Err(IngestFailure::Unavailable(
-                    "the database did not commit the delivery in time".into(),
-                ))
-            })
-    }
+    Some(verify::verify(&secrets, header, body))
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -170,7 +63,7 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
-    match state.verify_signature(signature, &body) {
+    match verify_signature(&state, signature, &body) {
         None => {
             count("none", "not_configured");
             return reply(
@@ -211,8 +104,8 @@ pub async fn handle(
                 return reply(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
             }
         };
-        let now = now_ms();
-        let job = match crate::jobs::plan(&parsed, now) {
+        let now = state.clock.now().as_millis();
+        let job = match plan::plan(&parsed, now) {
             Ok(job) => job,
             Err(reason) => {
                 count(event_name, "ignored");

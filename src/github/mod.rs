@@ -10,20 +10,27 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
-use sha2::Digest;
 use tokio::sync::{Mutex, Semaphore};
 use tracing::{debug, warn};
 
+use crate::clock::SharedClock;
 use crate::config::{GithubSettings, Secret};
-use crate::store::{CachedResponse, DynStore, now_ms};
+use crate::store::{CachedResponse, DynStore};
+
+pub mod api;
+mod session;
+pub mod types;
+pub mod web;
+
+pub use session::Session;
+use session::{next_link, unpack_cached};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GhError {
@@ -117,7 +124,9 @@ pub struct GitHub {
     permits: Semaphore,
     cache: Option<DynStore>,
     settings: GithubSettings,
-    pub app_slug: std::sync::Mutex<Option<String>>,
+    pub(crate) app_slug: std::sync::Mutex<Option<String>>,
+    /// Token expiry and rate-limit resets are compared with this clock.
+    clock: SharedClock,
 }
 
 /// A response as Folio uses it.
@@ -129,13 +138,6 @@ pub struct ApiResponse {
     pub last_modified: Option<String>,
     pub body: Bytes,
     pub from_cache: bool,
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 #[derive(Serialize)]
@@ -172,7 +174,18 @@ impl GitHub {
             cache,
             settings,
             app_slug: std::sync::Mutex::new(None),
+            clock: crate::clock::system(),
         })
+    }
+
+    /// Replaces the wall clock (tests, and the service's one injected clock).
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    fn unix_now(&self) -> i64 {
+        self.clock.now().as_secs()
     }
 
     pub fn app(app_id: u64, pem: &Secret) -> Result<Credentials, GhError> {
@@ -190,7 +203,7 @@ impl GitHub {
         let Some(Credentials::App { app_id, key }) = &self.credentials else {
             return Err(GhError::Config("no GitHub App credentials".into()));
         };
-        let now = unix_now();
+        let now = self.unix_now();
         let claims = Claims {
             iat: now - 60,
             exp: now + 540,
@@ -217,36 +230,18 @@ impl GitHub {
         // One lock for the map: concurrent workers wait for one mint instead of each minting.
         let mut tokens = self.tokens.lock().await;
         if let Some(t) = tokens.get(&id)
-            && t.expires_at - unix_now() > 300
+            && t.expires_at - self.unix_now() > 300
         {
             return Ok(t.token.clone());
         }
-        let jwt = self.app_jwt()?;
-        let path = format!("/app/installations/{id}/access_tokens");
-        let resp = self
-            .send_with_retries(
-                "POST",
-                &path,
-                Some(b"{}".to_vec()),
-                &format!("Bearer {jwt}"),
-                None,
-                counters,
-                "app",
-            )
-            .await?;
-        #[derive(serde::Deserialize)]
-        struct Token {
-            token: String,
-            expires_at: Option<String>,
-        }
-        let t: Token = decode(&path, &resp.body)?;
+        let t = self.create_installation_token(id, counters).await?;
         let expires_at = t
             .expires_at
             .as_deref()
             .and_then(|s| humantime::parse_rfc3339_weak(s).ok())
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
             .map(|d| d.as_secs() as i64)
-            .unwrap_or_else(|| unix_now() + 3000);
+            .unwrap_or_else(|| self.unix_now() + 3000);
         let token = Secret::new(t.token);
         tokens.insert(
             id,
@@ -305,7 +300,7 @@ impl GitHub {
             .map(|m| m.get(&key).copied().unwrap_or_default())
             .unwrap_or_default();
         if let (Some(remaining), Some(reset)) = (state.remaining, state.reset_at) {
-            let wait = reset - unix_now();
+            let wait = reset - self.unix_now();
             if remaining < reserve && wait > 0 {
                 return Err(GhError::RateLimited(Duration::from_secs(wait as u64 + 1)));
             }
@@ -344,15 +339,44 @@ impl GitHub {
     /// Sends one logical request, retrying 5xx, timeouts and rate limits with backoff and
     /// jitter. `scope` keys the rate-limit state (one budget per installation).
     #[allow(clippy::too_many_arguments)]
-    async fn send_with_retries(
+    pub(crate) async fn send_with_retries(
         &self,
         method: &str,
         path: &str,
         body: Option<Vec<u8>>,
-        auth: &str,
+        auth: Option<&str>,
         cached: Option<&CachedResponse>,
         counters: &Counters,
         scope: &str,
+    ) -> Result<ApiResponse, GhError> {
+        let retries = self.settings.max_retries;
+        self.send(method, path, body, auth, cached, counters, scope, retries)
+            .await
+    }
+
+    /// Sends one unauthenticated request, without retries.
+    pub(crate) async fn send_once(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        counters: &Counters,
+    ) -> Result<ApiResponse, GhError> {
+        self.send(method, path, body, None, None, counters, "anonymous", 0)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Vec<u8>>,
+        auth: Option<&str>,
+        cached: Option<&CachedResponse>,
+        counters: &Counters,
+        scope: &str,
+        max_retries: u32,
     ) -> Result<ApiResponse, GhError> {
         let url = self.url_for(path);
         let mut attempt: u32 = 0;
@@ -361,9 +385,11 @@ impl GitHub {
             let mut builder = http::Request::builder()
                 .method(method)
                 .uri(&url)
-                .header(http::header::AUTHORIZATION, auth)
                 .header(http::header::ACCEPT, "application/vnd.github+json")
                 .header("x-github-api-version", "2022-11-28");
+            if let Some(auth) = auth {
+                builder = builder.header(http::header::AUTHORIZATION, auth);
+            }
             if let Some(c) = cached {
                 if let Some(etag) = &c.etag {
                     builder = builder.header(http::header::IF_NONE_MATCH, etag);
@@ -403,7 +429,7 @@ impl GitHub {
                 Ok(Err(e)) => {
                     metrics::counter!("folio_github_requests_total", "status" => "error")
                         .increment(1);
-                    if attempt > self.settings.max_retries {
+                    if attempt > max_retries {
                         return Err(GhError::Transport {
                             path: path.to_string(),
                             message: e.to_string(),
@@ -416,7 +442,7 @@ impl GitHub {
                 Err(_) => {
                     metrics::counter!("folio_github_requests_total", "status" => "timeout")
                         .increment(1);
-                    if attempt > self.settings.max_retries {
+                    if attempt > max_retries {
                         return Err(GhError::Transport {
                             path: path.to_string(),
                             message: "timed out".into(),
@@ -490,20 +516,22 @@ impl GitHub {
             if rate_limited {
                 let wait = match (retry_after, remaining, reset) {
                     (Some(s), _, _) => Duration::from_secs(s),
-                    (None, Some(0), Some(r)) => Duration::from_secs((r - unix_now()).max(1) as u64),
+                    (None, Some(0), Some(r)) => {
+                        Duration::from_secs((r - self.unix_now()).max(1) as u64)
+                    }
                     // A secondary limit without a hint: GitHub asks for at least a minute.
                     _ => Duration::from_secs(60),
                 };
                 warn!(%path, ?wait, "GitHub rate limit");
                 // Short waits are absorbed here; long ones defer the whole job.
-                if wait <= Duration::from_secs(10) && attempt <= self.settings.max_retries {
+                if wait <= Duration::from_secs(10) && attempt <= max_retries {
                     tokio::time::sleep(wait + Duration::from_millis(fastrand::u64(0..250))).await;
                     continue;
                 }
                 return Err(GhError::RateLimited(wait));
             }
             if status >= 500 {
-                if attempt > self.settings.max_retries {
+                if attempt > max_retries {
                     return Err(GhError::Server {
                         status,
                         path: path.to_string(),
@@ -530,383 +558,9 @@ impl GitHub {
     }
 }
 
-/// The cached body keeps the `Link` header on its first line: a 304 has no body, and pages
-/// must still chain.
-fn pack_cached(link_next: Option<&str>, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len() + 64);
-    out.extend_from_slice(link_next.unwrap_or("").as_bytes());
-    out.push(b'\n');
-    out.extend_from_slice(body);
-    out
-}
-
-fn unpack_cached(stored: &[u8]) -> (Option<String>, Bytes) {
-    match stored.iter().position(|b| *b == b'\n') {
-        Some(i) => {
-            let link = String::from_utf8_lossy(&stored[..i]).to_string();
-            (
-                (!link.is_empty()).then_some(link),
-                Bytes::copy_from_slice(&stored[i + 1..]),
-            )
-        }
-        None => (None, Bytes::copy_from_slice(stored)),
-    }
-}
-
-/// The `rel="next"` target of a `Link` header.
-pub fn next_link(header: &str) -> Option<String> {
-    header.split(',').find_map(|part| {
-        let mut pieces = part.split(';');
-        let target = pieces.next()?.trim();
-        let is_next = pieces.any(|p| {
-            let p = p.trim();
-            p == "rel=\"next\"" || p == "rel=next"
-        });
-        (is_next && target.starts_with('<') && target.ends_with('>'))
-            .then(|| target[1..target.len() - 1].to_string())
-    })
-}
-
-fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, GhError> {
-    serde_json::from_slice(body).map_err(|e| GhError::Decode {
-        path: path.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// One evaluation's view of GitHub: one identity, one set of counters.
-#[derive(Clone)]
-pub struct Session {
-    gh: Arc<GitHub>,
-    installation: Option<i64>,
-    pub counters: Arc<Counters>,
-}
-
-impl Session {
-    pub fn client(&self) -> &Arc<GitHub> {
-        &self.gh
-    }
-
-    fn scope(&self) -> String {
-        match (self.installation, &self.gh.credentials) {
-            (Some(id), _) => format!("installation:{id}"),
-            (None, Some(Credentials::Token(t))) => {
-                let digest = sha2::Sha256::digest(t.expose().as_bytes());
-                format!("token:{}", &hex::encode(digest)[..16])
-            }
-            _ => "anonymous".to_string(),
-        }
-    }
-
-    async fn auth(&self) -> Result<String, GhError> {
-        match (self.installation, &self.gh.credentials) {
-            (Some(id), Some(Credentials::App { .. })) => {
-                let token = self.gh.installation_token(id, &self.counters).await?;
-                Ok(format!("token {}", token.expose()))
-            }
-            (None, Some(Credentials::Token(t))) => Ok(format!("Bearer {}", t.expose())),
-            (None, Some(Credentials::App { .. })) => Ok(format!("Bearer {}", self.gh.app_jwt()?)),
-            _ => Err(GhError::Config(
-                "no credentials: set GITHUB_TOKEN, or configure the GitHub App".into(),
-            )),
-        }
-    }
-
-    /// Fails fast (as a deferral) when this identity's remaining rate limit is below `needed`.
-    pub fn ensure_budget(&self, needed: u64) -> Result<(), GhError> {
-        self.gh.rate_check(&self.scope(), "/", needed)
-    }
-
-    async fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<Vec<u8>>,
-        conditional: bool,
-    ) -> Result<ApiResponse, GhError> {
-        self.gh.rate_check(&self.scope(), path, 5)?;
-        let scope = self.scope();
-        let cache = if conditional {
-            self.gh.cache.as_ref()
-        } else {
-            None
-        };
-        let cached = match cache {
-            Some(store) => store.cache_get(&scope, path).await.ok().flatten(),
-            None => None,
-        };
-        let mut auth = self.auth().await?;
-        let mut retried_auth = false;
-        loop {
-            let result = self
-                .gh
-                .send_with_retries(
-                    method,
-                    path,
-                    body.clone(),
-                    &auth,
-                    cached.as_ref(),
-                    &self.counters,
-                    &scope,
-                )
-                .await;
-            match result {
-                // A revoked or expired installation token: mint a new one, once.
-                Err(GhError::Unauthorized(_)) if !retried_auth && self.installation.is_some() => {
-                    if let Some(id) = self.installation {
-                        self.gh.forget_token(id).await;
-                    }
-                    auth = self.auth().await?;
-                    retried_auth = true;
-                }
-                Ok(resp) => {
-                    if cache.is_some() {
-                        // A 304 answered from our copy is a hit; anything fetched in full is
-                        // a miss, whether we had no copy or a stale one.
-                        let result = if resp.from_cache { "hit" } else { "miss" };
-                        metrics::counter!("folio_github_cache_total", "result" => result)
-                            .increment(1);
-                    }
-                    // Only responses GitHub can validate later are worth keeping.
-                    if let (Some(store), false, true) = (
-                        cache,
-                        resp.from_cache,
-                        resp.etag.is_some() || resp.last_modified.is_some(),
-                    ) {
-                        store
-                            .cache_put(
-                                &scope,
-                                path,
-                                &CachedResponse {
-                                    etag: resp.etag.clone(),
-                                    last_modified: resp.last_modified.clone(),
-                                    body: pack_cached(resp.link_next.as_deref(), &resp.body),
-                                    stored_at: now_ms(),
-                                },
-                            )
-                            .await
-                            .ok();
-                    }
-                    return Ok(resp);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-
-    /// GET a JSON document, conditionally (a 304 costs no rate limit).
-    pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, GhError> {
-        let resp = self.request("GET", path, None, true).await?;
-        decode(path, &resp.body)
-    }
-
-    /// GET, with 404 as `None`.
-    pub async fn get_optional<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Option<T>, GhError> {
-        match self.get_json(path).await {
-            Ok(v) => Ok(Some(v)),
-            Err(GhError::NotFound(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// GET every page of a list, following `Link: rel="next"` by path and query, up to
-    /// `max_items`.
-    pub async fn get_all<T: DeserializeOwned>(
-        &self,
-        path: &str,
-        max_items: usize,
-    ) -> Result<Vec<T>, GhError> {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let mut next = Some(format!("{path}{sep}per_page=100"));
-        let mut out = Vec::new();
-        while let Some(p) = next.take() {
-            let resp = self.request("GET", &p, None, true).await?;
-            let items: Vec<T> = decode(&p, &resp.body)?;
-            out.extend(items);
-            if out.len() >= max_items {
-                out.truncate(max_items);
-                break;
-            }
-            next = resp
-                .link_next
-                .as_deref()
-                .and_then(|l| self.gh.relative_link(l));
-        }
-        Ok(out)
-    }
-
-    /// One page of a list, always fetched in full (never answered from the cache), with the
-    /// `Link: rel="next"` target as a path under the API base.
-    pub async fn get_page<T: DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<(Vec<T>, Option<String>), GhError> {
-        let resp = self.request("GET", path, None, false).await?;
-        let items = decode(path, &resp.body)?;
-        let next = resp
-            .link_next
-            .as_deref()
-            .and_then(|l| self.gh.relative_link(l));
-        Ok((items, next))
-    }
-
-    /// POST without a body, for actions GitHub answers with an empty `202 Accepted`.
-    pub async fn post_empty(&self, path: &str) -> Result<(), GhError> {
-        self.request("POST", path, None, false).await.map(|_| ())
-    }
-
-    /// GET a search's `items` (one page of up to 100: enough to tell whether a bot's pull
-    /// requests were merged).
-    pub async fn search_issues(&self, query: &str) -> Result<Vec<serde_json::Value>, GhError> {
-        let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
-        let path = format!("/search/issues?q={q}&per_page=100");
-        #[derive(serde::Deserialize)]
-        struct Results {
-            #[serde(default)]
-            items: Vec<serde_json::Value>,
-        }
-        let r: Results = self.get_json(&path).await?;
-        Ok(r.items)
-    }
-
-    pub async fn post_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, GhError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| GhError::Config(e.to_string()))?;
-        let resp = self.request("POST", path, Some(bytes), false).await?;
-        decode(path, &resp.body)
-    }
-
-    pub async fn patch_json<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, GhError> {
-        let bytes = serde_json::to_vec(body).map_err(|e| GhError::Config(e.to_string()))?;
-        let resp = self.request("PATCH", path, Some(bytes), false).await?;
-        decode(path, &resp.body)
-    }
-
-    pub async fn delete(&self, path: &str) -> Result<(), GhError> {
-        self.request("DELETE", path, None, false).await.map(|_| ())
-    }
-
-    /// Downloads a body of at most `limit` bytes (a tarball behind GitHub's redirect), reading
-    /// it as a stream so that an oversized archive is cut off early.
-    pub async fn download(&self, path: &str, limit: u64) -> Result<Vec<u8>, GhError> {
-        self.gh.rate_check(&self.scope(), path, 5)?;
-        let auth = self.auth().await?;
-        let url = self.gh.url_for(path);
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let request = http::Request::builder()
-                .method("GET")
-                .uri(&url)
-                .header(http::header::AUTHORIZATION, &auth)
-                .body(octocrab::OctoBody::empty())
-                .map_err(|e| GhError::Config(e.to_string()))?;
-            self.counters.requests.fetch_add(1, Ordering::Relaxed);
-            self.counters.billed.fetch_add(1, Ordering::Relaxed);
-            let permit = self.gh.permits.acquire().await;
-            let result = tokio::time::timeout(self.gh.settings.request_timeout * 4, async {
-                let resp = self
-                    .gh
-                    .octo
-                    .execute(request)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let status = resp.status().as_u16();
-                if !(200..300).contains(&status) {
-                    return Ok(Err(status));
-                }
-                let mut body = resp.into_body();
-                let mut out = Vec::new();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| e.to_string())?;
-                    if let Some(data) = frame.data_ref() {
-                        out.extend_from_slice(data);
-                        if out.len() as u64 > limit {
-                            return Ok(Ok(None));
-                        }
-                    }
-                }
-                Ok::<_, String>(Ok(Some(out)))
-            })
-            .await;
-            drop(permit);
-            match result {
-                Ok(Ok(Ok(Some(bytes)))) => return Ok(bytes),
-                Ok(Ok(Ok(None))) => {
-                    return Err(GhError::TooLarge {
-                        path: path.to_string(),
-                        limit,
-                    });
-                }
-                Ok(Ok(Err(404))) => return Err(GhError::NotFound(path.to_string())),
-                Ok(Ok(Err(status))) if status < 500 => {
-                    return Err(GhError::Other {
-                        status,
-                        path: path.to_string(),
-                        message: "download refused".into(),
-                    });
-                }
-                other => {
-                    if attempt > self.gh.settings.max_retries {
-                        return Err(GhError::Transport {
-                            path: path.to_string(),
-                            message: format!("{other:?}"),
-                        });
-                    }
-                    tokio::time::sleep(crate::worker::backoff(
-                        attempt,
-                        self.gh.settings.retry_base,
-                        self.gh.settings.retry_base * 16,
-                        fastrand::f64(),
-                    ))
-                    .await;
-                }
-            }
-        }
-    }
-
-    /// The app's slug (its bot user is `<slug>[bot]`), fetched once with the app JWT.
-    pub async fn app_slug(&self) -> Result<String, GhError> {
-        if let Some(s) = self.gh.app_slug.lock().ok().and_then(|s| s.clone()) {
-            return Ok(s);
-        }
-        let jwt = self.gh.app_jwt()?;
-        let resp = self
-            .gh
-            .send_with_retries(
-                "GET",
-                "/app",
-                None,
-                &format!("Bearer {jwt}"),
-                None,
-                &self.counters,
-                "app",
-            )
-            .await?;
-        #[derive(serde::Deserialize)]
-        struct App {
-            slug: String,
-        }
-        let app: App = decode("/app", &resp.body)?;
-        if let Ok(mut s) = self.gh.app_slug.lock() {
-            *s = Some(app.slug.clone());
-        }
-        Ok(app.slug)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::session::{next_link, pack_cached, unpack_cached};
     use super::*;
 
     #[test]

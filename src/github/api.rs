@@ -1,0 +1,334 @@
+//! Every GitHub endpoint Folio calls, one method each, with typed input and output. This is
+//! the one list to check the App's permissions against: a new call is added here, never as a
+//! path string elsewhere. Names from users or GitHub go into paths only through
+//! [`super::web`], which encodes each segment on its own.
+//!
+//! | method | endpoint | App permission |
+//! |---|---|---|
+//! | `issue` | `GET /repos/{r}/issues/{n}` | Issues: read |
+//! | `issue_comments` | `GET /repos/{r}/issues/{n}/comments` | Issues: read |
+//! | `create_issue_comment` | `POST /repos/{r}/issues/{n}/comments` | Issues: write |
+//! | `update_issue_comment` | `PATCH /repos/{r}/issues/comments/{id}` | Issues: write |
+//! | `add_labels` | `POST /repos/{r}/issues/{n}/labels` | Issues: write |
+//! | `remove_label` | `DELETE /repos/{r}/issues/{n}/labels/{name}` | Issues: write |
+//! | `collaborator_permission` | `GET /repos/{r}/collaborators/{login}/permission` | Metadata: read |
+//! | `file_contents` | `GET /repos/{r}/contents/{path}` | Contents: read |
+//! | `repository` | `GET /repos/{r}` | Metadata: read |
+//! | `commit` | `GET /repos/{r}/commits/{ref}` | Contents: read |
+//! | `commits_by` | `GET /repos/{r}/commits?path=&author=` | Contents: read |
+//! | `check_runs` | `GET /repos/{r}/commits/{ref}/check-runs` | Checks: read |
+//! | `tags` | `GET /repos/{r}/tags` | Metadata: read |
+//! | `releases` | `GET /repos/{r}/releases` | Contents: read |
+//! | `tarball` | `GET /repos/{r}/tarball/{sha}` | Contents: read |
+//! | `pull_request` | `GET /repos/{r}/pulls/{n}` | Pull requests: read |
+//! | `pull_request_files` | `GET /repos/{r}/pulls/{n}/files` | Pull requests: read |
+//! | `pull_request_reviews` | `GET /repos/{r}/pulls/{n}/reviews` | Pull requests: read |
+//! | `pull_request_review_comments` | `GET /repos/{r}/pulls/{n}/comments` | Pull requests: read |
+//! | `pull_request_commits` | `GET /repos/{r}/pulls/{n}/commits` | Pull requests: read |
+//! | `search_issues` | `GET /search/issues?q=` | none (public data) |
+//! | `app_slug` | `GET /app` | App JWT |
+//! | `create_installation_token` | `POST /app/installations/{id}/access_tokens` | App JWT |
+//! | `hook_deliveries` | `GET /app/hook/deliveries` | App JWT |
+//! | `redeliver` | `POST /app/hook/deliveries/{id}/attempts` | App JWT |
+//! | `convert_manifest` | `POST /app-manifests/{code}/conversions` | none (the code) |
+
+use serde_json::json;
+
+use super::types::{
+    App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, FileContents, HookDelivery,
+    InstallationToken, Issue, IssueComment, ManifestConversion, PullCommit, PullFile, PullRequest,
+    Release, Repository, Review, ReviewComment, SearchItem, SearchResults, Tag,
+};
+use super::web::{query_value, repo, segment, segments};
+use super::{Counters, GhError, GitHub, Session, session::decode};
+
+fn repo_path(full_name: &str) -> String {
+    format!("/repos/{}", repo(full_name))
+}
+
+impl Session {
+    /// `None` when the issue is gone.
+    pub async fn issue(&self, full: &str, number: i64) -> Result<Option<Issue>, GhError> {
+        self.get_optional(&format!("{}/issues/{number}", repo_path(full)))
+            .await
+    }
+
+    pub async fn issue_comments(
+        &self,
+        full: &str,
+        number: i64,
+        max: usize,
+    ) -> Result<Vec<IssueComment>, GhError> {
+        self.get_all(
+            &format!("{}/issues/{number}/comments", repo_path(full)),
+            max,
+        )
+        .await
+    }
+
+    pub async fn create_issue_comment(
+        &self,
+        full: &str,
+        number: i64,
+        body: &str,
+    ) -> Result<IssueComment, GhError> {
+        self.post_json(
+            &format!("{}/issues/{number}/comments", repo_path(full)),
+            &json!({ "body": body }),
+        )
+        .await
+    }
+
+    pub async fn update_issue_comment(
+        &self,
+        full: &str,
+        id: i64,
+        body: &str,
+    ) -> Result<(), GhError> {
+        self.patch_json::<_, serde_json::Value>(
+            &format!("{}/issues/comments/{id}", repo_path(full)),
+            &json!({ "body": body }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn add_labels(
+        &self,
+        full: &str,
+        number: i64,
+        labels: &[&str],
+    ) -> Result<(), GhError> {
+        self.post_json::<_, serde_json::Value>(
+            &format!("{}/issues/{number}/labels", repo_path(full)),
+            &json!({ "labels": labels }),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn remove_label(&self, full: &str, number: i64, name: &str) -> Result<(), GhError> {
+        self.delete(&format!(
+            "{}/issues/{number}/labels/{}",
+            repo_path(full),
+            segment(name)
+        ))
+        .await
+    }
+
+    /// `None` when the user is not a collaborator (GitHub answers 404).
+    pub async fn collaborator_permission(
+        &self,
+        full: &str,
+        login: &str,
+    ) -> Result<Option<CollaboratorPermission>, GhError> {
+        self.get_optional(&format!(
+            "{}/collaborators/{}/permission",
+            repo_path(full),
+            segment(login)
+        ))
+        .await
+    }
+
+    /// `None` when the file does not exist.
+    pub async fn file_contents(
+        &self,
+        full: &str,
+        path: &str,
+    ) -> Result<Option<FileContents>, GhError> {
+        self.get_optional(&format!("{}/contents/{}", repo_path(full), segments(path)))
+            .await
+    }
+
+    pub async fn repository(&self, full: &str) -> Result<Repository, GhError> {
+        self.get_json(&repo_path(full)).await
+    }
+
+    /// One commit by SHA or branch name, with its files.
+    pub async fn commit(&self, full: &str, git_ref: &str) -> Result<Commit, GhError> {
+        self.get_json(&format!("{}/commits/{}", repo_path(full), segment(git_ref)))
+            .await
+    }
+
+    /// One page of a user's commits, optionally only those touching `path`.
+    pub async fn commits_by(
+        &self,
+        full: &str,
+        author: &str,
+        path: Option<&str>,
+        per_page: u32,
+    ) -> Result<Vec<CommitSummary>, GhError> {
+        let filter = match path {
+            Some(p) => format!("path={}&", query_value(p)),
+            None => String::new(),
+        };
+        self.get_json(&format!(
+            "{}/commits?{filter}author={}&per_page={per_page}",
+            repo_path(full),
+            query_value(author)
+        ))
+        .await
+    }
+
+    pub async fn check_runs(&self, full: &str, git_ref: &str) -> Result<CheckRuns, GhError> {
+        self.get_json(&format!(
+            "{}/commits/{}/check-runs",
+            repo_path(full),
+            segment(git_ref)
+        ))
+        .await
+    }
+
+    pub async fn tags(&self, full: &str, max: usize) -> Result<Vec<Tag>, GhError> {
+        self.get_all(&format!("{}/tags", repo_path(full)), max)
+            .await
+    }
+
+    pub async fn releases(&self, full: &str, max: usize) -> Result<Vec<Release>, GhError> {
+        self.get_all(&format!("{}/releases", repo_path(full)), max)
+            .await
+    }
+
+    /// The repository's archive at one commit, at most `limit` bytes.
+    pub async fn tarball(&self, full: &str, sha: &str, limit: u64) -> Result<Vec<u8>, GhError> {
+        self.download(
+            &format!("{}/tarball/{}", repo_path(full), segment(sha)),
+            limit,
+        )
+        .await
+    }
+
+    pub async fn pull_request(&self, full: &str, number: u64) -> Result<PullRequest, GhError> {
+        self.get_json(&format!("{}/pulls/{number}", repo_path(full)))
+            .await
+    }
+
+    pub async fn pull_request_files(
+        &self,
+        full: &str,
+        number: u64,
+        max: usize,
+    ) -> Result<Vec<PullFile>, GhError> {
+        self.get_all(&format!("{}/pulls/{number}/files", repo_path(full)), max)
+            .await
+    }
+
+    pub async fn pull_request_reviews(
+        &self,
+        full: &str,
+        number: u64,
+        max: usize,
+    ) -> Result<Vec<Review>, GhError> {
+        self.get_all(&format!("{}/pulls/{number}/reviews", repo_path(full)), max)
+            .await
+    }
+
+    pub async fn pull_request_review_comments(
+        &self,
+        full: &str,
+        number: u64,
+        max: usize,
+    ) -> Result<Vec<ReviewComment>, GhError> {
+        self.get_all(&format!("{}/pulls/{number}/comments", repo_path(full)), max)
+            .await
+    }
+
+    pub async fn pull_request_commits(
+        &self,
+        full: &str,
+        number: u64,
+        max: usize,
+    ) -> Result<Vec<PullCommit>, GhError> {
+        self.get_all(&format!("{}/pulls/{number}/commits", repo_path(full)), max)
+            .await
+    }
+
+    /// One page of up to 100 search results: enough to tell whether a bot's pull requests
+    /// were merged.
+    pub async fn search_issues(&self, query: &str) -> Result<Vec<SearchItem>, GhError> {
+        let r: SearchResults = self
+            .get_json(&format!(
+                "/search/issues?q={}&per_page=100",
+                query_value(query)
+            ))
+            .await?;
+        Ok(r.items)
+    }
+
+    /// The app's slug (its bot user is `<slug>[bot]`), fetched once with the app JWT.
+    pub async fn app_slug(&self) -> Result<String, GhError> {
+        if let Some(s) = self.gh.app_slug.lock().ok().and_then(|s| s.clone()) {
+            return Ok(s);
+        }
+        let jwt = self.gh.app_jwt()?;
+        let path = "/app";
+        let resp = self
+            .gh
+            .send_with_retries(
+                "GET",
+                path,
+                None,
+                Some(&format!("Bearer {jwt}")),
+                None,
+                &self.counters,
+                "app",
+            )
+            .await?;
+        let app: App = decode(path, &resp.body)?;
+        if let Ok(mut s) = self.gh.app_slug.lock() {
+            *s = Some(app.slug.clone());
+        }
+        Ok(app.slug)
+    }
+
+    /// One page of the App's webhook delivery log, newest first, with the next page's path.
+    /// Never answered from the cache: the log must be read as it is now.
+    pub async fn hook_deliveries(
+        &self,
+        page: Option<&str>,
+    ) -> Result<(Vec<HookDelivery>, Option<String>), GhError> {
+        let first = "/app/hook/deliveries?per_page=100";
+        self.get_page(page.unwrap_or(first)).await
+    }
+
+    /// Asks GitHub to send a logged delivery again.
+    pub async fn redeliver(&self, delivery_id: i64) -> Result<(), GhError> {
+        self.post_empty(&format!("/app/hook/deliveries/{delivery_id}/attempts"))
+            .await
+    }
+}
+
+impl GitHub {
+    /// Mints an installation token with the App JWT.
+    pub(crate) async fn create_installation_token(
+        &self,
+        installation: i64,
+        counters: &Counters,
+    ) -> Result<InstallationToken, GhError> {
+        let jwt = self.app_jwt()?;
+        let path = format!("/app/installations/{installation}/access_tokens");
+        let resp = self
+            .send_with_retries(
+                "POST",
+                &path,
+                Some(b"{}".to_vec()),
+                Some(&format!("Bearer {jwt}")),
+                None,
+                counters,
+                "app",
+            )
+            .await?;
+        decode(&path, &resp.body)
+    }
+
+    /// Exchanges an App Manifest code for the new App's credentials. Unauthenticated: the
+    /// code is the credential. Sent once, never retried: a code works only once, so a retry
+    /// after a lost answer would fail anyway.
+    pub async fn convert_manifest(&self, code: &str) -> Result<ManifestConversion, GhError> {
+        let path = format!("/app-manifests/{}/conversions", segment(code));
+        let resp = self
+            .send_once("POST", &path, None, &Counters::default())
+            .await?;
+        decode(&path, &resp.body)
+    }
+}

@@ -1,0 +1,370 @@
+//! What GitHub answers, as Folio reads it: only the fields Folio uses. Fields GitHub may omit
+//! or send as `null` are `Option`, so that one odd item does not fail a whole list.
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub login: String,
+}
+
+/// A user GitHub may leave out (a deleted account is `null`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct UserRef {
+    #[serde(default)]
+    pub login: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Label {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Issue {
+    #[serde(default)]
+    pub body: Option<String>,
+    pub user: User,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    /// Present when the "issue" is a pull request.
+    #[serde(default)]
+    pub pull_request: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueComment {
+    pub id: i64,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub user: Option<User>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct CollaboratorPermission {
+    #[serde(default)]
+    pub permission: Option<String>,
+    #[serde(default)]
+    pub role_name: Option<String>,
+}
+
+/// A file from the contents API.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileContents {
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub encoding: Option<String>,
+}
+
+impl FileContents {
+    /// The file as UTF-8 text; `None` when it is not text or not decodable.
+    pub fn text(self) -> Option<String> {
+        use base64::Engine as _;
+        let raw = self.content?;
+        if self.encoding.as_deref() != Some("base64") {
+            return Some(raw);
+        }
+        // GitHub wraps the base64 at 60 columns.
+        let cleaned: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(cleaned.as_bytes())
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RepoName {
+    pub full_name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Repository {
+    pub full_name: String,
+    pub html_url: String,
+    pub owner: User,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub fork: bool,
+    #[serde(default)]
+    pub parent: Option<RepoName>,
+    #[serde(default)]
+    pub template_repository: Option<RepoName>,
+    #[serde(default)]
+    pub default_branch: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RefRepo {
+    pub full_name: String,
+    #[serde(default)]
+    pub private: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GitRef {
+    pub sha: String,
+    #[serde(default)]
+    pub repo: Option<RefRepo>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullRequest {
+    pub html_url: String,
+    pub title: String,
+    pub user: User,
+    pub state: String,
+    #[serde(default)]
+    pub merged: Option<bool>,
+    #[serde(default)]
+    pub merged_at: Option<String>,
+    pub created_at: String,
+    pub head: GitRef,
+    pub base: GitRef,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PullFile {
+    #[serde(default)]
+    pub filename: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub additions: Option<u64>,
+    #[serde(default)]
+    pub deletions: Option<u64>,
+    #[serde(default)]
+    pub patch: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Review {
+    #[serde(default)]
+    pub id: Option<u64>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub user: Option<UserRef>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub commit_id: Option<String>,
+    #[serde(default)]
+    pub submitted_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ReviewComment {
+    #[serde(default)]
+    pub id: Option<u64>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub user: Option<UserRef>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub diff_hunk: Option<String>,
+    #[serde(default)]
+    pub line: Option<u64>,
+    #[serde(default)]
+    pub original_line: Option<u64>,
+    #[serde(default)]
+    pub commit_id: Option<String>,
+    #[serde(default)]
+    pub original_commit_id: Option<String>,
+    #[serde(default)]
+    pub in_reply_to_id: Option<u64>,
+    #[serde(default)]
+    pub pull_request_review_id: Option<u64>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// The login of a user who may be absent; GitHub's own placeholder for a deleted one.
+pub fn login_or_ghost(user: Option<&UserRef>) -> String {
+    user.and_then(|u| u.login.clone())
+        .unwrap_or_else(|| "ghost".to_string())
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GitPerson {
+    #[serde(default)]
+    pub date: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct GitCommit {
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub committer: Option<GitPerson>,
+}
+
+/// A commit in a pull request's list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PullCommit {
+    #[serde(default)]
+    pub sha: Option<String>,
+    #[serde(default)]
+    pub author: Option<UserRef>,
+    #[serde(default)]
+    pub commit: Option<GitCommit>,
+}
+
+/// A commit in a repository's list (only its SHA is used).
+#[derive(Debug, Clone, Deserialize)]
+pub struct CommitSummary {
+    pub sha: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CommitFile {
+    #[serde(default)]
+    pub filename: Option<String>,
+    #[serde(default)]
+    pub patch: Option<String>,
+}
+
+/// One commit with its changed files.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Commit {
+    pub sha: String,
+    #[serde(default)]
+    pub parents: Option<Vec<IgnoredAny>>,
+    #[serde(default)]
+    pub author: Option<UserRef>,
+    #[serde(default)]
+    pub files: Option<Vec<CommitFile>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AppRef {
+    #[serde(default)]
+    pub slug: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CheckRun {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    #[serde(default)]
+    pub app: Option<AppRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct CheckRuns {
+    #[serde(default)]
+    pub check_runs: Vec<CheckRun>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ShaRef {
+    #[serde(default)]
+    pub sha: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Tag {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub commit: Option<ShaRef>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Asset {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Release {
+    #[serde(default)]
+    pub tag_name: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub draft: Option<bool>,
+    #[serde(default)]
+    pub prerelease: Option<bool>,
+    #[serde(default)]
+    pub published_at: Option<String>,
+    #[serde(default)]
+    pub author: Option<UserRef>,
+    #[serde(default)]
+    pub assets: Option<Vec<Asset>>,
+}
+
+/// A search result (only where it lives is used).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SearchItem {
+    #[serde(default)]
+    pub repository_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct SearchResults {
+    #[serde(default)]
+    pub items: Vec<SearchItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct InstallationToken {
+    pub token: String,
+    #[serde(default)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct App {
+    pub slug: String,
+}
+
+/// One entry of the App's webhook delivery log (`hook-delivery-item`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HookDelivery {
+    pub id: i64,
+    pub guid: String,
+    pub delivered_at: String,
+    pub redelivery: bool,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub status_code: i64,
+    #[serde(default)]
+    pub event: String,
+}
+
+/// What the App Manifest conversion answers: the new App's identity and secrets.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManifestConversion {
+    pub id: u64,
+    #[serde(default)]
+    pub slug: Option<String>,
+    pub html_url: String,
+    pub pem: String,
+    pub webhook_secret: Option<String>,
+}
