@@ -12,6 +12,11 @@ const OVER_LIMIT_ALLOWED: &[&str] = &[
     // Owned by the store rewrite.
     "store/mod.rs",
     "store/sqlite.rs",
+    // Owned by the analysis work (detector and lexicon tables, detector tests).
+    "analyze/practices/facts.rs",
+    "analyze/practices/tests.rs",
+    "analyze/review/lexicon.rs",
+    "analyze/review/signals.rs",
     // Owned by the report and render work.
     "report/mod.rs",
     "report/rubric.rs",
@@ -26,13 +31,7 @@ const OVER_LIMIT_ALLOWED: &[&str] = &[
 
 /// Files that still build GitHub API paths themselves; each moves its calls into
 /// `github::api` and leaves this list.
-const PATH_LITERALS_ALLOWED: &[&str] = &[
-    "fetch.rs",
-    "pipeline.rs",
-    "publish.rs",
-    "reconcile.rs",
-    "setup.rs",
-];
+const PATH_LITERALS_ALLOWED: &[&str] = &["fetch.rs", "pipeline.rs", "setup.rs"];
 
 fn src() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("src")

@@ -4,8 +4,6 @@
 //! Folio finds its comment by the id it stored, or else by the marker AND its own bot user: a
 //! marker in anyone else's comment is never trusted.
 
-use serde::Deserialize;
-use serde_json::json;
 use tracing::info;
 
 use crate::github::{GhError, Session};
@@ -26,19 +24,6 @@ impl Published {
     }
 }
 
-#[derive(Deserialize)]
-struct CommentJson {
-    id: i64,
-    #[serde(default)]
-    body: Option<String>,
-    user: Option<UserJson>,
-}
-
-#[derive(Deserialize)]
-struct UserJson {
-    login: String,
-}
-
 pub struct Publisher<'a> {
     pub session: &'a Session,
     pub repo: &'a str,
@@ -50,12 +35,9 @@ pub struct Publisher<'a> {
 impl Publisher<'_> {
     /// Finds Folio's own comment on the issue.
     pub async fn find_own(&self) -> Result<Option<i64>, GhError> {
-        let comments: Vec<CommentJson> = self
+        let comments = self
             .session
-            .get_all(
-                &format!("/repos/{}/issues/{}/comments", self.repo, self.issue),
-                3000,
-            )
+            .issue_comments(self.repo, self.issue, 3000)
             .await?;
         Ok(comments
             .into_iter()
@@ -84,12 +66,7 @@ impl Publisher<'_> {
             if unchanged && known.is_some() {
                 return Ok(Published::Unchanged(id));
             }
-            let path = format!("/repos/{}/issues/comments/{id}", self.repo);
-            match self
-                .session
-                .patch_json::<_, serde_json::Value>(&path, &json!({ "body": body }))
-                .await
-            {
+            match self.session.update_issue_comment(self.repo, id, body).await {
                 Ok(_) => {
                     info!(comment = id, "evidence comment edited");
                     return Ok(Published::Edited(id));
@@ -99,12 +76,9 @@ impl Publisher<'_> {
                 Err(e) => return Err(e),
             }
         }
-        let created: CommentJson = self
+        let created = self
             .session
-            .post_json(
-                &format!("/repos/{}/issues/{}/comments", self.repo, self.issue),
-                &json!({ "body": body }),
-            )
+            .create_issue_comment(self.repo, self.issue, body)
             .await?;
         info!(comment = created.id, "evidence comment posted");
         Ok(Published::Created(created.id))
@@ -121,23 +95,11 @@ impl Publisher<'_> {
         let missing: Vec<&str> = add.iter().copied().filter(|l| !has(l)).collect();
         if !missing.is_empty() {
             self.session
-                .post_json::<_, serde_json::Value>(
-                    &format!("/repos/{}/issues/{}/labels", self.repo, self.issue),
-                    &json!({ "labels": missing }),
-                )
+                .add_labels(self.repo, self.issue, &missing)
                 .await?;
         }
         for l in remove.iter().copied().filter(|l| has(l)) {
-            let name: String = url::form_urlencoded::byte_serialize(l.as_bytes()).collect();
-            let name = name.replace('+', "%20");
-            match self
-                .session
-                .delete(&format!(
-                    "/repos/{}/issues/{}/labels/{name}",
-                    self.repo, self.issue
-                ))
-                .await
-            {
+            match self.session.remove_label(self.repo, self.issue, l).await {
                 Ok(()) | Err(GhError::NotFound(_)) => {}
                 Err(e) => return Err(e),
             }

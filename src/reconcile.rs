@@ -18,7 +18,6 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
 use tracing::{debug, info, warn};
 
 use crate::config::{AppCredentials, ReconcileSettings, Settings};
@@ -41,19 +40,7 @@ pub enum ReconcileError {
 }
 
 /// One entry of GitHub's delivery log (`hook-delivery-item`), only the fields used here.
-#[derive(Debug, Clone, Deserialize)]
-pub struct LoggedDelivery {
-    pub id: i64,
-    pub guid: String,
-    pub delivered_at: String,
-    pub redelivery: bool,
-    #[serde(default)]
-    pub status: String,
-    #[serde(default)]
-    pub status_code: i64,
-    #[serde(default)]
-    pub event: String,
-}
+pub use crate::github::types::HookDelivery as LoggedDelivery;
 
 impl LoggedDelivery {
     fn succeeded(&self) -> bool {
@@ -109,12 +96,12 @@ async fn read_log(
 ) -> Result<(usize, Vec<(String, Vec<LoggedDelivery>)>), ReconcileError> {
     let mut groups: HashMap<String, Vec<LoggedDelivery>> = HashMap::new();
     let mut listed = 0;
-    let mut next = Some("/app/hook/deliveries?per_page=100".to_string());
+    let mut next: Option<String> = None;
     let mut pages = 0;
-    while let Some(path) = next.take() {
+    loop {
         pages += 1;
-        let (items, link_next): (Vec<LoggedDelivery>, _) = session
-            .get_page(&path)
+        let (items, link_next) = session
+            .hook_deliveries(next.as_deref())
             .await
             .map_err(ReconcileError::List)?;
         let mut reached_cutoff = false;
@@ -131,7 +118,10 @@ async fn read_log(
         if reached_cutoff || pages >= MAX_PAGES {
             break;
         }
-        next = link_next;
+        match link_next {
+            Some(n) => next = Some(n),
+            None => break,
+        }
     }
     let mut groups: Vec<(String, Vec<LoggedDelivery>)> = groups.into_iter().collect();
     // Oldest first, so that the deliveries that waited longest are asked for first.
@@ -186,8 +176,7 @@ pub async fn run_once(
             report.in_flight += 1;
             continue;
         }
-        let path = format!("/app/hook/deliveries/{}/attempts", original.id);
-        match session.post_empty(&path).await {
+        match session.redeliver(original.id).await {
             Ok(()) => {
                 store.record_redelivery(original.id, &guid).await?;
                 metrics::counter!("folio_reconcile_redeliveries_total", "outcome" => "requested")

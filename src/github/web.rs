@@ -14,10 +14,11 @@ pub fn segment(s: &str) -> String {
             let _ = write!(out, "%{b:02X}");
         }
     }
-    // `.` and `..` are dot-segments that a client or server may resolve away.
+    // `.` and `..` are dot-segments that URL parsers resolve away even when written as
+    // `%2E`; escaping the `%` keeps them a literal name that points nowhere else.
     match out.as_str() {
-        "." => "%2E".to_string(),
-        ".." => "%2E%2E".to_string(),
+        "." => "%252E".to_string(),
+        ".." => "%252E%252E".to_string(),
         _ => out,
     }
 }
@@ -94,7 +95,7 @@ mod tests {
         let link = blob(&web(), "o/r", "abc", "../../../evil?x=1#y", None);
         assert_eq!(
             link,
-            "https://github.com/o/r/blob/abc/%2E%2E/%2E%2E/%2E%2E/evil%3Fx%3D1%23y"
+            "https://github.com/o/r/blob/abc/%252E%252E/%252E%252E/%252E%252E/evil%3Fx%3D1%23y"
         );
         // Parsed back, the path still has the repository's prefix.
         let parsed = url::Url::parse(&link).unwrap();
@@ -133,8 +134,8 @@ mod tests {
     #[test]
     fn segments_encode_separators_and_dot_segments() {
         assert_eq!(segment("feature/x"), "feature%2Fx");
-        assert_eq!(segment(".."), "%2E%2E");
+        assert_eq!(segment(".."), "%252E%252E");
         assert_eq!(segment("a b+c"), "a%20b%2Bc");
-        assert_eq!(repo("../x"), "%2E%2E/x");
+        assert_eq!(repo("../x"), "%252E%252E/x");
     }
 }
