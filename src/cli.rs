@@ -1,5 +1,5 @@
 //! The `folio` command line. Results go to stdout; progress and errors go to stderr; exit code
-//! 0 ok, 2 bad input or usage, 1 anything else (SPEC §4).
+//! 0 ok, 2 bad input or usage, 1 anything else, so that scripts can tell a usage mistake from a failure.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -110,7 +110,7 @@ pub enum JobsCommand {
     Retry { id: i64 },
 }
 
-/// Parses the arguments and runs; the process exit code follows SPEC §4.
+/// Parses the arguments and runs; the process exit code says which kind of failure it was.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,

@@ -1,5 +1,5 @@
 //! Layered configuration: the embedded `config/default.toml`, then an optional `--config`
-//! file, then `FOLIO_*` environment variables (SPEC §4).
+//! file, then `FOLIO_*` environment variables.
 //!
 //! Secrets are only taken from the environment or from files, and are held in [`Secret`] so
 //! that neither `Debug` nor logs can print them. A setting that is present but invalid is an

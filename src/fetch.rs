@@ -19,7 +19,7 @@ use crate::snapshot::{
 use crate::store::DynStore;
 use crate::submission::{PrRef, RepoRef};
 
-/// Files larger than this are not read (SPEC: hostile repositories are bounded).
+/// Files larger than this are not read (a hostile repository must not exhaust memory).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// At most this much text is kept from one repository.
 const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;

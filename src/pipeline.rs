@@ -142,7 +142,7 @@ pub fn assemble(
     )
 }
 
-/// Which practices the candidate's own commits added (SPEC §2), for the repositories that are
+/// Which practices the candidate's own commits added for the repositories that are
 /// not simply theirs: in an owned repository every practice is already `owned`. Reading
 /// history is best effort: when it fails the practices stay `project`, which credits less,
 /// never more.
@@ -487,7 +487,7 @@ impl Pipeline {
         let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
         let min = config.commands.min_permission;
 
-        // Who may start an evaluation (SPEC §1).
+        // Who may start an evaluation: the candidate, or a maintainer who confirms.
         let mut confirmed = sub.confirmed_by.is_some();
         if trigger == "refresh" {
             let Some(actor) = actor else { return Ok(()) };

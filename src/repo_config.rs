@@ -1,4 +1,4 @@
-//! `.github/folio.yml`: the per-repository configuration (SPEC §6). Read from the hiring
+//! `.github/folio.yml`: the per-repository configuration. Read from the hiring
 //! repository, or else from the organisation's `.github` repository, or else the defaults
 //! apply. Unknown keys and bad values are rejected with an error that names the key and says
 //! what it may be, in words for the person who has to fix the file. The fetching is not here:
@@ -300,7 +300,7 @@ pub fn parse(text: &str) -> Result<RepoConfig, RepoConfigError> {
     Ok(config)
 }
 
-/// The lookup order of SPEC §6: the hiring repository's file, else the organisation's
+/// The lookup order: the hiring repository's file, else the organisation's
 /// `.github` repository's, else the defaults. A broken file is an error, never silently
 /// skipped: falling back would apply rules the organisation did not choose.
 pub fn resolve(

@@ -185,9 +185,8 @@ pub async fn start(
     let clock = crate::clock::system();
     let jobs_ready = Arc::new(Notify::new());
     // PostgreSQL flushes the WAL of concurrent commits together, so a few transactions in
-    // flight share one fsync; more than 4 made the batches smaller and the server's CPU per
-    // delivery (which shares the cores) larger: 5,000-6,000/s with 8 against 6,800-7,000/s
-    // with 4. SQLite commits one at a time on its writer thread, which merges the batches
+    // flight share one fsync; more than a few make the batches smaller and the server's CPU per
+    // delivery (which shares the cores) larger. SQLite commits one at a time on its writer thread, which merges the batches
     // queued behind the one committing into its next transaction: several writers here keep
     // that queue filled, so the next commit starts the moment one ends.
     let writers = 4;

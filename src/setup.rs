@@ -120,22 +120,13 @@ pub fn registration_url(
     let base = web_url.as_str().trim_end_matches('/');
     match org {
         None => Ok(format!("{base}/settings/apps/new?state={state}")),
-        Some(o) if valid_login(o) => Ok(format!(
+        Some(o) if crate::submission::valid_login(o) => Ok(format!(
             "{base}/organizations/{o}/settings/apps/new?state={state}"
         )),
         Some(_) => Err(SetupError::BadRequest(
             "an organization name has 1 to 39 letters, digits or single hyphens".into(),
         )),
     }
-}
-
-/// GitHub logins: letters, digits and hyphens, not at either end, at most 39.
-fn valid_login(s: &str) -> bool {
-    (1..=39).contains(&s.len())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-        && !s.contains("--")
 }
 
 #[derive(Debug, Default)]

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Folio's own label and form heading that mark an issue as a submission (SPEC §1).
+/// Folio's own label and form heading that mark an issue as a submission.
 pub const SUBMISSION_LABEL: &str = "folio: submission";
 pub const FORM_HEADING: &str = "### GitHub username";
 
