@@ -109,7 +109,7 @@ impl JobHandler for Dispatcher {
                         installation_id,
                         &repo,
                         issue_number,
-                        &trigger,
+                        trigger,
                         job.actor.as_deref(),
                     )
                     .await

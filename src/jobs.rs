@@ -5,6 +5,38 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::NewJob;
 
+/// What asked for an evaluation. Stored in the job's JSON by its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trigger {
+    Opened,
+    Edited,
+    Reopened,
+    Labeled,
+    /// A `/folio refresh` command.
+    Refresh,
+    Retry,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Opened => "opened",
+            Self::Edited => "edited",
+            Self::Reopened => "reopened",
+            Self::Labeled => "labeled",
+            Self::Refresh => "refresh",
+            Self::Retry => "retry",
+        }
+    }
+}
+
+impl std::fmt::Display for Trigger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum JobPayload {
@@ -13,8 +45,7 @@ pub enum JobPayload {
         installation_id: i64,
         repo: String,
         issue_number: i64,
-        /// opened, edited, reopened, labeled, refresh, retry
-        trigger: String,
+        trigger: Trigger,
     },
     IssueClosed {
         installation_id: i64,
@@ -95,5 +126,37 @@ impl JobPayload {
             run_at,
             installation_id: Some(self.installation_id()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn triggers_are_stored_by_their_names() {
+        let all = [
+            Trigger::Opened,
+            Trigger::Edited,
+            Trigger::Reopened,
+            Trigger::Labeled,
+            Trigger::Refresh,
+            Trigger::Retry,
+        ];
+        for t in all {
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(json, format!("\"{}\"", t.as_str()));
+            assert_eq!(serde_json::from_str::<Trigger>(&json).unwrap(), t);
+        }
+        // A payload queued with the trigger as a string still reads.
+        let stored = r#"{"kind":"evaluate","installation_id":1,"repo":"o/r","issue_number":2,"trigger":"refresh"}"#;
+        let p: JobPayload = serde_json::from_str(stored).unwrap();
+        assert!(matches!(
+            p,
+            JobPayload::Evaluate {
+                trigger: Trigger::Refresh,
+                ..
+            }
+        ));
     }
 }

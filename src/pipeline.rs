@@ -17,6 +17,7 @@ use crate::cli_error::CliError;
 use crate::config::Settings;
 use crate::fetch::{Fetcher, Portfolio};
 use crate::github::{GhError, GitHub, Session};
+use crate::jobs::Trigger;
 use crate::model::{Attribution, OutputFormat, RepoAttribution, Report, Source};
 use crate::publish::Publisher;
 use crate::render::comment::CommentContext;
@@ -380,7 +381,7 @@ impl Pipeline {
         installation_id: i64,
         repo: &str,
         issue_number: i64,
-        trigger: &str,
+        trigger: Trigger,
         actor: Option<&str>,
     ) -> Result<(), JobError> {
         let span = info_span!("evaluate", installation = installation_id, repo = %repo, issue = issue_number, trigger = %trigger);
@@ -394,7 +395,7 @@ impl Pipeline {
         installation_id: i64,
         repo: &str,
         issue_number: i64,
-        trigger: &str,
+        trigger: Trigger,
         actor: Option<&str>,
     ) -> Result<(), JobError> {
         let store = &self.state.store;
@@ -489,7 +490,7 @@ impl Pipeline {
 
         // Who may start an evaluation: the candidate, or a maintainer who confirms.
         let mut confirmed = sub.confirmed_by.is_some();
-        if trigger == "refresh" {
+        if trigger == Trigger::Refresh {
             let Some(actor) = actor else { return Ok(()) };
             if actor.eq_ignore_ascii_case(&bot_login) || actor.ends_with("[bot]") {
                 return Ok(());
@@ -537,7 +538,7 @@ impl Pipeline {
             }
             author_is_maintainer = Some(m);
         }
-        if trigger == "edited" {
+        if trigger == Trigger::Edited {
             let hour_ago = now_ms() - 3_600_000;
             let recent = store
                 .evaluations_since(sub.id, hour_ago)
@@ -548,7 +549,7 @@ impl Pipeline {
                 return Ok(());
             }
         }
-        if trigger == "opened" && author_is_maintainer != Some(true) {
+        if trigger == Trigger::Opened && author_is_maintainer != Some(true) {
             let day_ago = now_ms() - 86_400_000;
             let count = store
                 .submissions_by_author_since(installation_id, &author, day_ago)

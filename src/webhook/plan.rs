@@ -2,7 +2,7 @@
 //! delivery Folio does not act on is answered without a job.
 
 use super::event::{Command, Event};
-use crate::jobs::JobPayload;
+use crate::jobs::{JobPayload, Trigger};
 use crate::store::NewJob;
 
 /// What a parsed event asks for: a job (with the actor who asked), or nothing and why.
@@ -67,13 +67,17 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     installation_id,
                     repo,
                     issue_number,
-                    trigger: action.clone(),
+                    trigger: if action == "opened" {
+                        Trigger::Opened
+                    } else {
+                        Trigger::Reopened
+                    },
                 },
                 "edited" if *is_submission && *body_changed => JobPayload::Evaluate {
                     installation_id,
                     repo,
                     issue_number,
-                    trigger: "edited".into(),
+                    trigger: Trigger::Edited,
                 },
                 "labeled"
                     if label_added.as_deref().is_some_and(|l| {
@@ -84,7 +88,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                         installation_id,
                         repo,
                         issue_number,
-                        trigger: "labeled".into(),
+                        trigger: Trigger::Labeled,
                     }
                 }
                 "edited" if !*body_changed => return Err("only the title changed".into()),
@@ -119,7 +123,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     installation_id,
                     repo: repo.clone(),
                     issue_number: *issue_number,
-                    trigger: "refresh".into(),
+                    trigger: Trigger::Refresh,
                 }
                 .to_job(Some(author.clone()), now),
             ))
