@@ -2,7 +2,9 @@
 //! requests with the rate limit left, and the HTTP cache's hits and misses. One test in this
 //! binary, because the Prometheus recorder is global to the process.
 
+#[path = "it/harness/mod.rs"]
 mod harness;
+#[path = "it/support/mod.rs"]
 mod support;
 
 use std::sync::Arc;

@@ -2,6 +2,7 @@
 //! delivery, and a stand-in collector on loopback must receive the delivery span as OTLP/HTTP
 //! protobuf once telemetry is shut down.
 
+#[path = "it/harness/mod.rs"]
 mod harness;
 
 use std::sync::{Arc, Mutex};

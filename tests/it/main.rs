@@ -1,0 +1,24 @@
+//! Folio's integration tests, in one binary so that they are linked once.
+//!
+//! One module per area. `harness` starts a real Folio (router, ingestor, workers, database);
+//! `support` holds the fake GitHub and webhook helpers. Two suites stay separate binaries:
+//! `tests/otel.rs` needs `--features otel`, and `tests/metrics.rs` asserts exact counts on the
+//! process-wide metrics recorder, which other tests in this binary would move.
+
+mod harness;
+mod support;
+
+mod db_faults;
+mod deploy;
+mod evaluation;
+mod fake_github;
+mod github_client;
+mod reconcile;
+mod replicas;
+mod report;
+mod review_accuracy;
+mod scan;
+mod scan_real;
+mod setup;
+mod store;
+mod webhook;

@@ -1,0 +1,561 @@
+//! The storage contract, run against every backend: SQLite always, PostgreSQL when
+//! `FOLIO_TEST_POSTGRES_URL` is set (`.ci/run` sets it).
+
+use crate::harness;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use folio::store::{DynStore, IngestOutcome, Job, NewDelivery, NewJob, now_ms};
+use folio::worker::{JobError, JobHandler, WorkerPool};
+
+/// Each backend under test, each on a fresh database.
+async fn backends() -> Vec<(String, DynStore, Option<tempfile::TempDir>)> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = folio::store::connect(&url).await.unwrap();
+    s.migrate().await.unwrap();
+    out.push(("sqlite".to_string(), s, Some(dir)));
+    if let Ok(pg) = std::env::var("FOLIO_TEST_POSTGRES_URL") {
+        let url = harness::fresh_pg_database(&pg).await;
+        let s = folio::store::connect(&url).await.unwrap();
+        s.migrate().await.unwrap();
+        out.push(("postgres".to_string(), s, None));
+    }
+    out
+}
+
+fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {
+    NewDelivery {
+        guid: guid.into(),
+        event: "issues".into(),
+        action: Some("opened".into()),
+        installation_id: Some(1),
+        received_at: now_ms(),
+        job: key.map(|k| job(k, None)),
+    }
+}
+
+fn job(key: &str, actor: Option<&str>) -> NewJob {
+    NewJob {
+        kind: "test".into(),
+        dedupe_key: key.into(),
+        payload: format!("{{\"key\":\"{key}\"}}"),
+        actor: actor.map(str::to_string),
+        run_at: now_ms(),
+        installation_id: None,
+    }
+}
+
+fn job_for(key: &str, installation: i64, run_at: i64) -> NewJob {
+    NewJob {
+        installation_id: Some(installation),
+        run_at,
+        ..job(key, None)
+    }
+}
+
+#[tokio::test]
+async fn a_lease_has_one_owner_until_it_expires() {
+    for (name, store, _dir) in backends().await {
+        let ttl = Duration::from_millis(1500);
+        assert!(
+            store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.try_lease("reconcile", "b", ttl).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}: renewal"
+        );
+        assert!(
+            store.try_lease("other", "b", ttl).await.unwrap(),
+            "{name}: by name"
+        );
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        assert!(
+            store.try_lease("reconcile", "b", ttl).await.unwrap(),
+            "{name}: expired"
+        );
+        assert!(
+            !store.try_lease("reconcile", "a", ttl).await.unwrap(),
+            "{name}"
+        );
+    }
+}
+
+/// One org's burst of submissions must not starve another org: a claim prefers the
+/// installation with the fewest running jobs, and only then the oldest job.
+#[tokio::test]
+async fn claims_share_the_workers_fairly_between_installations() {
+    for (name, store, _dir) in backends().await {
+        let t = now_ms() - 10_000;
+        for n in 0..3 {
+            store
+                .enqueue(&job_for(&format!("busy-{n}"), 1, t + n))
+                .await
+                .unwrap();
+        }
+        store.enqueue(&job_for("quiet", 2, t + 100)).await.unwrap();
+        let lease = Duration::from_secs(60);
+        let first = store.claim("w1", lease).await.unwrap().unwrap();
+        assert_eq!(first.dedupe_key, "busy-0", "{name}: oldest first");
+        let second = store.claim("w2", lease).await.unwrap().unwrap();
+        assert_eq!(
+            second.dedupe_key, "quiet",
+            "{name}: the installation with nothing running goes next, though its job is newer"
+        );
+        let third = store.claim("w3", lease).await.unwrap().unwrap();
+        assert_eq!(third.dedupe_key, "busy-1", "{name}");
+    }
+}
+
+#[tokio::test]
+async fn ingest_dedupes_and_coalesces() {
+    for (name, store, _dir) in backends().await {
+        let batch = vec![
+            delivery("a", Some("issue:1")),
+            delivery("b", Some("issue:1")),
+            delivery("a", Some("issue:1")),
+            delivery("c", Some("issue:2")),
+            delivery("d", None),
+        ];
+        let out = store.ingest(batch).await.unwrap();
+        assert!(
+            matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }),
+            "{name}"
+        );
+        assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(out[0], out[1], "{name}: same issue, same job");
+        assert_ne!(out[0], out[3], "{name}");
+        assert_eq!(out[4], IngestOutcome::Accepted { job_id: None }, "{name}");
+        // A later batch with a seen id is a duplicate too.
+        let again = store
+            .ingest(vec![delivery("c", Some("issue:2"))])
+            .await
+            .unwrap();
+        assert_eq!(again[0], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(store.delivery_count().await.unwrap(), 4, "{name}");
+        assert_eq!(store.queue_stats().await.unwrap().pending, 2, "{name}");
+    }
+}
+
+/// One group commit merges a key's deliveries as separate commits would: the last payload,
+/// the actor who asked, the earliest run time, and nothing from a redelivery of a delivery
+/// already stored, even when the redelivery comes last in the batch.
+#[tokio::test]
+async fn a_batch_coalesces_like_deliveries_one_by_one() {
+    for (name, store, _dir) in backends().await {
+        let with = |guid: &str, payload: &str, actor: Option<&str>, run_at: i64| NewDelivery {
+            job: Some(NewJob {
+                payload: payload.into(),
+                actor: actor.map(str::to_string),
+                run_at,
+                ..job("issue:9", None)
+            }),
+            ..delivery(guid, None)
+        };
+        store
+            .ingest(vec![with("old", "first", None, 500)])
+            .await
+            .unwrap();
+        let out = store
+            .ingest(vec![
+                with("asked", "second", Some("maintainer"), 300),
+                with("edited", "third", None, 400),
+                with("old", "stale redelivery", None, 100),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
+        assert_eq!(out[0], out[1], "{name}: one job for the key");
+        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{name}");
+        assert_eq!(
+            jobs[0].payload, "third",
+            "{name}: the last new delivery's payload"
+        );
+        assert_eq!(jobs[0].actor.as_deref(), Some("maintainer"), "{name}");
+        assert_eq!(
+            jobs[0].run_at, 300,
+            "{name}: the earliest run time of new deliveries"
+        );
+        assert_eq!(
+            out[0],
+            IngestOutcome::Accepted {
+                job_id: Some(jobs[0].id)
+            },
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn coalescing_keeps_the_actor_who_asked() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", Some("maintainer"))).await.unwrap();
+        store.enqueue(&job("k", None)).await.unwrap();
+        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        assert_eq!(jobs.len(), 1, "{name}");
+        assert_eq!(jobs[0].actor.as_deref(), Some("maintainer"), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn one_key_never_runs_twice_at_once() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        let first = store
+            .claim("w1", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        // A new request for the same issue while it runs: queued, but not claimable.
+        store.enqueue(&job("k", None)).await.unwrap();
+        assert!(
+            store
+                .claim("w2", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(store.complete(first.id, "w1").await.unwrap(), "{name}");
+        let second = store
+            .claim("w2", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_ne!(first.id, second.id, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn an_expired_lease_makes_the_job_claimable_again() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        let j = store
+            // Long enough that the next claim surely comes before it ends, even when a
+            // loaded machine takes a while per commit.
+            .claim("dead-worker", Duration::from_millis(1500))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .claim("w2", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        tokio::time::sleep(Duration::from_millis(1600)).await;
+        let again = store
+            .claim("w2", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.id, j.id, "{name}");
+        assert_eq!(again.attempts, 2, "{name}");
+        // The dead worker's late completion is refused: it no longer holds the lease.
+        assert!(
+            !store.complete(j.id, "dead-worker").await.unwrap(),
+            "{name}"
+        );
+        assert!(store.complete(j.id, "w2").await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn failures_retry_then_die_and_can_be_requeued() {
+    for (name, store, _dir) in backends().await {
+        let id = store.enqueue(&job("k", None)).await.unwrap();
+        let j = store
+            .claim("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .fail(j.id, "w", "boom", Some(now_ms() + 60_000))
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .claim("w", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}: backoff"
+        );
+        let j = store.job(id).await.unwrap().unwrap();
+        assert_eq!(j.state, "pending", "{name}");
+        assert_eq!(j.last_error.as_deref(), Some("boom"), "{name}");
+
+        let id2 = store.enqueue(&job("other", None)).await.unwrap();
+        let j2 = store
+            .claim("w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(j2.id, id2);
+        assert!(store.fail(j2.id, "w", "fatal", None).await.unwrap());
+        let dead = store.list_jobs(Some("dead"), 10).await.unwrap();
+        assert_eq!(dead.len(), 1, "{name}");
+        assert_eq!(dead[0].last_error.as_deref(), Some("fatal"));
+        assert!(store.retry_dead(id2).await.unwrap(), "{name}");
+        assert!(
+            !store.retry_dead(id2).await.unwrap(),
+            "{name}: no longer dead"
+        );
+        assert_eq!(store.job(id2).await.unwrap().unwrap().state, "pending");
+    }
+}
+
+#[tokio::test]
+async fn submissions_retention_and_forget() {
+    for (name, store, _dir) in backends().await {
+        let s = store
+            .upsert_submission(7, "acme/hiring", 1, Some("octocat"), Some("octocat"))
+            .await
+            .unwrap();
+        store
+            .record_evaluation(&folio::store::EvaluationRecord {
+                submission_id: s.id,
+                outcome: "evaluated".into(),
+                report_json: Some("{}".into()),
+                comment_id: Some(99),
+                content_hash: Some("h".into()),
+                api_requests: 12,
+                created_at: now_ms(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            store.last_comment_id(s.id).await.unwrap(),
+            Some(99),
+            "{name}"
+        );
+        store
+            .upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("recruiter"))
+            .await
+            .unwrap();
+        store
+            .upsert_submission(7, "acme/hiring", 3, Some("someone"), None)
+            .await
+            .unwrap();
+
+        // Closed 91 days ago: purged. Closed yesterday: kept.
+        let day = 86_400_000;
+        store
+            .set_issue_state("acme/hiring", 1, Some(now_ms() - 91 * day))
+            .await
+            .unwrap();
+        store
+            .set_issue_state("acme/hiring", 2, Some(now_ms() - day))
+            .await
+            .unwrap();
+        store
+            .cache_put(
+                "installation:7",
+                "/repos/a/b",
+                &folio::store::CachedResponse {
+                    etag: Some("\"e\"".into()),
+                    last_modified: None,
+                    body: b"{}".to_vec(),
+                    stored_at: now_ms() - 8 * day,
+                },
+            )
+            .await
+            .unwrap();
+        let counts = store.purge(now_ms(), 90, 7).await.unwrap();
+        assert_eq!(counts.submissions, 1, "{name}");
+        assert_eq!(counts.http_cache, 1, "{name}");
+        assert!(
+            store.submission("acme/hiring", 1).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            store.last_evaluation(s.id).await.unwrap().is_none(),
+            "{name}: cascade"
+        );
+        assert!(
+            store.submission("acme/hiring", 2).await.unwrap().is_some(),
+            "{name}"
+        );
+
+        assert_eq!(store.forget_login("HUBOT").await.unwrap(), 1, "{name}");
+        assert!(
+            store.submission("acme/hiring", 2).await.unwrap().is_none(),
+            "{name}"
+        );
+
+        store
+            .upsert_installation(7, "acme", "Organization")
+            .await
+            .unwrap();
+        assert_eq!(store.delete_installation(7).await.unwrap(), 1, "{name}");
+        assert!(
+            store.submission("acme/hiring", 3).await.unwrap().is_none(),
+            "{name}"
+        );
+    }
+}
+
+struct Recorder {
+    runs: AtomicUsize,
+    delay: Duration,
+    fail_times: usize,
+}
+
+#[async_trait]
+impl JobHandler for Recorder {
+    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
+        let n = self.runs.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        if n < self.fail_times {
+            return Err(JobError::Retry(anyhow::anyhow!("transient failure {n}")));
+        }
+        Ok(())
+    }
+    async fn on_dead(&self, _job: &Job, _error: &str) {}
+}
+
+fn queue_settings(grace_ms: u64) -> folio::config::QueueSettings {
+    folio::config::QueueSettings {
+        lease: Duration::from_millis(600),
+        max_attempts: 3,
+        backoff_base: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(100),
+        poll_interval: Duration::from_millis(20),
+        shutdown_grace: Duration::from_millis(grace_ms),
+    }
+}
+
+#[tokio::test]
+async fn a_job_of_a_vanished_worker_runs_again_after_its_lease() {
+    for (name, store, _dir) in backends().await {
+        store.enqueue(&job("k", None)).await.unwrap();
+        // A worker claims it and then disappears without a word.
+        store
+            .claim("vanished", Duration::from_millis(300))
+            .await
+            .unwrap()
+            .unwrap();
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            fail_times: 0,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(500),
+            2,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pool.shutdown().await;
+        let stats = store.queue_stats().await.unwrap();
+        assert_eq!(
+            (stats.pending, stats.running, stats.done),
+            (0, 0, 1),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retries_with_backoff_then_succeeds() {
+    for (name, store, _dir) in backends().await {
+        let id = store.enqueue(&job("k", None)).await.unwrap();
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::ZERO,
+            fail_times: 2,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(500),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 3).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        pool.shutdown().await;
+        let j = store.job(id).await.unwrap().unwrap();
+        assert_eq!(j.state, "done", "{name}");
+        assert_eq!(j.attempts, 3, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn shutdown_leaves_no_job_half_marked() {
+    for (name, store, _dir) in backends().await {
+        let quick = store.enqueue(&job("quick", None)).await.unwrap();
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::from_millis(150),
+            fail_times: 0,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(1000),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        // Shutdown while the job runs: it finishes within the grace period.
+        pool.shutdown().await;
+        assert_eq!(
+            store.job(quick).await.unwrap().unwrap().state,
+            "done",
+            "{name}"
+        );
+
+        // A job longer than the grace period is given back, whole, for the next start.
+        let slow = store.enqueue(&job("slow", None)).await.unwrap();
+        let handler = Arc::new(Recorder {
+            runs: AtomicUsize::new(0),
+            delay: Duration::from_secs(30),
+            fail_times: 0,
+        });
+        let pool = WorkerPool::start(
+            store.clone(),
+            handler.clone(),
+            queue_settings(100),
+            1,
+            Arc::new(tokio::sync::Notify::new()),
+            "test",
+        );
+        wait_until(|| handler.runs.load(Ordering::SeqCst) == 1).await;
+        pool.shutdown().await;
+        let j = store.job(slow).await.unwrap().unwrap();
+        assert_eq!(j.state, "pending", "{name}");
+        assert_eq!(j.lease_owner, None, "{name}");
+        assert_eq!(j.attempts, 0, "{name}: an interrupted run is not counted");
+    }
+}
+
+async fn wait_until(mut cond: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if cond() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition not met within 10 s");
+}

@@ -1,0 +1,363 @@
+//! Webhook ingress through the real router and the real database.
+
+use crate::harness;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use folio::store::Job;
+use folio::webhook::event;
+use folio::worker::{JobError, JobHandler};
+use harness::*;
+
+const FORM: &str = "### GitHub username\n\noctocat\n\n### Pull requests\n\nhttps://github.com/octocat/hello/pull/7\n\n### Repositories\n\n_No response_\n\n### Notes\n\n_No response_";
+
+/// Every example payload of the events Folio models, parsed into the internal event type.
+#[test]
+fn real_payloads_parse_into_events() {
+    let root = format!(
+        "{}/tests/fixtures/github/webhooks",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut parsed = Vec::new();
+    for event_name in [
+        "ping",
+        "installation",
+        "installation_repositories",
+        "issues",
+        "issue_comment",
+    ] {
+        let mut files: Vec<_> = std::fs::read_dir(format!("{root}/{event_name}"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        for f in files {
+            let body = std::fs::read(format!("{root}/{event_name}/{f}")).unwrap();
+            let ev = event::parse(event_name, &body).unwrap();
+            parsed.push((format!("{event_name}/{f}"), ev));
+        }
+    }
+    assert!(parsed.len() > 40);
+    insta::assert_yaml_snapshot!(parsed);
+}
+
+#[tokio::test]
+async fn every_real_payload_is_acknowledged_through_the_router() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let root = format!(
+        "{}/tests/fixtures/github/webhooks",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut n = 0;
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap();
+        let event_name = dir.file_name().into_string().unwrap();
+        for f in std::fs::read_dir(dir.path()).unwrap() {
+            let f = f.unwrap();
+            let body = std::fs::read(f.path()).unwrap();
+            n += 1;
+            let resp = app.deliver(&event_name, &format!("guid-{n}"), &body).await;
+            assert!(
+                resp.status().is_success(),
+                "{event_name}/{:?}: {}",
+                f.file_name(),
+                resp.status()
+            );
+        }
+    }
+    assert!(n > 80);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bad_signatures_are_rejected_and_nothing_is_stored() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let body = submission_opened(1, FORM);
+    let url = format!("{}/webhook", app.url);
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("missing", None),
+        (
+            "wrong secret",
+            Some(folio::webhook::verify::sign("other", &body)),
+        ),
+        ("short", Some("sha256=abcd".into())),
+        ("not hex", Some(format!("sha256={}", "g".repeat(64)))),
+        (
+            "sha1",
+            Some("sha1=7d38cdd689735b008b3c702edd92eea23791c5f6".into()),
+        ),
+    ];
+    for (name, sig) in cases {
+        let mut req = app
+            .http
+            .post(&url)
+            .header("X-GitHub-Event", "issues")
+            .header("X-GitHub-Delivery", format!("d-{name}"))
+            .body(body.clone());
+        if let Some(s) = sig {
+            req = req.header("X-Hub-Signature-256", s);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 401, "{name}");
+    }
+    assert_eq!(app.store.delivery_count().await.unwrap(), 0);
+    assert_eq!(app.store.queue_stats().await.unwrap().pending, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn broken_json_huge_bodies_and_unknown_events() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let resp = app.deliver("issues", "a", b"{not json").await;
+    assert_eq!(resp.status(), 400);
+    let resp = app.deliver("issues", "b", b"").await;
+    assert_eq!(resp.status(), 400);
+    let resp = app.deliver("star", "c", br#"{"action":"created"}"#).await;
+    assert_eq!(resp.status(), 200);
+    let resp = app
+        .deliver(
+            "issues",
+            "d",
+            br#"{"action":"opened","installation":{"id":1}}"#,
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        200,
+        "missing fields are acknowledged and ignored"
+    );
+    let resp = app
+        .deliver("issues", "e", br#"{"action":"typed","issue":{"number":1}}"#)
+        .await;
+    assert_eq!(resp.status(), 200, "unknown actions are acknowledged");
+
+    let huge = vec![b' '; 25 * 1024 * 1024 + 10];
+    let resp = app
+        .http
+        .post(format!("{}/webhook", app.url))
+        .header("X-GitHub-Event", "issues")
+        .header("X-GitHub-Delivery", "huge")
+        .header(
+            "X-Hub-Signature-256",
+            folio::webhook::verify::sign(SECRET, &huge),
+        )
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(app.store.delivery_count().await.unwrap(), 0);
+    assert_eq!(app.store.queue_stats().await.unwrap().pending, 0);
+    // Still up.
+    let resp = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_slow_client_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (mut env, dir) = sqlite_env();
+    let config = dir.path().join("folio.toml");
+    std::fs::write(&config, "[webhook]\nrequest_timeout_seconds = 1\n").unwrap();
+    env.insert("FOLIO_LOG".into(), "warn".into());
+    let settings = folio::config::Settings::load_from(Some(&config), &env).unwrap();
+    assert_eq!(settings.webhook.request_timeout, Duration::from_secs(1));
+    let store = folio::store::connect(&settings.database_url).await.unwrap();
+    store.migrate().await.unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = folio::server::start(settings, store.clone(), listener, Some(Arc::new(Idle)))
+        .await
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-GitHub-Event: issues\r\n\r\n{\"a\"",
+        )
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf))
+        .await
+        .expect("the server answered within 5 s")
+        .unwrap();
+    let head = String::from_utf8_lossy(&buf[..n]);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert_eq!(store.delivery_count().await.unwrap(), 0);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn no_secret_means_setup_mode() {
+    let (mut env, dir) = sqlite_env();
+    env.remove("FOLIO_WEBHOOK_SECRET");
+    let app = spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
+    let resp = app.deliver("ping", "p", b"{}").await;
+    assert_eq!(resp.status(), 503);
+    let resp = app
+        .http
+        .get(format!("{}/readyz", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let page = app
+        .http
+        .get(format!("{}/", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The setup page, with the form that registers the app on GitHub.
+    assert!(page.contains("<form id=\"register\""), "{page}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_redelivery_is_acknowledged_but_enqueued_once() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let body = submission_opened(5, FORM);
+    let first = app.deliver("issues", "same-guid", &body).await;
+    assert_eq!(first.status(), 202);
+    let again = app.deliver("issues", "same-guid", &body).await;
+    assert_eq!(again.status(), 200);
+    let v: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(v["status"], "duplicate");
+    assert_eq!(app.store.delivery_count().await.unwrap(), 1);
+    let jobs = app.store.list_jobs(None, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_duplicates_and_one_issue_coalesce() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let body = submission_opened(9, FORM);
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let http = app.http.clone();
+        let url = format!("{}/webhook", app.url);
+        let body = body.clone();
+        tasks.push(tokio::spawn(async move {
+            http.post(url)
+                .header("X-GitHub-Event", "issues")
+                // 20 distinct deliveries, each sent twice, all for one issue.
+                .header("X-GitHub-Delivery", format!("g-{}", i % 20))
+                .header(
+                    "X-Hub-Signature-256",
+                    folio::webhook::verify::sign(SECRET, &body),
+                )
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    for t in tasks {
+        assert!(t.await.unwrap().is_success());
+    }
+    assert_eq!(app.store.delivery_count().await.unwrap(), 20);
+    // A worker (which never finishes here) may claim a job at any moment, so the queue may
+    // hold one pending job, or one running, or one running and one pending behind it; what
+    // must hold is at most one of each for the issue, and at least one.
+    let jobs = app.store.list_jobs(None, 100).await.unwrap();
+    let pending = jobs.iter().filter(|j| j.state == "pending").count();
+    let running = jobs.iter().filter(|j| j.state == "running").count();
+    assert!(
+        pending <= 1,
+        "at most one pending job for one issue: {jobs:?}"
+    );
+    assert!(
+        running <= 1,
+        "at most one running job for one issue: {jobs:?}"
+    );
+    assert!(pending + running >= 1, "{jobs:?}");
+    assert_eq!(pending + running, jobs.len(), "{jobs:?}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn installation_events_update_the_store() {
+    let app = spawn(None).await;
+    let created = fixture("installation", "created.payload.json");
+    assert_eq!(
+        app.deliver("installation", "i1", &created).await.status(),
+        202
+    );
+    wait_for(|| async { app.store.installation_count().await.unwrap() == 1 }).await;
+    // The example payloads use different installation ids; delete the one that was created.
+    let deleted = with_installation(&fixture("installation", "deleted.payload.json"), 957387);
+    assert_eq!(
+        app.deliver("installation", "i2", &deleted).await.status(),
+        202
+    );
+    wait_for(|| async { app.store.installation_count().await.unwrap() == 0 }).await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_deliveries() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    app.deliver("ping", "m1", &fixture("ping", "payload.json"))
+        .await;
+    let text = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains("folio_webhook_deliveries_total"), "{text}");
+    assert!(text.contains("folio_queue_depth"), "{text}");
+    app.stop().await;
+}
+
+/// A handler that never runs anything: these tests look at ingestion only.
+struct Idle;
+
+#[async_trait]
+impl JobHandler for Idle {
+    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
+        std::future::pending().await
+    }
+    async fn on_dead(&self, _job: &Job, _error: &str) {}
+}
+
+#[allow(dead_code)]
+struct Counting(AtomicUsize);
+
+#[async_trait]
+impl JobHandler for Counting {
+    async fn handle(&self, _job: &Job) -> Result<(), JobError> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+    async fn on_dead(&self, _job: &Job, _error: &str) {}
+}
+
+async fn wait_for<F, Fut>(mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if cond().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("condition not met within 5 s");
+}
