@@ -156,6 +156,44 @@ fn issue_form_matches_what_folio_parses() {
     }
 }
 
+#[test]
+fn issue_form_links_to_the_terms_and_asks_for_the_candidates_consent() {
+    let form = &yaml_docs(&read("issue-template/portfolio.yml"), "portfolio.yml")[0];
+    let body = form["body"].as_array().unwrap();
+    let intro = body
+        .iter()
+        .find(|f| f["type"] == "markdown")
+        .and_then(|f| f["attributes"]["value"].as_str())
+        .expect("an introduction");
+    // A Markdown link whose target is the terms page, served by Folio at /privacy.
+    let target = intro
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .find(|t| t.ends_with("/privacy"))
+        .unwrap_or_else(|| panic!("no link to /privacy in {intro:?}"));
+    let url = url::Url::parse(target).unwrap_or_else(|e| panic!("{target}: {e}"));
+    assert_eq!(url.scheme(), "https");
+    for fact in ["review comments", "quoted", "public", "mentioned this"] {
+        assert!(intro.contains(fact), "the form does not say {fact:?}");
+    }
+
+    let consent = body
+        .iter()
+        .find(|f| f["type"] == "checkboxes")
+        .expect("a consent checkbox");
+    let options = consent["attributes"]["options"].as_array().unwrap();
+    assert!(
+        options
+            .iter()
+            .any(|o| o["required"] == true && o["label"].as_str().unwrap().contains("candidate")),
+        "{options:?}"
+    );
+    // The checkbox's text lands in the issue under its own heading, where Folio looks for
+    // links to evaluate: it must hold none.
+    assert!(!consent.to_string().contains("http"), "{consent}");
+}
+
 fn container(objects: &BTreeMap<String, Value>) -> &Value {
     &objects["Deployment"]["spec"]["template"]["spec"]["containers"][0]
 }
