@@ -198,9 +198,13 @@ pub fn finish(
     evidence: Vec<Evidence>,
     mut notes: Vec<String>,
 ) -> PracticeFinding {
-    let mut unique: Vec<Evidence> = Vec::new();
+    // A set, not a scan of what is kept: a workflow of thousands of steps gives thousands of
+    // evidence items, and comparing each with every other is quadratic.
+    let mut seen: std::collections::HashSet<(Option<String>, Option<u32>)> =
+        std::collections::HashSet::with_capacity(evidence.len());
+    let mut unique: Vec<Evidence> = Vec::with_capacity(evidence.len());
     for e in evidence {
-        if !unique.iter().any(|u| u.path == e.path && u.line == e.line) {
+        if seen.insert((e.path.clone(), e.line)) {
             unique.push(e);
         }
     }

@@ -122,6 +122,42 @@ pub fn analyze_repo_with_warnings(
     (findings, failure_warnings(&facts))
 }
 
+/// What analysing one repository gave: its findings and warnings, or a notice that it could
+/// not be analysed within Folio's limits (the service then marks the repository unknown and
+/// completes the job for the rest).
+#[derive(Debug)]
+pub enum RepoOutcome {
+    Analysed {
+        findings: Vec<PracticeFinding>,
+        warnings: Vec<String>,
+    },
+    OverLimits {
+        warning: String,
+    },
+}
+
+/// [`analyze_repo_with_warnings`] under `catch_unwind`: a file that trips a bug in a parser
+/// costs that repository, never the process and the other jobs in it.
+pub fn analyze_repo_guarded(snapshot: &RepoSnapshot, table: &PracticeTable) -> RepoOutcome {
+    guarded(snapshot, || analyze_repo_with_warnings(snapshot, table))
+}
+
+fn guarded(
+    snapshot: &RepoSnapshot,
+    analyze: impl FnOnce() -> (Vec<PracticeFinding>, Vec<String>),
+) -> RepoOutcome {
+    // Nothing the closure borrows is used after a panic, so no broken invariant can be seen.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(analyze)) {
+        Ok((findings, warnings)) => RepoOutcome::Analysed { findings, warnings },
+        Err(_) => RepoOutcome::OverLimits {
+            warning: format!(
+                "a file in {} could not be analysed within Folio's limits",
+                snapshot.full_name.as_deref().unwrap_or("this repository")
+            ),
+        },
+    }
+}
+
 fn analyze_facts(
     snapshot: &RepoSnapshot,
     facts: &facts::Facts,
@@ -311,3 +347,61 @@ pub fn is_wanted_path(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    fn snapshot() -> RepoSnapshot {
+        RepoSnapshot {
+            full_name: Some("octo/hostile".into()),
+            ..RepoSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_panicking_analyzer_gives_over_limits_not_a_crash() {
+        let outcome = guarded(&snapshot(), || panic!("a deliberately failing analyzer"));
+        match outcome {
+            RepoOutcome::OverLimits { warning } => assert_eq!(
+                warning,
+                "a file in octo/hostile could not be analysed within Folio's limits"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_healthy_analysis_passes_through() {
+        let table = PracticeTable::builtin();
+        match analyze_repo_guarded(&snapshot(), &table) {
+            RepoOutcome::Analysed { findings, .. } => {
+                assert_eq!(findings.len(), PRACTICE_IDS.len())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn thousands_of_workflow_steps_keep_every_distinct_evidence_line() {
+        let mut wf = String::from("on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n");
+        for i in 0..5_000 {
+            wf.push_str(&format!("      - run: ruff check t{i}\n"));
+        }
+        let mut snap = snapshot();
+        snap.files.insert(".github/workflows/ci.yml".into(), wf);
+        let table = PracticeTable::builtin();
+        let lint = analyze_repo(&snap, &table)
+            .into_iter()
+            .find(|f| f.id == "lint")
+            .unwrap_or_else(|| panic!("no lint finding"));
+        assert_eq!(lint.evidence.len(), common::MAX_EVIDENCE);
+        assert!(
+            lint.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{} more", 5_000 - common::MAX_EVIDENCE))),
+            "{:?}",
+            lint.notes
+        );
+    }
+}
