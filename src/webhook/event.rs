@@ -431,6 +431,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_bodies_never_panic(body in "(\\PC|\n|>|<!--|-->|```|/folio refresh){0,60}") {
+            let commands = parse_commands(&body);
+            proptest::prop_assert!(commands.len() <= body.lines().count());
+        }
+
+        #[test]
+        fn a_command_inside_a_comment_never_counts(before in "[a-z \n]{0,40}", after in "[a-z \n]{0,40}") {
+            let body = format!("{before}<!--{after}\n/folio refresh\n{after}-->");
+            proptest::prop_assert!(!parse_commands(&body).contains(&Command::Refresh));
+        }
+    }
+
     #[test]
     fn lazy_continuation_of_a_quote_is_quoted() {
         // A line after `>` continues the quote until a blank line (CommonMark's laziness).

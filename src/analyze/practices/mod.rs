@@ -107,9 +107,69 @@ fn detector(id: &str) -> Option<Detector> {
     })
 }
 
+/// The most text of one repository that the parsers read; the fetch layer may keep more.
+pub const MAX_PARSED_BYTES: usize = 8 << 20;
+
+/// The snapshot cut to [`MAX_PARSED_BYTES`], and one warning when files were left out.
+/// Workflows, local actions and root configuration files are admitted first, then the rest
+/// from the smallest, so that one huge file costs itself and not the others.
+fn within_budget(
+    snapshot: &RepoSnapshot,
+    budget: usize,
+) -> (std::borrow::Cow<'_, RepoSnapshot>, Option<String>) {
+    let total: usize = snapshot.files.values().map(String::len).sum();
+    if total <= budget {
+        return (std::borrow::Cow::Borrowed(snapshot), None);
+    }
+    let mut order: Vec<(&String, &String)> = snapshot.files.iter().collect();
+    order.sort_by_key(|(path, text)| {
+        let core = workflow::is_workflow_path(path)
+            || workflow::is_action_path(path)
+            || ROOT_FILES.contains(&path.as_str());
+        (!core, text.len(), path.as_str())
+    });
+    let mut used = 0usize;
+    let mut kept = RepoSnapshot {
+        full_name: snapshot.full_name.clone(),
+        commit: snapshot.commit.clone(),
+        files: Default::default(),
+        skipped: snapshot.skipped.clone(),
+        tags: snapshot.tags.clone(),
+        releases: snapshot.releases.clone(),
+        activity: snapshot.activity.clone(),
+    };
+    let mut left_out: Vec<&str> = Vec::new();
+    for (path, text) in order {
+        if used + text.len() <= budget {
+            used += text.len();
+            kept.files.insert(path.clone(), text.clone());
+        } else {
+            left_out.push(path);
+            kept.skipped.push(crate::snapshot::SkippedFile {
+                path: path.clone(),
+                reason: format!("past the {budget}-byte budget of parsed text per repository"),
+            });
+        }
+    }
+    left_out.sort_unstable();
+    let shown: Vec<&str> = left_out.iter().take(10).copied().collect();
+    let more = left_out.len() - shown.len();
+    let mut warning = format!(
+        "{} files not analysed, past the {} MiB budget of parsed text per repository: {}",
+        left_out.len(),
+        budget >> 20,
+        shown.join(", ")
+    );
+    if more > 0 {
+        warning.push_str(&format!(" and {more} more"));
+    }
+    (std::borrow::Cow::Owned(kept), Some(warning))
+}
+
 /// One finding for every id of [`PRACTICE_IDS`], in that order.
 pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<PracticeFinding> {
-    analyze_facts(snapshot, &facts::Facts::gather(snapshot), table)
+    let (snapshot, _) = within_budget(snapshot, MAX_PARSED_BYTES);
+    analyze_facts(&snapshot, &facts::Facts::gather(&snapshot), table)
 }
 
 /// [`analyze_repo`] and [`parse_warnings`] from one reading of the snapshot.
@@ -117,9 +177,12 @@ pub fn analyze_repo_with_warnings(
     snapshot: &RepoSnapshot,
     table: &PracticeTable,
 ) -> (Vec<PracticeFinding>, Vec<String>) {
-    let facts = facts::Facts::gather(snapshot);
-    let findings = analyze_facts(snapshot, &facts, table);
-    (findings, failure_warnings(&facts))
+    let (snapshot, budget_warning) = within_budget(snapshot, MAX_PARSED_BYTES);
+    let facts = facts::Facts::gather(&snapshot);
+    let findings = analyze_facts(&snapshot, &facts, table);
+    let mut warnings = failure_warnings(&facts);
+    warnings.extend(budget_warning);
+    (findings, warnings)
 }
 
 /// What analysing one repository gave: its findings and warnings, or a notice that it could
@@ -380,6 +443,49 @@ mod guard_tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn files_past_the_repository_budget_are_left_out_with_one_warning() {
+        let mut snap = snapshot();
+        let wf = "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: ruff check .\n";
+        snap.files
+            .insert(".github/workflows/ci.yml".into(), wf.to_string());
+        for i in 0..3 {
+            snap.files
+                .insert(format!("requirements-{i}.txt"), "x\n".repeat(1_000));
+        }
+        snap.files.insert("CHANGELOG.md".into(), "y".repeat(10_000));
+        let (cut, warning) = within_budget(&snap, wf.len() + 4_500);
+        assert!(cut.files.contains_key(".github/workflows/ci.yml"));
+        assert!(cut.files.contains_key("requirements-0.txt"));
+        assert!(cut.files.contains_key("requirements-1.txt"));
+        assert!(!cut.files.contains_key("requirements-2.txt"));
+        assert!(!cut.files.contains_key("CHANGELOG.md"));
+        assert_eq!(cut.skipped.len(), 2);
+        let warning = warning.unwrap_or_default();
+        assert!(
+            warning.starts_with("2 files not analysed, past the")
+                && warning.contains("CHANGELOG.md, requirements-2.txt"),
+            "{warning}"
+        );
+        let (same, none) = within_budget(&snap, MAX_PARSED_BYTES);
+        assert!(matches!(same, std::borrow::Cow::Borrowed(_)) && none.is_none());
+    }
+
+    #[test]
+    fn analysis_warns_when_the_repository_is_over_budget() {
+        let mut snap = snapshot();
+        snap.files
+            .insert("CHANGELOG.md".into(), "z".repeat(MAX_PARSED_BYTES + 1));
+        let table = PracticeTable::builtin();
+        let (_, warnings) = analyze_repo_with_warnings(&snap, &table);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("1 files not analysed")),
+            "{warnings:?}"
+        );
     }
 
     #[test]

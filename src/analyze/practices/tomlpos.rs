@@ -149,6 +149,16 @@ mod tests {
         assert!(parse(&text).is_err());
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_text_never_panics_and_errors_stay_short(s in "[\\[\\]{}=\"'a-z0-9.,#\n ]{0,300}") {
+            if let Err(e) = parse(&s) {
+                proptest::prop_assert!(e.0.chars().count() <= MAX_ERROR_CHARS);
+            }
+        }
+    }
+
     #[test]
     fn invalid_toml_fails() {
         assert!(parse("[tool\nx = ").is_err());

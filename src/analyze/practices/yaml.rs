@@ -465,6 +465,27 @@ mod tests {
         }
 
         #[test]
+        fn anchors_and_aliases_stay_within_the_budgets(
+            s in "([a-z]{1,3}: (&a|&b)? ?(\\[|\\{)?(\\*a|\\*b|x{1,40})(, \\*a|, \\*b)*(\\]|\\})?\n){0,30}"
+        ) {
+            if let Ok(root) = parse(&s) {
+                let mut nodes = 0usize;
+                let mut bytes = 0usize;
+                let mut stack = vec![&root];
+                while let Some(n) = stack.pop() {
+                    nodes += 1;
+                    bytes += NODE_BYTES + n.as_str().map_or(0, str::len);
+                    stack.extend(n.items());
+                    for (k, v) in n.entries() {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                prop_assert!(nodes <= MAX_NODES && bytes <= MAX_TREE_BYTES);
+            }
+        }
+
+        #[test]
         fn scalar_values_round_trip(key in "[a-z]{1,10}", val in "[a-z0-9]{1,10}") {
             let root = parse(&format!("{key}: v{val}\n")).unwrap_or_else(|e| panic!("{e}"));
             let expected = format!("v{val}");
