@@ -489,6 +489,32 @@ mod guard_tests {
     }
 
     #[test]
+    fn workflow_analysis_is_linear_in_steps() {
+        // Formatters each followed by a diff guard, and a local action of many pinned steps
+        // that no workflow uses: both were scanned once per step.
+        let n = 3_000u64;
+        let mut wf = String::from("on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n");
+        let mut action = String::from("runs:\n  using: composite\n  steps:\n");
+        for i in 0..n {
+            wf.push_str(&format!(
+                "      - run: black src{i}\n      - run: git diff --exit-code\n"
+            ));
+            action.push_str(&format!("    - uses: actions/cache@v{i}\n"));
+        }
+        let mut snap = snapshot();
+        snap.files.insert(".github/workflows/ci.yml".into(), wf);
+        snap.files
+            .insert(".github/actions/unused/action.yml".into(), action);
+        let table = PracticeTable::builtin();
+        let before = common::work_done();
+        let findings = analyze_repo(&snap, &table);
+        let work = common::work_done() - before;
+        assert_eq!(findings.len(), PRACTICE_IDS.len());
+        // Quadratic work would be about n * n = 9,000,000 units.
+        assert!(work < 200 * n, "{work} units of work for {n} steps");
+    }
+
+    #[test]
     fn thousands_of_workflow_steps_keep_every_distinct_evidence_line() {
         let mut wf = String::from("on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n");
         for i in 0..5_000 {
