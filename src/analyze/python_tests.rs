@@ -380,6 +380,33 @@ fn walk_definitions(
     }
 }
 
+/// The deepest syntax tree walked; real test code stays far below it.
+pub const MAX_TREE_DEPTH: usize = 256;
+
+/// Whether the tree has a node deeper than `limit`, found without recursion.
+fn deeper_than(tree: &tree_sitter::Tree, limit: usize) -> bool {
+    let mut cursor = tree.walk();
+    let mut depth = 0usize;
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return false;
+            }
+            depth -= 1;
+        }
+    }
+}
+
 fn new_parser() -> Option<Parser> {
     let mut parser = Parser::new();
     parser
@@ -434,6 +461,13 @@ pub fn analyze_patch(patch: &str) -> PythonTestFindings {
                 ..PythonTestFindings::default()
             };
         };
+        if deeper_than(&tree, MAX_TREE_DEPTH) {
+            // The walkers below recurse; a tree this deep is no test file anyway.
+            return PythonTestFindings {
+                skipped: Some(format!("syntax nested deeper than {MAX_TREE_DEPTH} levels")),
+                ..PythonTestFindings::default()
+            };
+        }
         {
             collect_imports(tree.root_node(), text.as_bytes(), &mut names);
             parsed.push((tree, text, offset));
@@ -472,6 +506,26 @@ pub fn analyze_source(source: &str) -> PythonTestFindings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deeply_nested_code_is_skipped_not_a_stack_overflow() {
+        let n = 50_000;
+        let src = format!(
+            "def test_a():\n    x = {}1{}\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
+        let found = analyze_source(&src);
+        assert!(
+            found
+                .skipped
+                .as_deref()
+                .is_some_and(|w| w.contains("nested deeper")),
+            "{found:?}"
+        );
+        let shallow = analyze_source("def test_a():\n    x = ((1))\n");
+        assert_eq!((shallow.test_functions, shallow.skipped), (1, None));
+    }
 
     #[test]
     fn a_patch_over_the_byte_budget_is_skipped_with_a_reason() {
