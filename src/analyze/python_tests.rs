@@ -28,7 +28,16 @@ pub struct PythonTestFindings {
     /// Hunks the parser could only partly read (a hunk cut inside a string, say). Their other
     /// definitions are still counted.
     pub hunks_with_errors: u32,
+    /// Why the file was not read at all: over [`MAX_PATCH_BYTES`] or [`MAX_PARSE_TIME`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
+
+/// The largest patch handed to tree-sitter: a hostile 1 MiB test file costs seconds and
+/// hundreds of MB to parse, and real test files added in one pull request are far smaller.
+pub const MAX_PATCH_BYTES: usize = 256 << 10;
+/// The longest tree-sitter may spend on one file's hunks, checked from its progress callback.
+pub const MAX_PARSE_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl PythonTestFindings {
     fn add(&mut self, other: PythonTestFindings) {
@@ -38,6 +47,16 @@ impl PythonTestFindings {
         self.property_tests += other.property_tests;
         self.test_names.extend(other.test_names);
         self.hunks_with_errors += other.hunks_with_errors;
+        if self.skipped.is_none() {
+            self.skipped = other.skipped;
+        }
+    }
+
+    /// The warning for a skipped file, naming it and why.
+    pub fn skip_warning(&self, path: &str) -> Option<String> {
+        self.skipped
+            .as_ref()
+            .map(|why| format!("skipped tests in {path}: {why}"))
     }
 }
 
@@ -361,6 +380,33 @@ fn walk_definitions(
     }
 }
 
+/// The deepest syntax tree walked; real test code stays far below it.
+pub const MAX_TREE_DEPTH: usize = 256;
+
+/// Whether the tree has a node deeper than `limit`, found without recursion.
+fn deeper_than(tree: &tree_sitter::Tree, limit: usize) -> bool {
+    let mut cursor = tree.walk();
+    let mut depth = 0usize;
+    loop {
+        if cursor.goto_first_child() {
+            depth += 1;
+            if depth > limit {
+                return true;
+            }
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return false;
+            }
+            depth -= 1;
+        }
+    }
+}
+
 fn new_parser() -> Option<Parser> {
     let mut parser = Parser::new();
     parser
@@ -371,9 +417,19 @@ fn new_parser() -> Option<Parser> {
 
 /// Finds the tests added by one file's unified-diff patch (GitHub's `patch` field).
 pub fn analyze_patch(patch: &str) -> PythonTestFindings {
+    if patch.len() > MAX_PATCH_BYTES {
+        return PythonTestFindings {
+            skipped: Some(format!(
+                "{} bytes, over the {MAX_PATCH_BYTES}-byte budget per file",
+                patch.len()
+            )),
+            ..PythonTestFindings::default()
+        };
+    }
     let Some(mut parser) = new_parser() else {
         return PythonTestFindings::default();
     };
+    let deadline = std::time::Instant::now() + MAX_PARSE_TIME;
     let hunks = split_hunks(patch);
     let mut parsed = Vec::with_capacity(hunks.len());
     let mut names = Names::with_defaults();
@@ -381,7 +437,38 @@ pub fn analyze_patch(patch: &str) -> PythonTestFindings {
     // another.
     for hunk in &hunks {
         let (text, offset) = wrap(hunk);
-        if let Some(tree) = parser.parse(text.as_bytes(), None) {
+        let bytes = text.as_bytes();
+        let mut over_time = |_: &tree_sitter::ParseState| {
+            if std::time::Instant::now() > deadline {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        };
+        let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_time);
+        let tree = parser.parse_with_options(
+            &mut |i, _| bytes.get(i..).unwrap_or_default(),
+            None,
+            Some(options),
+        );
+        let Some(tree) = tree else {
+            // Cancelled by the callback: no partial count, one clear reason.
+            return PythonTestFindings {
+                skipped: Some(format!(
+                    "parsing took longer than {} s",
+                    MAX_PARSE_TIME.as_secs()
+                )),
+                ..PythonTestFindings::default()
+            };
+        };
+        if deeper_than(&tree, MAX_TREE_DEPTH) {
+            // The walkers below recurse; a tree this deep is no test file anyway.
+            return PythonTestFindings {
+                skipped: Some(format!("syntax nested deeper than {MAX_TREE_DEPTH} levels")),
+                ..PythonTestFindings::default()
+            };
+        }
+        {
             collect_imports(tree.root_node(), text.as_bytes(), &mut names);
             parsed.push((tree, text, offset));
         }
@@ -419,6 +506,41 @@ pub fn analyze_source(source: &str) -> PythonTestFindings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deeply_nested_code_is_skipped_not_a_stack_overflow() {
+        let n = 50_000;
+        let src = format!(
+            "def test_a():\n    x = {}1{}\n",
+            "(".repeat(n),
+            ")".repeat(n)
+        );
+        let found = analyze_source(&src);
+        assert!(
+            found
+                .skipped
+                .as_deref()
+                .is_some_and(|w| w.contains("nested deeper")),
+            "{found:?}"
+        );
+        let shallow = analyze_source("def test_a():\n    x = ((1))\n");
+        assert_eq!((shallow.test_functions, shallow.skipped), (1, None));
+    }
+
+    #[test]
+    fn a_patch_over_the_byte_budget_is_skipped_with_a_reason() {
+        let line = "def test_x(): pass\n";
+        let src = line.repeat(MAX_PATCH_BYTES / line.len() + 10);
+        let found = analyze_source(&src);
+        assert_eq!(found.test_functions, 0);
+        let warning = found.skip_warning("tests/test_big.py").unwrap_or_default();
+        assert!(
+            warning.starts_with("skipped tests in tests/test_big.py: ")
+                && warning.contains("budget"),
+            "{warning}"
+        );
+        assert_eq!(analyze_source(line).skipped, None);
+    }
 
     fn patch_of(src: &str) -> String {
         let body: String = src.lines().map(|l| format!("+{l}\n")).collect();

@@ -308,20 +308,42 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
     })
 }
 
-/// Finds `/folio <command>` lines outside fenced code, indented code and quotes, so that
-/// quoting someone's command or showing it in an example never triggers it.
+/// Finds `/folio <command>` lines outside fenced code, indented code, quotes and HTML
+/// comments, so that quoting someone's command, showing it in an example or hiding it in a
+/// comment never triggers it. A quote runs on through the lines that lazily continue it, up to
+/// a blank line, as Markdown renders it.
 pub fn parse_commands(body: &str) -> Vec<Command> {
     let mut out = Vec::new();
     let mut fence: Option<(char, usize)> = None;
-    for line in body.lines() {
+    let mut in_comment = false;
+    let mut in_quote = false;
+    for raw in body.lines() {
+        let visible;
+        let line = if fence.is_some() {
+            raw
+        } else {
+            visible = strip_html_comments(raw, &mut in_comment);
+            visible.as_str()
+        };
         let trimmed = line.trim_start();
         let indent = line.len() - trimmed.len();
+        if fence.is_none() && trimmed.is_empty() {
+            // A truly blank line ends a quote; a line that held only a comment does not.
+            if raw.trim().is_empty() && !in_comment {
+                in_quote = false;
+            }
+            continue;
+        }
         let fence_char = trimmed.chars().next();
         if let Some(c @ ('`' | '~')) = fence_char {
             let run = trimmed.chars().take_while(|x| *x == c).count();
             if run >= 3 && indent < 4 {
                 match fence {
-                    None => fence = Some((c, run)),
+                    None => {
+                        // A fence interrupts the paragraph that lazily continued a quote.
+                        in_quote = false;
+                        fence = Some((c, run));
+                    }
                     Some((fc, fr)) if fc == c && run >= fr && trimmed[run..].trim().is_empty() => {
                         fence = None
                     }
@@ -330,7 +352,14 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
                 continue;
             }
         }
-        if fence.is_some() || indent >= 4 || trimmed.starts_with('>') {
+        if fence.is_some() {
+            continue;
+        }
+        if indent < 4 && trimmed.starts_with('>') {
+            in_quote = true;
+            continue;
+        }
+        if in_quote || indent >= 4 {
             continue;
         }
         let mut words = trimmed.split_whitespace();
@@ -344,6 +373,36 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
         }
     }
     out
+}
+
+/// The text of `line` outside HTML comments; `in_comment` carries an open comment across
+/// lines.
+fn strip_html_comments(line: &str, in_comment: &mut bool) -> String {
+    let mut visible = String::new();
+    let mut rest = line;
+    loop {
+        if *in_comment {
+            match rest.find("-->") {
+                Some(end) => {
+                    *in_comment = false;
+                    rest = &rest[end + 3..];
+                }
+                None => return visible,
+            }
+        } else {
+            match rest.find("<!--") {
+                Some(start) => {
+                    visible.push_str(&rest[..start]);
+                    *in_comment = true;
+                    rest = &rest[start + 4..];
+                }
+                None => {
+                    visible.push_str(rest);
+                    return visible;
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +428,62 @@ mod tests {
         assert_eq!(
             parse_commands("/folio bogus"),
             vec![Command::Unknown("bogus".into())]
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_bodies_never_panic(body in "(\\PC|\n|>|<!--|-->|```|/folio refresh){0,60}") {
+            let commands = parse_commands(&body);
+            proptest::prop_assert!(commands.len() <= body.lines().count());
+        }
+
+        #[test]
+        fn a_command_inside_a_comment_never_counts(before in "[a-z \n]{0,40}", after in "[a-z \n]{0,40}") {
+            let body = format!("{before}<!--{after}\n/folio refresh\n{after}-->");
+            proptest::prop_assert!(!parse_commands(&body).contains(&Command::Refresh));
+        }
+    }
+
+    #[test]
+    fn lazy_continuation_of_a_quote_is_quoted() {
+        // A line after `>` continues the quote until a blank line (CommonMark's laziness).
+        assert!(parse_commands("> they wrote\n/folio refresh").is_empty());
+        assert!(parse_commands("> a\n> b\nstill quoted\n/folio refresh").is_empty());
+        assert_eq!(
+            parse_commands("> they wrote\n\n/folio refresh"),
+            vec![Command::Refresh]
+        );
+        assert!(parse_commands("  > indented quote\n/folio refresh").is_empty());
+    }
+
+    #[test]
+    fn html_comments_hide_commands() {
+        assert!(parse_commands("<!-- /folio refresh -->").is_empty());
+        assert!(parse_commands("<!--\n/folio refresh\n-->").is_empty());
+        assert!(parse_commands("text <!-- start\n\n/folio refresh\n\nend --> more").is_empty());
+        assert_eq!(
+            parse_commands("<!-- note -->\n/folio refresh"),
+            vec![Command::Refresh]
+        );
+        assert_eq!(
+            parse_commands("<!--\nhidden\n-->\n/folio refresh"),
+            vec![Command::Refresh]
+        );
+        // An unclosed comment hides the rest of the body, as GitHub renders it.
+        assert!(parse_commands("<!-- never closed\n/folio refresh").is_empty());
+    }
+
+    #[test]
+    fn code_fences_inside_comments_and_quotes_do_not_leak() {
+        assert_eq!(
+            parse_commands("<!--\n```\n-->\n/folio refresh"),
+            vec![Command::Refresh]
+        );
+        assert_eq!(
+            parse_commands("> ```\n\n/folio refresh"),
+            vec![Command::Refresh]
         );
     }
 

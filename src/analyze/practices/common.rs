@@ -5,6 +5,25 @@ use super::table::{ActionSpec, CommandSpec, PracticeDef};
 use super::yaml::Node;
 use crate::model::{Evidence, PracticeFinding, PracticeStatus};
 
+#[cfg(test)]
+thread_local! {
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one unit of work in loops whose length depends on the repository, so that tests
+/// can bound the analysis by operations rather than by wall time.
+#[inline]
+pub fn tick() {
+    #[cfg(test)]
+    WORK.with(|w| w.set(w.get() + 1));
+}
+
+/// The units counted by [`tick`] on this thread so far.
+#[cfg(test)]
+pub fn work_done() -> u64 {
+    WORK.with(std::cell::Cell::get)
+}
+
 /// The most evidence items kept per practice; the rest are counted in a note.
 pub const MAX_EVIDENCE: usize = 12;
 
@@ -198,9 +217,14 @@ pub fn finish(
     evidence: Vec<Evidence>,
     mut notes: Vec<String>,
 ) -> PracticeFinding {
-    let mut unique: Vec<Evidence> = Vec::new();
+    // A set, not a scan of what is kept: a workflow of thousands of steps gives thousands of
+    // evidence items, and comparing each with every other is quadratic.
+    let mut seen: std::collections::HashSet<(Option<String>, Option<u32>)> =
+        std::collections::HashSet::with_capacity(evidence.len());
+    let mut unique: Vec<Evidence> = Vec::with_capacity(evidence.len());
     for e in evidence {
-        if !unique.iter().any(|u| u.path == e.path && u.line == e.line) {
+        tick();
+        if seen.insert((e.path.clone(), e.line)) {
             unique.push(e);
         }
     }

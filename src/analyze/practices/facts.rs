@@ -76,6 +76,8 @@ pub struct Facts<'a> {
 }
 
 const MAX_DEPTH: usize = 5;
+/// The most commands reached through task runners and scripts from one starting list.
+const MAX_EXPANDED: usize = 20_000;
 
 pub fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
@@ -256,6 +258,7 @@ impl<'a> Facts<'a> {
                     .collect();
                 // Local composite actions run inside the job: inline their steps once.
                 let mut inlined = Vec::new();
+                let mut inlined_paths = std::collections::HashSet::new();
                 for (_, s) in &steps {
                     if let Some((u, _)) = &s.uses
                         && let Some(local) = u.strip_prefix("./")
@@ -263,6 +266,11 @@ impl<'a> Facts<'a> {
                         let local = local.trim_end_matches('/');
                         for name in ["action.yml", "action.yaml"] {
                             let p = format!("{local}/{name}");
+                            // Once per job: a job calling the same action in every step
+                            // would otherwise copy its steps once per call.
+                            if !inlined_paths.insert(p.clone()) {
+                                continue;
+                            }
                             if let Some(a) = actions.get(&p) {
                                 inlined.extend(a.iter().map(|st| (p.clone(), st.clone())));
                             }
@@ -351,10 +359,15 @@ impl<'a> Facts<'a> {
             }
         }
         // Composite actions that no workflow here uses still hold `uses:` lines to pin.
+        let used_at: std::collections::HashSet<(String, u32)> =
+            uses.iter().map(|u| (u.path.clone(), u.line)).collect();
+        let used_at: std::collections::HashSet<(&str, u32)> =
+            used_at.iter().map(|(p, l)| (p.as_str(), *l)).collect();
         for (path, steps) in actions {
+            super::common::tick();
             for step in steps {
                 if let Some((u, line)) = &step.uses
-                    && !uses.iter().any(|x| x.path == *path && x.line == *line)
+                    && !used_at.contains(&(path.as_str(), *line))
                 {
                     uses.push(Uses {
                         target: workflow::uses_target(u),
@@ -446,7 +459,8 @@ impl<'a> Facts<'a> {
 
     /// Follows a command into the task runner or script it calls, appending what runs there.
     fn expand(&self, cmd: &Cmd, depth: usize, out: &mut Vec<Cmd>) {
-        if depth >= MAX_DEPTH || cmd.argv.is_empty() {
+        // Task runners calling each other fan out at every level: the total is capped too.
+        if depth >= MAX_DEPTH || cmd.argv.is_empty() || out.len() >= MAX_EXPANDED {
             return;
         }
         let called_at = format!("{}:{}", cmd.path, cmd.line);

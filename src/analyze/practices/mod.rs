@@ -107,9 +107,69 @@ fn detector(id: &str) -> Option<Detector> {
     })
 }
 
+/// The most text of one repository that the parsers read; the fetch layer may keep more.
+pub const MAX_PARSED_BYTES: usize = 8 << 20;
+
+/// The snapshot cut to [`MAX_PARSED_BYTES`], and one warning when files were left out.
+/// Workflows, local actions and root configuration files are admitted first, then the rest
+/// from the smallest, so that one huge file costs itself and not the others.
+fn within_budget(
+    snapshot: &RepoSnapshot,
+    budget: usize,
+) -> (std::borrow::Cow<'_, RepoSnapshot>, Option<String>) {
+    let total: usize = snapshot.files.values().map(String::len).sum();
+    if total <= budget {
+        return (std::borrow::Cow::Borrowed(snapshot), None);
+    }
+    let mut order: Vec<(&String, &String)> = snapshot.files.iter().collect();
+    order.sort_by_key(|(path, text)| {
+        let core = workflow::is_workflow_path(path)
+            || workflow::is_action_path(path)
+            || ROOT_FILES.contains(&path.as_str());
+        (!core, text.len(), path.as_str())
+    });
+    let mut used = 0usize;
+    let mut kept = RepoSnapshot {
+        full_name: snapshot.full_name.clone(),
+        commit: snapshot.commit.clone(),
+        files: Default::default(),
+        skipped: snapshot.skipped.clone(),
+        tags: snapshot.tags.clone(),
+        releases: snapshot.releases.clone(),
+        activity: snapshot.activity.clone(),
+    };
+    let mut left_out: Vec<&str> = Vec::new();
+    for (path, text) in order {
+        if used + text.len() <= budget {
+            used += text.len();
+            kept.files.insert(path.clone(), text.clone());
+        } else {
+            left_out.push(path);
+            kept.skipped.push(crate::snapshot::SkippedFile {
+                path: path.clone(),
+                reason: format!("past the {budget}-byte budget of parsed text per repository"),
+            });
+        }
+    }
+    left_out.sort_unstable();
+    let shown: Vec<&str> = left_out.iter().take(10).copied().collect();
+    let more = left_out.len() - shown.len();
+    let mut warning = format!(
+        "{} files not analysed, past the {} MiB budget of parsed text per repository: {}",
+        left_out.len(),
+        budget >> 20,
+        shown.join(", ")
+    );
+    if more > 0 {
+        warning.push_str(&format!(" and {more} more"));
+    }
+    (std::borrow::Cow::Owned(kept), Some(warning))
+}
+
 /// One finding for every id of [`PRACTICE_IDS`], in that order.
 pub fn analyze_repo(snapshot: &RepoSnapshot, table: &PracticeTable) -> Vec<PracticeFinding> {
-    analyze_facts(snapshot, &facts::Facts::gather(snapshot), table)
+    let (snapshot, _) = within_budget(snapshot, MAX_PARSED_BYTES);
+    analyze_facts(&snapshot, &facts::Facts::gather(&snapshot), table)
 }
 
 /// [`analyze_repo`] and [`parse_warnings`] from one reading of the snapshot.
@@ -117,9 +177,48 @@ pub fn analyze_repo_with_warnings(
     snapshot: &RepoSnapshot,
     table: &PracticeTable,
 ) -> (Vec<PracticeFinding>, Vec<String>) {
-    let facts = facts::Facts::gather(snapshot);
-    let findings = analyze_facts(snapshot, &facts, table);
-    (findings, failure_warnings(&facts))
+    let (snapshot, budget_warning) = within_budget(snapshot, MAX_PARSED_BYTES);
+    let facts = facts::Facts::gather(&snapshot);
+    let findings = analyze_facts(&snapshot, &facts, table);
+    let mut warnings = failure_warnings(&facts);
+    warnings.extend(budget_warning);
+    (findings, warnings)
+}
+
+/// What analysing one repository gave: its findings and warnings, or a notice that it could
+/// not be analysed within Folio's limits (the service then marks the repository unknown and
+/// completes the job for the rest).
+#[derive(Debug)]
+pub enum RepoOutcome {
+    Analysed {
+        findings: Vec<PracticeFinding>,
+        warnings: Vec<String>,
+    },
+    OverLimits {
+        warning: String,
+    },
+}
+
+/// [`analyze_repo_with_warnings`] under `catch_unwind`: a file that trips a bug in a parser
+/// costs that repository, never the process and the other jobs in it.
+pub fn analyze_repo_guarded(snapshot: &RepoSnapshot, table: &PracticeTable) -> RepoOutcome {
+    guarded(snapshot, || analyze_repo_with_warnings(snapshot, table))
+}
+
+fn guarded(
+    snapshot: &RepoSnapshot,
+    analyze: impl FnOnce() -> (Vec<PracticeFinding>, Vec<String>),
+) -> RepoOutcome {
+    // Nothing the closure borrows is used after a panic, so no broken invariant can be seen.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(analyze)) {
+        Ok((findings, warnings)) => RepoOutcome::Analysed { findings, warnings },
+        Err(_) => RepoOutcome::OverLimits {
+            warning: format!(
+                "a file in {} could not be analysed within Folio's limits",
+                snapshot.full_name.as_deref().unwrap_or("this repository")
+            ),
+        },
+    }
 }
 
 fn analyze_facts(
@@ -311,3 +410,130 @@ pub fn is_wanted_path(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    fn snapshot() -> RepoSnapshot {
+        RepoSnapshot {
+            full_name: Some("octo/hostile".into()),
+            ..RepoSnapshot::default()
+        }
+    }
+
+    #[test]
+    fn a_panicking_analyzer_gives_over_limits_not_a_crash() {
+        let outcome = guarded(&snapshot(), || panic!("a deliberately failing analyzer"));
+        match outcome {
+            RepoOutcome::OverLimits { warning } => assert_eq!(
+                warning,
+                "a file in octo/hostile could not be analysed within Folio's limits"
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_healthy_analysis_passes_through() {
+        let table = PracticeTable::builtin();
+        match analyze_repo_guarded(&snapshot(), &table) {
+            RepoOutcome::Analysed { findings, .. } => {
+                assert_eq!(findings.len(), PRACTICE_IDS.len())
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn files_past_the_repository_budget_are_left_out_with_one_warning() {
+        let mut snap = snapshot();
+        let wf = "on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n      - run: ruff check .\n";
+        snap.files
+            .insert(".github/workflows/ci.yml".into(), wf.to_string());
+        for i in 0..3 {
+            snap.files
+                .insert(format!("requirements-{i}.txt"), "x\n".repeat(1_000));
+        }
+        snap.files.insert("CHANGELOG.md".into(), "y".repeat(10_000));
+        let (cut, warning) = within_budget(&snap, wf.len() + 4_500);
+        assert!(cut.files.contains_key(".github/workflows/ci.yml"));
+        assert!(cut.files.contains_key("requirements-0.txt"));
+        assert!(cut.files.contains_key("requirements-1.txt"));
+        assert!(!cut.files.contains_key("requirements-2.txt"));
+        assert!(!cut.files.contains_key("CHANGELOG.md"));
+        assert_eq!(cut.skipped.len(), 2);
+        let warning = warning.unwrap_or_default();
+        assert!(
+            warning.starts_with("2 files not analysed, past the")
+                && warning.contains("CHANGELOG.md, requirements-2.txt"),
+            "{warning}"
+        );
+        let (same, none) = within_budget(&snap, MAX_PARSED_BYTES);
+        assert!(matches!(same, std::borrow::Cow::Borrowed(_)) && none.is_none());
+    }
+
+    #[test]
+    fn analysis_warns_when_the_repository_is_over_budget() {
+        let mut snap = snapshot();
+        snap.files
+            .insert("CHANGELOG.md".into(), "z".repeat(MAX_PARSED_BYTES + 1));
+        let table = PracticeTable::builtin();
+        let (_, warnings) = analyze_repo_with_warnings(&snap, &table);
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.starts_with("1 files not analysed")),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn workflow_analysis_is_linear_in_steps() {
+        // Formatters each followed by a diff guard, and a local action of many pinned steps
+        // that no workflow uses: both were scanned once per step.
+        let n = 3_000u64;
+        let mut wf = String::from("on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n");
+        let mut action = String::from("runs:\n  using: composite\n  steps:\n");
+        for i in 0..n {
+            wf.push_str(&format!(
+                "      - run: black src{i}\n      - run: git diff --exit-code\n"
+            ));
+            action.push_str(&format!("    - uses: actions/cache@v{i}\n"));
+        }
+        let mut snap = snapshot();
+        snap.files.insert(".github/workflows/ci.yml".into(), wf);
+        snap.files
+            .insert(".github/actions/unused/action.yml".into(), action);
+        let table = PracticeTable::builtin();
+        let before = common::work_done();
+        let findings = analyze_repo(&snap, &table);
+        let work = common::work_done() - before;
+        assert_eq!(findings.len(), PRACTICE_IDS.len());
+        // Quadratic work would be about n * n = 9,000,000 units.
+        assert!(work < 200 * n, "{work} units of work for {n} steps");
+    }
+
+    #[test]
+    fn thousands_of_workflow_steps_keep_every_distinct_evidence_line() {
+        let mut wf = String::from("on: push\njobs:\n  t:\n    runs-on: x\n    steps:\n");
+        for i in 0..5_000 {
+            wf.push_str(&format!("      - run: ruff check t{i}\n"));
+        }
+        let mut snap = snapshot();
+        snap.files.insert(".github/workflows/ci.yml".into(), wf);
+        let table = PracticeTable::builtin();
+        let lint = analyze_repo(&snap, &table)
+            .into_iter()
+            .find(|f| f.id == "lint")
+            .unwrap_or_else(|| panic!("no lint finding"));
+        assert_eq!(lint.evidence.len(), common::MAX_EVIDENCE);
+        assert!(
+            lint.notes
+                .iter()
+                .any(|n| n.starts_with(&format!("{} more", 5_000 - common::MAX_EVIDENCE))),
+            "{:?}",
+            lint.notes
+        );
+    }
+}

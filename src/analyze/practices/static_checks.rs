@@ -1,7 +1,7 @@
 //! static_checks: lint, format_check, type_check, pre_commit, sast.
 
 use super::common::{self, command_specs, ev, finish, tool_evidence};
-use super::facts::{Facts, command_matches};
+use super::facts::{Cmd, Facts, command_matches};
 use super::table::{CommandSpec, PracticeDef};
 use super::tomlpos;
 use super::yaml::Node;
@@ -19,16 +19,30 @@ pub fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
     // A formatter that rewrites files, followed in the same job by `git diff --exit-code`.
     let fixers: Vec<CommandSpec> = def.fix_commands.iter().map(|c| c.spec()).collect();
+    // The diff guards of each job, by order, so that each formatter finds the first guard
+    // after it by binary search instead of scanning every command of CI.
+    let mut guards: std::collections::HashMap<Option<(usize, usize)>, Vec<&Cmd>> =
+        std::collections::HashMap::new();
+    for g in &f.ci {
+        common::tick();
+        if g.argv.first().map(String::as_str) == Some("git")
+            && g.argv.get(1).map(String::as_str) == Some("diff")
+            && g.argv.iter().any(|a| a == "--exit-code" || a == "--quiet")
+        {
+            guards.entry(g.job).or_default().push(g);
+        }
+    }
+    for list in guards.values_mut() {
+        list.sort_by_key(|g| g.order);
+    }
     for fix in
         f.ci.iter()
             .filter(|c| fixers.iter().any(|r| command_matches(r, &c.argv)))
     {
-        let guard = f.ci.iter().find(|g| {
-            g.job == fix.job
-                && g.order > fix.order
-                && g.argv.first().map(String::as_str) == Some("git")
-                && g.argv.get(1).map(String::as_str) == Some("diff")
-                && (g.argv.iter().any(|a| a == "--exit-code" || a == "--quiet"))
+        common::tick();
+        let guard = guards.get(&fix.job).and_then(|list| {
+            let i = list.partition_point(|g| g.order <= fix.order);
+            list.get(i)
         });
         if let Some(g) = guard {
             evidence.push(common::cmd_ev(fix));

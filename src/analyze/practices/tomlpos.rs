@@ -5,15 +5,31 @@ use super::yaml::{Node, Value};
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+/// The longest error text kept: the parser quotes the offending line, which may be huge.
+pub const MAX_ERROR_CHARS: usize = 200;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct TomlError(pub String);
 
 /// Parses a TOML document. Integers, floats, booleans and dates become scalars as written.
 pub fn parse(text: &str) -> Result<Node, TomlError> {
-    let table = DeTable::parse(text).map_err(|e| TomlError(e.to_string().replace('\n', " ")))?;
+    let table = DeTable::parse(text).map_err(|e| TomlError(capped(&e.to_string())))?;
     let starts = line_starts(text);
     Ok(convert_table(table.get_ref(), 1, &starts))
+}
+
+/// One line of at most [`MAX_ERROR_CHARS`] characters, ending in `…` when cut.
+fn capped(message: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in message.chars().enumerate() {
+        if i + 1 >= MAX_ERROR_CHARS {
+            out.push('…');
+            break;
+        }
+        out.push(if c == '\n' { ' ' } else { c });
+    }
+    out
 }
 
 fn line_starts(text: &str) -> Vec<usize> {
@@ -109,6 +125,38 @@ mod tests {
             .map(|a| a.items().iter().map(|n| n.line).collect())
             .unwrap_or_default();
         assert_eq!(lines, vec![2, 3]);
+    }
+
+    #[test]
+    fn error_text_is_capped_whatever_the_line_length() {
+        // A 1 MiB line with an error at its end: the message must not carry the line.
+        let text = format!("a = \"{}\" x\n", "y".repeat(1 << 20));
+        let err = parse(&text).err().map(|e| e.0).unwrap_or_default();
+        assert!(!err.is_empty());
+        assert!(
+            err.chars().count() <= MAX_ERROR_CHARS,
+            "{} chars",
+            err.len()
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let n = 100_000;
+        let text = format!("a = {}{}\n", "[".repeat(n), "]".repeat(n));
+        assert!(parse(&text).is_err());
+        let text = format!("a = {}1{}\n", "{b = ".repeat(n), "}".repeat(n));
+        assert!(parse(&text).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn arbitrary_text_never_panics_and_errors_stay_short(s in "[\\[\\]{}=\"'a-z0-9.,#\n ]{0,300}") {
+            if let Err(e) = parse(&s) {
+                proptest::prop_assert!(e.0.chars().count() <= MAX_ERROR_CHARS);
+            }
+        }
     }
 
     #[test]

@@ -2,14 +2,20 @@
 //! files, so every YAML input (workflows, pre-commit, dependabot, codecov) goes through this one
 //! untyped, positioned tree instead.
 //!
-//! Hostile input is bounded: nesting deeper than [`MAX_DEPTH`] and alias expansion beyond
-//! [`MAX_NODES`] are parse errors, never a stack overflow or an exponential blow-up.
+//! Hostile input is bounded: nesting deeper than [`MAX_DEPTH`], a tree of more than
+//! [`MAX_NODES`] nodes or more than [`MAX_TREE_BYTES`] once aliases are expanded are parse
+//! errors, never a stack overflow or an exponential blow-up. Every alias is charged the full
+//! size of what it copies, checked before the copy is made.
 
 use saphyr_parser::{Event, Parser, ScalarStyle};
 use std::collections::HashMap;
 
 pub const MAX_DEPTH: usize = 64;
 pub const MAX_NODES: usize = 200_000;
+/// The most bytes the expanded tree may hold: scalar text plus [`NODE_BYTES`] per node.
+pub const MAX_TREE_BYTES: usize = 16 << 20;
+/// What one node costs besides its text, so that many empty nodes are charged too.
+const NODE_BYTES: usize = 32;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -110,14 +116,53 @@ enum Frame {
     Seq {
         line: u32,
         anchor: usize,
+        /// The tree's size when the collection opened, to charge its aliases.
+        start: Cost,
         items: Vec<Node>,
     },
     Map {
         line: u32,
         anchor: usize,
+        start: Cost,
         entries: Vec<(Node, Node)>,
         key: Option<Node>,
     },
+}
+
+/// The size of a tree or subtree: its nodes and its bytes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    nodes: usize,
+    bytes: usize,
+}
+
+impl Cost {
+    fn since(self, start: Cost) -> Cost {
+        Cost {
+            nodes: self.nodes - start.nodes,
+            bytes: self.bytes - start.bytes,
+        }
+    }
+
+    /// Adds `more`, or says which budget it would exceed.
+    fn charge(&mut self, more: Cost, line: u32) -> Result<(), YamlError> {
+        let nodes = self.nodes.saturating_add(more.nodes);
+        let bytes = self.bytes.saturating_add(more.bytes);
+        if nodes > MAX_NODES {
+            return Err(YamlError {
+                line,
+                message: format!("more than {MAX_NODES} nodes (alias expansion)"),
+            });
+        }
+        if bytes > MAX_TREE_BYTES {
+            return Err(YamlError {
+                line,
+                message: format!("more than {MAX_TREE_BYTES} bytes once aliases are expanded"),
+            });
+        }
+        *self = Cost { nodes, bytes };
+        Ok(())
+    }
 }
 
 /// Parses the first document of `text`. An empty document gives a null scalar.
@@ -147,8 +192,8 @@ pub fn parse(text: &str) -> Result<Node, YamlError> {
 fn parse_strict(text: &str) -> Result<Node, YamlError> {
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
-    let mut nodes = 0usize;
+    let mut anchors: HashMap<usize, (Node, Cost)> = HashMap::new();
+    let mut total = Cost::default();
     let mut root: Option<Node> = None;
     for event in parser.by_ref() {
         let (event, span) = event.map_err(|e| YamlError {
@@ -164,6 +209,11 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                 continue;
             }
             Event::Scalar(text, style, anchor, _) => {
+                let cost = Cost {
+                    nodes: 1,
+                    bytes: NODE_BYTES + text.len(),
+                };
+                total.charge(cost, line)?;
                 let node = Node {
                     line,
                     value: Value::Scalar {
@@ -175,28 +225,22 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                         ),
                     },
                 };
-                nodes += 1;
                 if anchor > 0 {
-                    anchors.insert(anchor, node.clone());
+                    anchors.insert(anchor, (node.clone(), cost));
                 }
                 Some(node)
             }
             Event::Alias(id) => {
-                let node = anchors.get(&id).cloned().ok_or_else(|| YamlError {
+                let (node, cost) = anchors.get(&id).ok_or_else(|| YamlError {
                     line,
                     message: "alias to an unknown anchor".into(),
                 })?;
-                nodes += count(&node);
-                if nodes > MAX_NODES {
-                    return Err(YamlError {
-                        line,
-                        message: "too many nodes (alias expansion)".into(),
-                    });
-                }
+                // Charged before the copy, so that an over-budget alias is never expanded.
+                total.charge(*cost, line)?;
                 // An alias keeps the position where it is used, so evidence points there.
                 Some(Node {
                     line,
-                    value: node.value,
+                    value: node.value.clone(),
                 })
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
@@ -206,17 +250,26 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                         message: format!("nesting deeper than {MAX_DEPTH} levels"),
                     });
                 }
-                nodes += 1;
+                let start = total;
+                total.charge(
+                    Cost {
+                        nodes: 1,
+                        bytes: NODE_BYTES,
+                    },
+                    line,
+                )?;
                 if matches!(event, Event::SequenceStart(..)) {
                     stack.push(Frame::Seq {
                         line,
                         anchor,
+                        start,
                         items: Vec::new(),
                     });
                 } else {
                     stack.push(Frame::Map {
                         line,
                         anchor,
+                        start,
                         entries: Vec::new(),
                         key: None,
                     });
@@ -228,6 +281,7 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                     Some(Frame::Seq {
                         line,
                         anchor,
+                        start,
                         items,
                     }) => {
                         let n = Node {
@@ -235,13 +289,14 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                             value: Value::Seq(items),
                         };
                         if anchor > 0 {
-                            anchors.insert(anchor, n.clone());
+                            anchors.insert(anchor, (n.clone(), total.since(start)));
                         }
                         n
                     }
                     Some(Frame::Map {
                         line,
                         anchor,
+                        start,
                         entries,
                         ..
                     }) => {
@@ -250,7 +305,7 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
                             value: Value::Map(entries),
                         };
                         if anchor > 0 {
-                            anchors.insert(anchor, n.clone());
+                            anchors.insert(anchor, (n.clone(), total.since(start)));
                         }
                         n
                     }
@@ -265,12 +320,6 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
             }
             _ => None,
         };
-        if nodes > MAX_NODES {
-            return Err(YamlError {
-                line,
-                message: "too many nodes".into(),
-            });
-        }
         if let Some(node) = complete {
             match stack.last_mut() {
                 Some(Frame::Seq { items, .. }) => items.push(node),
@@ -307,19 +356,6 @@ fn parse_strict(text: &str) -> Result<Node, YamlError> {
     }))
 }
 
-fn count(node: &Node) -> usize {
-    match &node.value {
-        Value::Scalar { .. } => 1,
-        Value::Seq(items) => 1 + items.iter().map(count).sum::<usize>(),
-        Value::Map(entries) => {
-            1 + entries
-                .iter()
-                .map(|(k, v)| count(k) + count(v))
-                .sum::<usize>()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,6 +384,50 @@ mod tests {
             doc.push_str(&format!(
                 "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
             ));
+        }
+        assert!(parse(&doc).is_err());
+    }
+
+    /// An anchored scalar of `len` bytes aliased `times` times in one flow sequence.
+    fn scalar_alias_bomb(len: usize, times: usize) -> String {
+        let mut doc = format!("big: &a \"{}\"\nall: [", "x".repeat(len));
+        doc.push_str(&"*a,".repeat(times));
+        doc.push_str("]\n");
+        doc
+    }
+
+    #[test]
+    fn aliases_of_a_long_scalar_are_charged_by_bytes() {
+        // Few nodes, but 60 KB copied 2,000 times: 120 MB once expanded.
+        let err = parse(&scalar_alias_bomb(60_000, 2_000)).err();
+        assert!(
+            err.as_ref().is_some_and(|e| e.message.contains("bytes")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_reported_alias_bomb_is_refused_without_expanding_it() {
+        // The workflow of the report: under 1 MiB, 600 KB aliased 130,000 times (78 GB).
+        let doc = scalar_alias_bomb(600_000, 130_000);
+        assert!(doc.len() < 1 << 20);
+        assert!(parse(&doc).is_err());
+    }
+
+    #[test]
+    fn aliases_within_the_budget_still_expand() {
+        let root = parse(&scalar_alias_bomb(1_000, 100)).unwrap_or_else(|e| panic!("{e}"));
+        let all = root.get("all").map(Node::items).unwrap_or_default();
+        assert_eq!(all.len(), 100);
+        assert_eq!(all[99].as_str().map(str::len), Some(1_000));
+    }
+
+    #[test]
+    fn deep_nesting_in_block_style_is_bounded() {
+        let mut doc = String::new();
+        for i in 0..200 {
+            doc.push_str(&" ".repeat(i));
+            doc.push_str("a:\n");
         }
         assert!(parse(&doc).is_err());
     }
@@ -382,6 +462,27 @@ mod tests {
         #[test]
         fn never_panics(s in "\\PC{0,200}") {
             let _ = parse(&s);
+        }
+
+        #[test]
+        fn anchors_and_aliases_stay_within_the_budgets(
+            s in "([a-z]{1,3}: (&a|&b)? ?(\\[|\\{)?(\\*a|\\*b|x{1,40})(, \\*a|, \\*b)*(\\]|\\})?\n){0,30}"
+        ) {
+            if let Ok(root) = parse(&s) {
+                let mut nodes = 0usize;
+                let mut bytes = 0usize;
+                let mut stack = vec![&root];
+                while let Some(n) = stack.pop() {
+                    nodes += 1;
+                    bytes += NODE_BYTES + n.as_str().map_or(0, str::len);
+                    stack.extend(n.items());
+                    for (k, v) in n.entries() {
+                        stack.push(k);
+                        stack.push(v);
+                    }
+                }
+                prop_assert!(nodes <= MAX_NODES && bytes <= MAX_TREE_BYTES);
+            }
         }
 
         #[test]
