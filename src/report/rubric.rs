@@ -27,7 +27,6 @@ fn extra_metrics(criterion: Criterion) -> &'static [&'static str] {
             "reviews",
             "assessed_comments",
             "useful_comments",
-            "useful_percent",
             "led_to_change",
             "substantive_kinds",
             "review_responses",
@@ -399,9 +398,6 @@ fn check_threshold(c: Criterion, level: &str, metric: &str, v: f64) -> Result<()
     let key = format!("{}.{level}.{metric}", c.as_str());
     if !v.is_finite() || v < 0.0 {
         return Err(RubricError::invalid(key, "must be a number of 0 or more"));
-    }
-    if metric == "useful_percent" && v > 100.0 {
-        return Err(RubricError::invalid(key, "is a percentage: 0 to 100"));
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ mod facts;
 pub mod ini;
 pub mod python;
 mod release;
+mod runs;
 pub mod runners;
 pub mod shell;
 mod static_checks;
@@ -127,7 +128,7 @@ fn analyze_facts(
     facts: &facts::Facts,
     table: &PracticeTable,
 ) -> Vec<PracticeFinding> {
-    PRACTICE_IDS
+    let mut findings: Vec<PracticeFinding> = PRACTICE_IDS
         .iter()
         .map(|id| match (table.get(id), detector(id)) {
             (Some(def), Some(run)) => {
@@ -142,7 +143,9 @@ fn analyze_facts(
                 f
             }
         })
-        .collect()
+        .collect();
+    runs::apply(facts, table, &mut findings);
+    findings
 }
 
 /// Files that could not be parsed, as "could not parse PATH: reason" warnings.
@@ -198,6 +201,9 @@ const ROOT_FILES: &[&str] = &[
     "trivy.yaml",
     ".snyk",
     ".trivyignore",
+    // Template markers: a repository made with cruft or copier keeps its answers here.
+    ".cruft.json",
+    ".copier-answers.yml",
 ];
 
 const LOCK_FILES: &[&str] = &[

@@ -336,6 +336,7 @@ fn tests_in_ci_exercised_from_checks() {
             conclusion: Some("success".into()),
             app_slug: None,
         }]),
+        ..Default::default()
     });
     assert_eq!(finding(&s, "tests_in_ci").exercised, Some(true));
     assert_eq!(finding(&s, "dependency_update_bot").exercised, Some(false));
