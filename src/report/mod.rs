@@ -152,7 +152,11 @@ fn merge(by_repo: &[PracticeFinding], order: &[String]) -> Vec<PracticeFinding> 
                 };
             }
             for f in &group {
-                merged.evidence.extend(f.evidence.iter().cloned());
+                // The entry names one repository, so its evidence comes from that one only;
+                // the other repositories' evidence stays in `practices_by_repository`.
+                if f.repository == primary.repository {
+                    merged.evidence.extend(f.evidence.iter().cloned());
+                }
                 for note in &f.notes {
                     merged.notes.push(match (several_repos, &f.repository) {
                         (true, Some(repo)) => format!("{repo}: {note}"),

@@ -544,8 +544,9 @@ mod tests {
         let d = r.level(Criterion::Testing, &f);
         assert_eq!(d.level, Level::Some);
         assert!(d.rule.is_some());
-        f.metrics.insert("practice_points", 6.0);
-        // Points alone are not enough: tests must run in CI in credited work.
+        f.metrics.insert("credited_practices", 2.0);
+        f.metrics.insert("exercised_practices", 2.0);
+        // Counts alone are not enough: tests must run in CI in credited work.
         assert_eq!(r.level(Criterion::Testing, &f).level, Level::Some);
         f.credited.insert("tests_in_ci".into());
         assert_eq!(r.level(Criterion::Testing, &f).level, Level::Strong);

@@ -112,7 +112,8 @@ fn merge_puts_credited_evidence_first_and_keeps_repositories() {
     let lint = r.practices.iter().find(|p| p.id == "lint").expect("lint");
     assert_eq!(lint.attribution, Some(Attribution::Owned));
     assert_eq!(lint.repository.as_deref(), Some("me/lib"));
-    assert_eq!(lint.evidence.len(), 2);
+    // Only me/lib's evidence: psf/black's stays with its own repository.
+    assert_eq!(lint.evidence.len(), 1);
     assert_eq!(lint.present, Some(true));
     let sbom = r.practices.iter().find(|p| p.id == "sbom").expect("sbom");
     assert_eq!(sbom.status, PracticeStatus::CouldNotParse);
