@@ -153,7 +153,8 @@ pub(crate) fn template_origin(
         Some(TemplateOrigin::Cruft)
     } else if files.contains_key(".copier-answers.yml") {
         Some(TemplateOrigin::Copier)
-    } else if first_commit_message.is_some_and(|m| m.to_ascii_lowercase().contains("cookiecutter")) {
+    } else if first_commit_message.is_some_and(|m| m.to_ascii_lowercase().contains("cookiecutter"))
+    {
         Some(TemplateOrigin::Cookiecutter)
     } else {
         None
@@ -171,7 +172,10 @@ pub(crate) enum Contributor {
 
 /// Whether the candidate is the only human author: every human entry is the candidate's login.
 /// Unlinked e-mail authors count as other people; bots do not count at all.
-pub(crate) fn candidate_is_only_human_author(candidate: &str, contributors: &[Contributor]) -> bool {
+pub(crate) fn candidate_is_only_human_author(
+    candidate: &str,
+    contributors: &[Contributor],
+) -> bool {
     let mut seen = false;
     for c in contributors {
         match c {
@@ -372,13 +376,29 @@ mod tests {
     #[test]
     fn template_markers_are_recognised() {
         let none = BTreeMap::new();
-        assert_eq!(template_origin(true, &none, None), Some(TemplateOrigin::GitHub));
-        let cruft = BTreeMap::from([(".cruft.json".to_string(), "{}".to_string())]);
-        assert_eq!(template_origin(false, &cruft, None), Some(TemplateOrigin::Cruft));
-        let copier = BTreeMap::from([(".copier-answers.yml".to_string(), "_src_path: x".to_string())]);
-        assert_eq!(template_origin(false, &copier, None), Some(TemplateOrigin::Copier));
         assert_eq!(
-            template_origin(false, &none, Some("Initial commit from Cookiecutter template")),
+            template_origin(true, &none, None),
+            Some(TemplateOrigin::GitHub)
+        );
+        let cruft = BTreeMap::from([(".cruft.json".to_string(), "{}".to_string())]);
+        assert_eq!(
+            template_origin(false, &cruft, None),
+            Some(TemplateOrigin::Cruft)
+        );
+        let copier = BTreeMap::from([(
+            ".copier-answers.yml".to_string(),
+            "_src_path: x".to_string(),
+        )]);
+        assert_eq!(
+            template_origin(false, &copier, None),
+            Some(TemplateOrigin::Copier)
+        );
+        assert_eq!(
+            template_origin(
+                false,
+                &none,
+                Some("Initial commit from Cookiecutter template")
+            ),
             Some(TemplateOrigin::Cookiecutter)
         );
         assert_eq!(template_origin(false, &none, Some("Initial commit")), None);
@@ -393,10 +413,20 @@ mod tests {
         assert!(candidate_is_only_human_author("octocat", &[me.clone()]));
         assert!(candidate_is_only_human_author(
             "octocat",
-            &[me.clone(), Contributor::Bot("dependabot[bot]".into()), Contributor::User("pre-commit-ci[bot]".into())]
+            &[
+                me.clone(),
+                Contributor::Bot("dependabot[bot]".into()),
+                Contributor::User("pre-commit-ci[bot]".into())
+            ]
         ));
-        assert!(!candidate_is_only_human_author("octocat", &[me.clone(), Contributor::Anonymous]));
-        assert!(!candidate_is_only_human_author("octocat", &[me, Contributor::User("hubot".into())]));
+        assert!(!candidate_is_only_human_author(
+            "octocat",
+            &[me.clone(), Contributor::Anonymous]
+        ));
+        assert!(!candidate_is_only_human_author(
+            "octocat",
+            &[me, Contributor::User("hubot".into())]
+        ));
         assert!(!candidate_is_only_human_author("octocat", &[]));
     }
 
@@ -409,20 +439,47 @@ mod tests {
         };
         let cc = Some(TemplateOrigin::Cookiecutter);
         // The candidate's commit added it.
-        assert_eq!(owned_practice_attribution(None, Some(false), lf(Some(true), None)), A::Authored);
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(Some(true), None)),
+            A::Authored
+        );
         // Sole author of a repository not made from a template: every line is theirs.
-        assert_eq!(owned_practice_attribution(None, Some(true), lf(None, None)), A::Authored);
+        assert_eq!(
+            owned_practice_attribution(None, Some(true), lf(None, None)),
+            A::Authored
+        );
         // It came with the template's first commit, whoever the authors are.
-        assert_eq!(owned_practice_attribution(cc, Some(true), lf(Some(true), Some(true))), A::Template);
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(Some(true), Some(true))),
+            A::Template
+        );
         // Sole author, templated, line added after the template copy.
-        assert_eq!(owned_practice_attribution(cc, Some(true), lf(None, Some(false))), A::Authored);
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(None, Some(false))),
+            A::Authored
+        );
         // Another maintainer added it.
-        assert_eq!(owned_practice_attribution(None, Some(false), lf(Some(false), None)), A::Project);
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(Some(false), None)),
+            A::Project
+        );
         // Not determined: other authors and no line history, or the contributors lookup failed.
-        assert_eq!(owned_practice_attribution(None, Some(false), lf(None, None)), A::Owned);
-        assert_eq!(owned_practice_attribution(None, None, lf(None, None)), A::Owned);
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(None, None)),
+            A::Owned
+        );
+        assert_eq!(
+            owned_practice_attribution(None, None, lf(None, None)),
+            A::Owned
+        );
         // Templated, but whether the line came with the template is not known.
-        assert_eq!(owned_practice_attribution(cc, Some(true), lf(None, None)), A::Owned);
-        assert_eq!(owned_practice_attribution(cc, Some(false), lf(Some(false), None)), A::Owned);
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(None, None)),
+            A::Owned
+        );
+        assert_eq!(
+            owned_practice_attribution(cc, Some(false), lf(Some(false), None)),
+            A::Owned
+        );
     }
 }

@@ -19,7 +19,6 @@ const SUBSTANTIVE_KINDS: &[CommentKind] = &[
     CommentKind::DocRequest,
 ];
 
-
 /// What was found for one criterion, before the rubric decides.
 struct Gathered {
     facts: CriterionFacts,

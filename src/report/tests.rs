@@ -380,7 +380,12 @@ mod properties {
         }
     }
 
-    fn pr(attribution: Attribution, tests: bool, checks: Option<bool>, property: bool) -> PullRequestSummary {
+    fn pr(
+        attribution: Attribution,
+        tests: bool,
+        checks: Option<bool>,
+        property: bool,
+    ) -> PullRequestSummary {
         PullRequestSummary {
             url: "https://github.com/o/r/pull/9".into(),
             attribution,
@@ -464,7 +469,11 @@ mod properties {
     #[derive(Debug, Clone)]
     enum Added {
         Repo(RepoPractices),
-        PullRequest(PullRequestSummary, Vec<ReviewSummary>, Vec<ReviewCommentSummary>),
+        PullRequest(
+            PullRequestSummary,
+            Vec<ReviewSummary>,
+            Vec<ReviewCommentSummary>,
+        ),
     }
 
     fn arb_added() -> impl Strategy<Value = Added> {
@@ -486,17 +495,23 @@ mod properties {
             proptest::collection::vec(arb_review(), 0..3),
             proptest::collection::vec(arb_comment(), 0..7),
         )
-            .prop_map(|(repo_practices, pull_requests, reviews, review_comments)| ReportInput {
-                repo_practices,
-                pull_requests,
-                reviews,
-                review_comments,
-                ..Default::default()
-            })
+            .prop_map(
+                |(repo_practices, pull_requests, reviews, review_comments)| ReportInput {
+                    repo_practices,
+                    pull_requests,
+                    reviews,
+                    review_comments,
+                    ..Default::default()
+                },
+            )
     }
 
     fn all_levels(input: ReportInput, rubric: &Rubric) -> Vec<Level> {
-        build(input, rubric).criteria.iter().map(|c| c.level).collect()
+        build(input, rubric)
+            .criteria
+            .iter()
+            .map(|c| c.level)
+            .collect()
     }
 
     proptest! {
@@ -520,5 +535,136 @@ mod properties {
                 prop_assert!(a >= b, "{:?} -> {:?}", before, after);
             }
         }
+    }
+}
+
+mod calibration {
+    use super::*;
+
+    const DOC: &str = include_str!("../../docs/rubric.md");
+
+    fn parse_level(s: &str) -> Level {
+        match s {
+            "strong" => Level::Strong,
+            "some" => Level::Some,
+            "none" => Level::None,
+            "not_assessed" => Level::NotAssessed,
+            other => panic!("unknown level {other}"),
+        }
+    }
+
+    fn parse_attribution(s: &str) -> Attribution {
+        match s {
+            "authored" => Attribution::Authored,
+            "owned" => Attribution::Owned,
+            "template" => Attribution::Template,
+            "project" => Attribution::Project,
+            other => panic!("unknown attribution {other}"),
+        }
+    }
+
+    fn pr_of(kind: &str) -> PullRequestSummary {
+        let mut p = properties_pr(kind == "tests" || kind == "property");
+        p.property_based = kind == "property";
+        p.checks_passed = (kind == "checks").then_some(true);
+        p
+    }
+
+    fn properties_pr(tests: bool) -> PullRequestSummary {
+        PullRequestSummary {
+            url: "https://github.com/o/r/pull/5".into(),
+            attribution: Attribution::Authored,
+            test_files_changed: u32::from(tests),
+            code_files_changed: 1,
+            test_lines_added: 3,
+            code_lines_added: 3,
+            property_based: false,
+            checks_passed: None,
+            review_responses: 0,
+            title: None,
+            new_tests: 0,
+            new_parametrized: 0,
+            new_fixtures: 0,
+            new_property_tests: 0,
+            reviews_received: 0,
+            commits_after_review: 0,
+            thread_replies: 0,
+        }
+    }
+
+    /// Builds a portfolio from the table's `practices` cell.
+    fn portfolio(cell: &str) -> ReportInput {
+        let mut input = ReportInput::default();
+        for token in cell.split_whitespace() {
+            if let Some(a) = token.strip_prefix("repo:") {
+                let n = input.repo_practices.len();
+                let findings = rubric::known_practice_ids()
+                    .iter()
+                    .map(|id| finding(id, PracticeStatus::Absent, None))
+                    .collect();
+                input.repo_practices.push(repo(
+                    &format!("me/r{n}"),
+                    parse_attribution(a),
+                    findings,
+                ));
+            } else if let Some(kind) = token.strip_prefix("pr:") {
+                input.pull_requests.push(pr_of(kind));
+            } else {
+                let (id, seen) = match token.strip_suffix('+') {
+                    Some(id) => (id, true),
+                    None => (token, false),
+                };
+                let rp = input
+                    .repo_practices
+                    .last_mut()
+                    .expect("a repo: token first");
+                let slot = rp
+                    .findings
+                    .iter_mut()
+                    .find(|f| f.id == id)
+                    .unwrap_or_else(|| panic!("unknown practice {id}"));
+                *slot = finding(id, PracticeStatus::Present, seen.then_some(true));
+            }
+        }
+        input
+    }
+
+    #[test]
+    fn every_row_of_the_calibration_table_holds() {
+        let rubric = rubric();
+        assert!(
+            DOC.contains(&format!("version `{}`", rubric.version())),
+            "docs/rubric.md names the rubric version"
+        );
+        let mut rows = 0;
+        let mut header: Vec<String> = Vec::new();
+        for line in DOC.lines().filter(|l| l.starts_with('|')) {
+            let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+            if cells.first() == Some(&"#") {
+                header = cells.iter().map(|c| c.to_string()).collect();
+                continue;
+            }
+            if header.is_empty() || cells[0].starts_with("---") || cells.len() != header.len() {
+                continue;
+            }
+            let report = build(portfolio(cells[2]), &rubric);
+            for c in Criterion::ALL {
+                let col = header
+                    .iter()
+                    .position(|h| h == c.as_str())
+                    .expect("a column per criterion");
+                let got = level(&report, c);
+                assert_eq!(
+                    got,
+                    parse_level(cells[col]),
+                    "row {} ({}): {}",
+                    cells[0],
+                    cells[1],
+                    c.as_str()
+                );
+            }
+            rows += 1;
+        }
+        assert!(rows >= 12, "{rows} calibration rows");
     }
 }

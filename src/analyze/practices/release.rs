@@ -317,7 +317,9 @@ pub fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
     finding.evidence = matching
         .iter()
         .map(|t| Evidence {
-            url: base.as_ref().map(|b| format!("{b}/releases/tag/{}", encode_ref(&t.name))),
+            url: base
+                .as_ref()
+                .map(|b| format!("{b}/releases/tag/{}", encode_ref(&t.name))),
             path: None,
             line: None,
             detail: format!("tag {}", t.name),
@@ -383,8 +385,14 @@ mod tag_link_tests {
 
     #[test]
     fn tag_links_come_from_the_release_host() {
-        let rs = vec![release(None), release(Some("https://ghe.example/o/r/releases/tag/v1.0.0"))];
-        assert_eq!(release_base(Some(&rs)).as_deref(), Some("https://ghe.example/o/r"));
+        let rs = vec![
+            release(None),
+            release(Some("https://ghe.example/o/r/releases/tag/v1.0.0")),
+        ];
+        assert_eq!(
+            release_base(Some(&rs)).as_deref(),
+            Some("https://ghe.example/o/r")
+        );
         assert_eq!(release_base(Some(&[release(None)])), None);
         assert_eq!(release_base(None), None);
         assert_eq!(encode_ref("v1.0.0"), "v1.0.0");

@@ -45,7 +45,9 @@ pub(crate) fn job_name_matches(pattern: &str, name: &str) -> bool {
     let mut rest = pattern;
     while let Some(open) = rest.find("${{") {
         pieces.push(&rest[..open]);
-        rest = rest[open..].find("}}").map_or("", |c| &rest[open + c + 2..]);
+        rest = rest[open..]
+            .find("}}")
+            .map_or("", |c| &rest[open + c + 2..]);
     }
     pieces.push(rest);
     let mut at = 0usize;
@@ -75,10 +77,12 @@ fn job_label(job: &Job) -> &str {
 /// Tag- or release-triggered workflows run on tags, so their latest run on any ref counts.
 fn runs_on_any_ref(wf: &Workflow) -> bool {
     wf.triggers.iter().any(|t| t == "release")
-        || !wf
-            .triggers
-            .iter()
-            .any(|t| matches!(t.as_str(), "push" | "pull_request" | "schedule" | "merge_group"))
+        || !wf.triggers.iter().any(|t| {
+            matches!(
+                t.as_str(),
+                "push" | "pull_request" | "schedule" | "merge_group"
+            )
+        })
 }
 
 /// Judges the jobs `labels` of the workflow at `path` by its latest completed run.
@@ -92,7 +96,9 @@ pub(crate) fn judge(
     let latest = runs
         .iter()
         .filter(|r| r.workflow_path == path && r.status == "completed")
-        .filter(|r| any_ref || (default_branch.is_some() && r.head_branch.as_deref() == default_branch))
+        .filter(|r| {
+            any_ref || (default_branch.is_some() && r.head_branch.as_deref() == default_branch)
+        })
         .max_by_key(|r| r.created_at);
     let Some(run) = latest else {
         return Verdict::Unknown;
@@ -119,7 +125,10 @@ pub(crate) fn judge(
     {
         return Verdict::DidNotPass { url, at_ms };
     }
-    if legs.iter().all(|j| j.conclusion.as_deref() == Some("success")) {
+    if legs
+        .iter()
+        .all(|j| j.conclusion.as_deref() == Some("success"))
+    {
         return Verdict::Passed { url, at_ms };
     }
     Verdict::Unknown
@@ -220,8 +229,14 @@ pub(crate) fn apply(f: &Facts, table: &PracticeTable, findings: &mut [PracticeFi
         let mut failed: Option<(String, i64)> = None;
         for e in &finding.evidence {
             for (wi, js) in jobs_of(f, &finding.id, e, table) {
-                let Some(wf) = f.workflows.get(wi) else { continue };
-                let labels: Vec<&str> = js.iter().filter_map(|j| wf.jobs.get(*j)).map(job_label).collect();
+                let Some(wf) = f.workflows.get(wi) else {
+                    continue;
+                };
+                let labels: Vec<&str> = js
+                    .iter()
+                    .filter_map(|j| wf.jobs.get(*j))
+                    .map(job_label)
+                    .collect();
                 match judge(runs, &wf.path, &labels, branch, runs_on_any_ref(wf)) {
                     Verdict::Passed { url, at_ms } => {
                         if passed.as_ref().is_none_or(|(_, t)| at_ms > *t) {

@@ -74,7 +74,11 @@ fn api_jobs(legs: &[(&str, &str)]) -> String {
             )
         })
         .collect();
-    format!(r#"{{"total_count": {}, "jobs": [{}]}}"#, legs.len(), jobs.join(","))
+    format!(
+        r#"{{"total_count": {}, "jobs": [{}]}}"#,
+        legs.len(),
+        jobs.join(",")
+    )
 }
 
 fn exercised(runs: Option<Vec<WorkflowRun>>) -> Vec<(String, Option<bool>, usize)> {
@@ -92,11 +96,26 @@ fn exercised(runs: Option<Vec<WorkflowRun>>) -> Vec<(String, Option<bool>, usize
     analyze_repo(&snap, &table)
         .into_iter()
         .filter(|f| {
-            ["lint", "type_check", "tests_in_ci", "matrix_build", "ci_cache", "least_privilege_token"]
-                .contains(&f.id.as_str())
+            [
+                "lint",
+                "type_check",
+                "tests_in_ci",
+                "matrix_build",
+                "ci_cache",
+                "least_privilege_token",
+            ]
+            .contains(&f.id.as_str())
         })
         .map(|f| {
-            let links = f.evidence.iter().filter(|e| e.url.as_deref().is_some_and(|u| u.contains("/actions/runs/"))).count();
+            let links = f
+                .evidence
+                .iter()
+                .filter(|e| {
+                    e.url
+                        .as_deref()
+                        .is_some_and(|u| u.contains("/actions/runs/"))
+                })
+                .count();
             (f.id, f.exercised, links)
         })
         .collect()
@@ -105,7 +124,10 @@ fn exercised(runs: Option<Vec<WorkflowRun>>) -> Vec<(String, Option<bool>, usize
 #[test]
 fn every_leg_green_is_seen_running_with_the_run_link() {
     let legs = api_jobs(&[("test (3.11)", "success"), ("test (3.12)", "success")]);
-    let got = exercised(Some(vec![run_from_api(&api_run("main", "success"), Some(&legs))]));
+    let got = exercised(Some(vec![run_from_api(
+        &api_run("main", "success"),
+        Some(&legs),
+    )]));
     assert_eq!(got.len(), 6);
     for (id, ex, links) in got {
         assert_eq!(ex, Some(true), "{id}");
@@ -116,7 +138,10 @@ fn every_leg_green_is_seen_running_with_the_run_link() {
 #[test]
 fn one_failed_leg_is_ran_did_not_pass() {
     let legs = api_jobs(&[("test (3.11)", "success"), ("test (3.12)", "failure")]);
-    let got = exercised(Some(vec![run_from_api(&api_run("main", "failure"), Some(&legs))]));
+    let got = exercised(Some(vec![run_from_api(
+        &api_run("main", "failure"),
+        Some(&legs),
+    )]));
     for (id, ex, links) in got {
         assert_eq!(ex, Some(false), "{id}");
         assert_eq!(links, 1, "{id}");
@@ -128,8 +153,14 @@ fn cancelled_skipped_other_branches_and_unfetched_runs_are_unknown() {
     let cancelled = api_jobs(&[("test (3.11)", "cancelled"), ("test (3.12)", "success")]);
     let skipped = api_jobs(&[("test (3.11)", "skipped"), ("test (3.12)", "skipped")]);
     for runs in [
-        Some(vec![run_from_api(&api_run("main", "cancelled"), Some(&cancelled))]),
-        Some(vec![run_from_api(&api_run("main", "success"), Some(&skipped))]),
+        Some(vec![run_from_api(
+            &api_run("main", "cancelled"),
+            Some(&cancelled),
+        )]),
+        Some(vec![run_from_api(
+            &api_run("main", "success"),
+            Some(&skipped),
+        )]),
         Some(vec![run_from_api(&api_run("feature", "success"), None)]),
         Some(vec![]),
         None,
@@ -156,8 +187,14 @@ fn job_names_match_matrix_legs_reusable_calls_and_expressions() {
     assert!(job_name_matches("ci", "ci / lint"));
     assert!(!job_name_matches("test", "tests"));
     assert!(!job_name_matches("test", "lint (test)"));
-    assert!(job_name_matches("Python ${{ matrix.python }}", "Python 3.12"));
-    assert!(job_name_matches("${{ matrix.os }} / py${{ matrix.py }}", "ubuntu / py3.12"));
+    assert!(job_name_matches(
+        "Python ${{ matrix.python }}",
+        "Python 3.12"
+    ));
+    assert!(job_name_matches(
+        "${{ matrix.os }} / py${{ matrix.py }}",
+        "ubuntu / py3.12"
+    ));
     assert!(!job_name_matches("Python ${{ matrix.python }}", "Lint"));
 }
 
