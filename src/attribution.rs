@@ -129,7 +129,7 @@ pub fn authored_practices(
 
 /// How a repository came from a template, when it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TemplateOrigin {
+pub enum TemplateOrigin {
     /// GitHub's `template_repository`.
     GitHub,
     /// A `.cruft.json` at the root.
@@ -142,7 +142,7 @@ pub(crate) enum TemplateOrigin {
 
 /// Whether a repository was generated from a template: GitHub's `template_repository`, the
 /// answers file cruft or copier leave at the root, or a first commit that names cookiecutter.
-pub(crate) fn template_origin(
+pub fn template_origin(
     github_template: bool,
     files: &BTreeMap<String, String>,
     first_commit_message: Option<&str>,
@@ -163,7 +163,7 @@ pub(crate) fn template_origin(
 
 /// One entry of the contributors listing (`anon=1`): a linked account or an e-mail address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Contributor {
+pub enum Contributor {
     User(String),
     Bot(String),
     /// An author e-mail linked to no account: nobody can say it is the candidate.
@@ -172,10 +172,7 @@ pub(crate) enum Contributor {
 
 /// Whether the candidate is the only human author: every human entry is the candidate's login.
 /// Unlinked e-mail authors count as other people; bots do not count at all.
-pub(crate) fn candidate_is_only_human_author(
-    candidate: &str,
-    contributors: &[Contributor],
-) -> bool {
+pub fn candidate_is_only_human_author(candidate: &str, contributors: &[Contributor]) -> bool {
     let mut seen = false;
     for c in contributors {
         match c {
@@ -190,7 +187,7 @@ pub(crate) fn candidate_is_only_human_author(
 
 /// What is known of one practice's evidence line in a repository the candidate owns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct LineFacts {
+pub struct LineFacts {
     /// One of the candidate's own commits added the line; `None` when its history was not read.
     pub added_by_candidate: Option<bool>,
     /// The line was already in the template's first commit; `None` when not known.
@@ -202,7 +199,7 @@ pub(crate) struct LineFacts {
 /// commit, `project` when another person added it, and `owned` only where that could not be
 /// determined. `only_human_author` is `None` when the contributors lookup failed: unknown is
 /// never read as "someone else wrote it".
-pub(crate) fn owned_practice_attribution(
+pub fn owned_practice_attribution(
     template: Option<TemplateOrigin>,
     only_human_author: Option<bool>,
     line: LineFacts,
@@ -410,7 +407,10 @@ mod tests {
     #[test]
     fn only_human_author_ignores_bots_and_counts_email_authors_as_others() {
         let me = Contributor::User("Octocat".into());
-        assert!(candidate_is_only_human_author("octocat", &[me.clone()]));
+        assert!(candidate_is_only_human_author(
+            "octocat",
+            std::slice::from_ref(&me)
+        ));
         assert!(candidate_is_only_human_author(
             "octocat",
             &[
