@@ -1030,3 +1030,28 @@ fn wrapper_actions_run_their_script_input() {
         A
     );
 }
+
+#[test]
+fn pip_audit_in_cyclonedx_format_counts_for_sbom() {
+    for run in [
+        "pip-audit -f cyclonedx-json -o sbom.json",
+        "pip-audit --format=cyclonedx-xml",
+        "uv run pip-audit --format cyclonedx-json",
+    ] {
+        let s = snap(&[(".github/workflows/ci.yml", &wf(run))]);
+        assert_eq!(finding(&s, "sbom").status, PracticeStatus::Present, "{run}");
+        assert_eq!(
+            finding(&s, "dependency_vuln_scan").status,
+            PracticeStatus::Present,
+            "{run}"
+        );
+    }
+    for run in [
+        "pip-audit",
+        "pip-audit -f json",
+        "pip-audit --format=markdown",
+    ] {
+        let s = snap(&[(".github/workflows/ci.yml", &wf(run))]);
+        assert_eq!(finding(&s, "sbom").status, PracticeStatus::Absent, "{run}");
+    }
+}
