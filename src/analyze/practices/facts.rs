@@ -592,6 +592,17 @@ impl<'a> Facts<'a> {
                     );
                 }
             }
+            "invoke" | "inv" => {
+                for target in pos.iter().filter(|p| !p.starts_with('-')) {
+                    if let Some(cmds) = self.runners.invoke.tasks.get(*target) {
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("invoke task {target}"), c)),
+                        );
+                    }
+                }
+            }
             "make" | "gmake" => {
                 let dir = option_values(argv, &["-C", "--directory"])
                     .into_iter()

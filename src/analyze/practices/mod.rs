@@ -203,6 +203,8 @@ const ROOT_FILES: &[&str] = &[
     ".trivyignore",
     // Template markers: a repository made with cruft or copier keeps its answers here.
     ".cruft.json",
+    // invoke's task file.
+    "tasks.py",
     ".copier-answers.yml",
 ];
 

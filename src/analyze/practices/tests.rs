@@ -1055,3 +1055,21 @@ fn pip_audit_in_cyclonedx_format_counts_for_sbom() {
         assert_eq!(finding(&s, "sbom").status, PracticeStatus::Absent, "{run}");
     }
 }
+
+#[test]
+fn invoke_tasks_called_by_ci_are_followed() {
+    let tasks = "from invoke import task\n\n@task\ndef lint(c):\n    c.run(\"ruff check src\")\n\n@task\ndef types(c):\n    c.run(\"mypy src\")\n";
+    let s = snap(&[
+        (".github/workflows/ci.yml", &wf("uv run invoke lint")),
+        ("tasks.py", tasks),
+    ]);
+    let lint = finding(&s, "lint");
+    assert_eq!(lint.status, PracticeStatus::Present);
+    assert!(
+        lint.evidence
+            .iter()
+            .any(|e| e.path.as_deref() == Some("tasks.py") && e.line == Some(5))
+    );
+    // A task CI never calls does not run in CI.
+    assert_eq!(finding(&s, "type_check").status, PracticeStatus::Absent);
+}
