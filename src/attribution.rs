@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::model::{PracticeFinding, PracticeStatus};
+use crate::model::{Attribution, PracticeFinding, PracticeStatus};
 use crate::snapshot::RepoSnapshot;
 
 /// Shorter lines (`run: |`, `}`, `- id: x`) are too common to say who wrote a practice.
@@ -125,6 +125,101 @@ pub fn authored_practices(
         }
     }
     out
+}
+
+/// How a repository came from a template, when it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateOrigin {
+    /// GitHub's `template_repository`.
+    GitHub,
+    /// A `.cruft.json` at the root.
+    Cruft,
+    /// A `.copier-answers.yml` at the root.
+    Copier,
+    /// The first commit's message names cookiecutter.
+    Cookiecutter,
+}
+
+/// Whether a repository was generated from a template: GitHub's `template_repository`, the
+/// answers file cruft or copier leave at the root, or a first commit that names cookiecutter.
+pub fn template_origin(
+    github_template: bool,
+    files: &BTreeMap<String, String>,
+    first_commit_message: Option<&str>,
+) -> Option<TemplateOrigin> {
+    if github_template {
+        Some(TemplateOrigin::GitHub)
+    } else if files.contains_key(".cruft.json") {
+        Some(TemplateOrigin::Cruft)
+    } else if files.contains_key(".copier-answers.yml") {
+        Some(TemplateOrigin::Copier)
+    } else if first_commit_message.is_some_and(|m| m.to_ascii_lowercase().contains("cookiecutter"))
+    {
+        Some(TemplateOrigin::Cookiecutter)
+    } else {
+        None
+    }
+}
+
+/// One entry of the contributors listing (`anon=1`): a linked account or an e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Contributor {
+    User(String),
+    Bot(String),
+    /// An author e-mail linked to no account: nobody can say it is the candidate.
+    Anonymous,
+}
+
+/// Whether the candidate is the only human author: every human entry is the candidate's login.
+/// Unlinked e-mail authors count as other people; bots do not count at all.
+pub fn candidate_is_only_human_author(candidate: &str, contributors: &[Contributor]) -> bool {
+    let mut seen = false;
+    for c in contributors {
+        match c {
+            Contributor::User(login) if login.eq_ignore_ascii_case(candidate) => seen = true,
+            Contributor::User(login) if login.ends_with("[bot]") => {}
+            Contributor::Bot(_) => {}
+            Contributor::User(_) | Contributor::Anonymous => return false,
+        }
+    }
+    seen
+}
+
+/// What is known of one practice's evidence line in a repository the candidate owns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineFacts {
+    /// One of the candidate's own commits added the line; `None` when its history was not read.
+    pub added_by_candidate: Option<bool>,
+    /// The line was already in the template's first commit; `None` when not known.
+    pub in_template_commit: Option<bool>,
+}
+
+/// A practice's attribution in a repository the candidate owns (not a fork): `authored` when
+/// the candidate's commits added its line, `template` when it came with a template's first
+/// commit, `project` when another person added it, and `owned` only where that could not be
+/// determined. `only_human_author` is `None` when the contributors lookup failed: unknown is
+/// never read as "someone else wrote it".
+pub fn owned_practice_attribution(
+    template: Option<TemplateOrigin>,
+    only_human_author: Option<bool>,
+    line: LineFacts,
+) -> Attribution {
+    let templated = template.is_some();
+    if templated && line.in_template_commit == Some(true) {
+        return Attribution::Template;
+    }
+    let outside_template = !templated || line.in_template_commit == Some(false);
+    if line.added_by_candidate == Some(true) {
+        return Attribution::Authored;
+    }
+    if outside_template && only_human_author == Some(true) {
+        // Nobody else wrote anything here, and the line did not come with the template.
+        return Attribution::Authored;
+    }
+    if outside_template && line.added_by_candidate == Some(false) {
+        return Attribution::Project;
+    }
+    Attribution::Owned
 }
 
 #[cfg(test)]
@@ -273,5 +368,118 @@ mod tests {
     fn added_lines_skip_the_file_header_and_context() {
         let patch = "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n keep\n-old\n+  new  \n";
         assert_eq!(added_lines(patch).collect::<Vec<_>>(), vec!["new"]);
+    }
+
+    #[test]
+    fn template_markers_are_recognised() {
+        let none = BTreeMap::new();
+        assert_eq!(
+            template_origin(true, &none, None),
+            Some(TemplateOrigin::GitHub)
+        );
+        let cruft = BTreeMap::from([(".cruft.json".to_string(), "{}".to_string())]);
+        assert_eq!(
+            template_origin(false, &cruft, None),
+            Some(TemplateOrigin::Cruft)
+        );
+        let copier = BTreeMap::from([(
+            ".copier-answers.yml".to_string(),
+            "_src_path: x".to_string(),
+        )]);
+        assert_eq!(
+            template_origin(false, &copier, None),
+            Some(TemplateOrigin::Copier)
+        );
+        assert_eq!(
+            template_origin(
+                false,
+                &none,
+                Some("Initial commit from Cookiecutter template")
+            ),
+            Some(TemplateOrigin::Cookiecutter)
+        );
+        assert_eq!(template_origin(false, &none, Some("Initial commit")), None);
+        // Deeper copies (test data) are not the repository's own answers file.
+        let nested = BTreeMap::from([("tests/data/.cruft.json".to_string(), "{}".to_string())]);
+        assert_eq!(template_origin(false, &nested, None), None);
+    }
+
+    #[test]
+    fn only_human_author_ignores_bots_and_counts_email_authors_as_others() {
+        let me = Contributor::User("Octocat".into());
+        assert!(candidate_is_only_human_author(
+            "octocat",
+            std::slice::from_ref(&me)
+        ));
+        assert!(candidate_is_only_human_author(
+            "octocat",
+            &[
+                me.clone(),
+                Contributor::Bot("dependabot[bot]".into()),
+                Contributor::User("pre-commit-ci[bot]".into())
+            ]
+        ));
+        assert!(!candidate_is_only_human_author(
+            "octocat",
+            &[me.clone(), Contributor::Anonymous]
+        ));
+        assert!(!candidate_is_only_human_author(
+            "octocat",
+            &[me, Contributor::User("hubot".into())]
+        ));
+        assert!(!candidate_is_only_human_author("octocat", &[]));
+    }
+
+    #[test]
+    fn owned_practices_are_split_by_who_added_the_line() {
+        use Attribution as A;
+        let lf = |by: Option<bool>, tpl: Option<bool>| LineFacts {
+            added_by_candidate: by,
+            in_template_commit: tpl,
+        };
+        let cc = Some(TemplateOrigin::Cookiecutter);
+        // The candidate's commit added it.
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(Some(true), None)),
+            A::Authored
+        );
+        // Sole author of a repository not made from a template: every line is theirs.
+        assert_eq!(
+            owned_practice_attribution(None, Some(true), lf(None, None)),
+            A::Authored
+        );
+        // It came with the template's first commit, whoever the authors are.
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(Some(true), Some(true))),
+            A::Template
+        );
+        // Sole author, templated, line added after the template copy.
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(None, Some(false))),
+            A::Authored
+        );
+        // Another maintainer added it.
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(Some(false), None)),
+            A::Project
+        );
+        // Not determined: other authors and no line history, or the contributors lookup failed.
+        assert_eq!(
+            owned_practice_attribution(None, Some(false), lf(None, None)),
+            A::Owned
+        );
+        assert_eq!(
+            owned_practice_attribution(None, None, lf(None, None)),
+            A::Owned
+        );
+        // Templated, but whether the line came with the template is not known.
+        assert_eq!(
+            owned_practice_attribution(cc, Some(true), lf(None, None)),
+            A::Owned
+        );
+        assert_eq!(
+            owned_practice_attribution(cc, Some(false), lf(Some(false), None)),
+            A::Owned
+        );
     }
 }

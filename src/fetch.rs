@@ -654,6 +654,7 @@ impl Fetcher<'_> {
                 activity: Some(RepoActivity {
                     dependency_bot_merged_prs: bot_merged,
                     default_branch_checks,
+                    ..RepoActivity::default()
                 }),
             },
             attribution,

@@ -12,13 +12,15 @@ pub enum Attribution {
     Authored,
     Reviewed,
     Owned,
+    /// Came with the first commit of a template-generated repository: context, not credited.
+    Template,
     Project,
     Unrelated,
 }
 
 impl Attribution {
-    /// Whether this attribution earns credit towards a level (`project` and `unrelated` are
-    /// context only).
+    /// Whether this attribution earns credit towards a level (`template`, `project` and
+    /// `unrelated` are context only).
     pub fn is_credited(self) -> bool {
         matches!(self, Self::Authored | Self::Reviewed | Self::Owned)
     }
@@ -28,6 +30,7 @@ impl Attribution {
             Self::Authored => "authored",
             Self::Reviewed => "reviewed",
             Self::Owned => "owned",
+            Self::Template => "template",
             Self::Project => "project",
             Self::Unrelated => "unrelated",
         }

@@ -62,6 +62,41 @@ pub struct RepoActivity {
     pub dependency_bot_merged_prs: Option<u32>,
     /// Check runs on the default branch head: (name, conclusion).
     pub default_branch_checks: Option<Vec<CheckRun>>,
+    /// The repository's default branch, as the API names it.
+    #[serde(default)]
+    pub default_branch: Option<String>,
+    /// Recent completed workflow runs (Actions), newest first. `None` = not fetched or the
+    /// lookup failed: unknown, never "did not run".
+    #[serde(default)]
+    pub workflow_runs: Option<Vec<WorkflowRun>>,
+}
+
+/// One workflow run, as the Actions runs listing gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowRun {
+    /// The workflow file, `.github/workflows/ci.yml` (the API's `@ref` suffix removed).
+    pub workflow_path: String,
+    /// push, pull_request, release, schedule, workflow_dispatch, ...
+    pub event: String,
+    pub head_branch: Option<String>,
+    /// queued, in_progress, completed, ...
+    pub status: String,
+    /// success, failure, cancelled, skipped, timed_out, ... once completed.
+    pub conclusion: Option<String>,
+    pub html_url: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
+    /// The run's jobs (every matrix leg), when they were fetched.
+    #[serde(default)]
+    pub jobs: Option<Vec<WorkflowJob>>,
+}
+
+/// One job of a workflow run: a matrix leg is its own job, named `test (3.12)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowJob {
+    pub name: String,
+    pub conclusion: Option<String>,
+    pub html_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -27,7 +27,6 @@ fn extra_metrics(criterion: Criterion) -> &'static [&'static str] {
             "reviews",
             "assessed_comments",
             "useful_comments",
-            "useful_percent",
             "led_to_change",
             "substantive_kinds",
             "review_responses",
@@ -400,9 +399,6 @@ fn check_threshold(c: Criterion, level: &str, metric: &str, v: f64) -> Result<()
     if !v.is_finite() || v < 0.0 {
         return Err(RubricError::invalid(key, "must be a number of 0 or more"));
     }
-    if metric == "useful_percent" && v > 100.0 {
-        return Err(RubricError::invalid(key, "is a percentage: 0 to 100"));
-    }
     Ok(())
 }
 
@@ -548,8 +544,9 @@ mod tests {
         let d = r.level(Criterion::Testing, &f);
         assert_eq!(d.level, Level::Some);
         assert!(d.rule.is_some());
-        f.metrics.insert("practice_points", 6.0);
-        // Points alone are not enough: tests must run in CI in credited work.
+        f.metrics.insert("credited_practices", 2.0);
+        f.metrics.insert("exercised_practices", 2.0);
+        // Counts alone are not enough: tests must run in CI in credited work.
         assert_eq!(r.level(Criterion::Testing, &f).level, Level::Some);
         f.credited.insert("tests_in_ci".into());
         assert_eq!(r.level(Criterion::Testing, &f).level, Level::Strong);

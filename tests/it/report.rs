@@ -828,6 +828,16 @@ fn json_matches_the_documented_schema() {
         serde_json::from_str(&render::json(&build(thin_input(), &rubric()))).expect("JSON");
     broken["criteria"][0]["level"] = serde_json::json!("excellent");
     assert!(!validator.is_valid(&broken));
+    // Evidence read through the API must carry its link.
+    let mut unlinked: serde_json::Value =
+        serde_json::from_str(&render::json(&build(strong_input(), &rubric()))).expect("JSON");
+    let evidence = unlinked["practices"]
+        .as_array_mut()
+        .and_then(|ps| ps.iter_mut().find(|p| p["evidence"][0].is_object()))
+        .and_then(|p| p["evidence"][0].as_object_mut())
+        .expect("some practice has evidence");
+    evidence.remove("url");
+    assert!(!validator.is_valid(&unlinked));
 }
 
 fn hostile_text() -> impl Strategy<Value = String> {

@@ -606,6 +606,17 @@ impl<'a> Facts<'a> {
                     );
                 }
             }
+            "invoke" | "inv" => {
+                for target in pos.iter().filter(|p| !p.starts_with('-')) {
+                    if let Some(cmds) = self.runners.invoke.tasks.get(*target) {
+                        found.extend(
+                            cmds.iter()
+                                .cloned()
+                                .map(|c| (format!("invoke task {target}"), c)),
+                        );
+                    }
+                }
+            }
             "make" | "gmake" => {
                 let dir = option_values(argv, &["-C", "--directory"])
                     .into_iter()
@@ -845,7 +856,22 @@ pub fn command_matches(rule: &CommandSpec, argv: &[String]) -> bool {
     {
         return false;
     }
-    rule.flags_any.is_empty() || rule.flags_any.iter().any(|f| shell::has_flag(argv, f))
+    rule.flags_any.is_empty() || rule.flags_any.iter().any(|f| flag_given(argv, f))
+}
+
+/// `--flag` given at all, or for `--flag=prefix*`, given with a value that starts with
+/// `prefix` (as `--flag=value` or `--flag value`).
+fn flag_given(argv: &[String], rule: &str) -> bool {
+    let Some((flag, pattern)) = rule.split_once('=') else {
+        return shell::has_flag(argv, rule);
+    };
+    let prefix = pattern.trim_end_matches('*');
+    argv.iter().enumerate().any(|(i, w)| {
+        w.strip_prefix(flag)
+            .and_then(|r| r.strip_prefix('='))
+            .is_some_and(|v| v.starts_with(prefix))
+            || (w == flag && argv.get(i + 1).is_some_and(|v| v.starts_with(prefix)))
+    })
 }
 
 fn truthy(s: &str) -> bool {

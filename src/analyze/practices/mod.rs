@@ -12,6 +12,7 @@ pub mod ini;
 pub mod python;
 mod release;
 pub mod runners;
+mod runs;
 pub mod shell;
 mod static_checks;
 mod supply_chain;
@@ -226,7 +227,7 @@ fn analyze_facts(
     facts: &facts::Facts,
     table: &PracticeTable,
 ) -> Vec<PracticeFinding> {
-    PRACTICE_IDS
+    let mut findings: Vec<PracticeFinding> = PRACTICE_IDS
         .iter()
         .map(|id| match (table.get(id), detector(id)) {
             (Some(def), Some(run)) => {
@@ -241,7 +242,9 @@ fn analyze_facts(
                 f
             }
         })
-        .collect()
+        .collect();
+    runs::apply(facts, table, &mut findings);
+    findings
 }
 
 /// Files that could not be parsed, as "could not parse PATH: reason" warnings.
@@ -297,6 +300,11 @@ const ROOT_FILES: &[&str] = &[
     "trivy.yaml",
     ".snyk",
     ".trivyignore",
+    // Template markers: a repository made with cruft or copier keeps its answers here.
+    ".cruft.json",
+    // invoke's task file.
+    "tasks.py",
+    ".copier-answers.yml",
 ];
 
 const LOCK_FILES: &[&str] = &[

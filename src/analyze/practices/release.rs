@@ -262,6 +262,32 @@ pub fn is_semver(tag: &str) -> bool {
                     .all(|ch| ch.is_ascii_alphanumeric() || ch == '.'))
 }
 
+/// The repository's web address, from a release's `html_url` (`…/releases/tag/<tag>`): the
+/// API gives it on the host the reader browses, GitHub Enterprise Server included.
+fn release_base(releases: Option<&[crate::snapshot::Release]>) -> Option<String> {
+    releases?.iter().find_map(|r| {
+        let url = r.html_url.as_deref()?;
+        url.find("/releases/tag/").map(|i| url[..i].to_string())
+    })
+}
+
+/// A tag name as a URL path segment: characters with a meaning in URLs are escaped.
+fn encode_ref(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for ch in name.chars() {
+        match ch {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '.' | '_' | '~' | '/' | '+' => out.push(ch),
+            _ => {
+                let mut buf = [0u8; 4];
+                for b in ch.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("%{b:02X}"));
+                }
+            }
+        }
+    }
+    out
+}
+
 pub fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
     let Some(tags) = &f.snap.tags else {
         let mut finding = PracticeFinding::new("semver_tags", PracticeStatus::NotAssessable);
@@ -287,10 +313,13 @@ pub fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
         PracticeStatus::Absent
     };
     let mut finding = PracticeFinding::new("semver_tags", status);
+    let base = release_base(f.snap.releases.as_deref());
     finding.evidence = matching
         .iter()
         .map(|t| Evidence {
-            url: None,
+            url: base
+                .as_ref()
+                .map(|b| format!("{b}/releases/tag/{}", encode_ref(&t.name))),
             path: None,
             line: None,
             detail: format!("tag {}", t.name),
@@ -333,4 +362,40 @@ pub fn release_notes(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
         })
         .collect();
     finding
+}
+
+#[cfg(test)]
+mod tag_link_tests {
+    use super::*;
+    use crate::snapshot::Release;
+
+    fn release(url: Option<&str>) -> Release {
+        Release {
+            tag_name: "v1.0.0".into(),
+            name: None,
+            body: None,
+            html_url: url.map(str::to_string),
+            draft: false,
+            prerelease: false,
+            published_at: None,
+            author_login: None,
+            asset_names: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn tag_links_come_from_the_release_host() {
+        let rs = vec![
+            release(None),
+            release(Some("https://ghe.example/o/r/releases/tag/v1.0.0")),
+        ];
+        assert_eq!(
+            release_base(Some(&rs)).as_deref(),
+            Some("https://ghe.example/o/r")
+        );
+        assert_eq!(release_base(Some(&[release(None)])), None);
+        assert_eq!(release_base(None), None);
+        assert_eq!(encode_ref("v1.0.0"), "v1.0.0");
+        assert_eq!(encode_ref("v1 #2?"), "v1%20%232%3F");
+    }
 }

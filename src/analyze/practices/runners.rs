@@ -42,6 +42,8 @@ pub struct Runners {
     pub just: Option<Tasks>,
     pub poe: Tasks,
     pub pdm: Tasks,
+    /// invoke tasks from `tasks.py` (names with `_` as `-`, as invoke shows them).
+    pub invoke: Tasks,
     /// Parse failures: (path, message).
     pub failures: Vec<(String, String)>,
 }
@@ -426,6 +428,60 @@ fn script_cmds(path: &str, node: &Node) -> Vec<RawCmd> {
     Vec::new()
 }
 
+/// The string literal of a `c.run("...")` call on one line, if any.
+fn run_literal(line: &str) -> Option<&str> {
+    let at = line.find(".run(")? + ".run(".len();
+    let rest = line[at..].trim_start();
+    let rest = rest.strip_prefix(['f', 'r']).unwrap_or(rest);
+    let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+    let body = &rest[1..];
+    body.find(quote).map(|end| &body[..end])
+}
+
+/// invoke's `tasks.py`: each `@task` function, with the command strings its `c.run(...)`
+/// calls pass. Python is not run: only literal strings count.
+fn read_invoke(path: &str, text: &str) -> Tasks {
+    let mut tasks = Tasks::default();
+    let mut decorated = false;
+    let mut current: Option<String> = None;
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        let top_level = !line.starts_with([' ', '\t']);
+        if top_level && trimmed.starts_with("@task") {
+            decorated = true;
+            continue;
+        }
+        if top_level && let Some(rest) = trimmed.strip_prefix("def ") {
+            current = decorated.then(|| {
+                rest.split('(')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .replace('_', "-")
+            });
+            decorated = false;
+            continue;
+        }
+        if top_level
+            && !trimmed.is_empty()
+            && !trimmed.starts_with('#')
+            && !trimmed.starts_with('@')
+        {
+            current = None;
+            decorated = false;
+            continue;
+        }
+        if let (Some(name), Some(cmd)) = (&current, run_literal(line)) {
+            tasks.tasks.entry(name.clone()).or_default().push(raw(
+                path,
+                u32::try_from(i + 1).unwrap_or(u32::MAX),
+                cmd,
+            ));
+        }
+    }
+    tasks
+}
+
 impl Runners {
     pub fn load(files: &BTreeMap<String, String>) -> Runners {
         let mut r = Runners::default();
@@ -568,6 +624,9 @@ impl Runners {
                 r.just = Some(read_just(name, text));
             }
         }
+        if let Some(text) = files.get("tasks.py") {
+            r.invoke = read_invoke("tasks.py", text);
+        }
         r
     }
 }
@@ -657,5 +716,16 @@ mod tests {
         let r = Runners::load(&f);
         let just = r.just.unwrap_or_default();
         assert_eq!(just.tasks.get("test").map(|c| c[0].line), Some(5));
+    }
+
+    #[test]
+    fn invoke_tasks_and_their_run_calls() {
+        let text = "from invoke import task\n\n@task\ndef lint(c):\n    c.run(\"ruff check .\")\n    c.run(f'mypy {SRC}')\n\ndef helper(c):\n    c.run(\"echo no\")\n\n@task(pre=[lint])\ndef type_check(ctx):\n    ctx.run('mypy src', pty=True)\n";
+        let t = read_invoke("tasks.py", text);
+        let lint: Vec<&str> = t.tasks["lint"].iter().map(|c| c.text.as_str()).collect();
+        assert_eq!(lint, vec!["ruff check .", "mypy {SRC}"]);
+        assert_eq!(t.tasks["lint"][0].line, 5);
+        assert_eq!(t.tasks["type-check"][0].text, "mypy src");
+        assert!(!t.tasks.contains_key("helper"));
     }
 }

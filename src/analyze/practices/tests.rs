@@ -336,6 +336,7 @@ fn tests_in_ci_exercised_from_checks() {
             conclusion: Some("success".into()),
             app_slug: None,
         }]),
+        ..Default::default()
     });
     assert_eq!(finding(&s, "tests_in_ci").exercised, Some(true));
     assert_eq!(finding(&s, "dependency_update_bot").exercised, Some(false));
@@ -1028,4 +1029,47 @@ fn wrapper_actions_run_their_script_input() {
         status(&[(".github/workflows/w.yml", &no_test)], "tests_in_ci"),
         A
     );
+}
+
+#[test]
+fn pip_audit_in_cyclonedx_format_counts_for_sbom() {
+    for run in [
+        "pip-audit -f cyclonedx-json -o sbom.json",
+        "pip-audit --format=cyclonedx-xml",
+        "uv run pip-audit --format cyclonedx-json",
+    ] {
+        let s = snap(&[(".github/workflows/ci.yml", &wf(run))]);
+        assert_eq!(finding(&s, "sbom").status, PracticeStatus::Present, "{run}");
+        assert_eq!(
+            finding(&s, "dependency_vuln_scan").status,
+            PracticeStatus::Present,
+            "{run}"
+        );
+    }
+    for run in [
+        "pip-audit",
+        "pip-audit -f json",
+        "pip-audit --format=markdown",
+    ] {
+        let s = snap(&[(".github/workflows/ci.yml", &wf(run))]);
+        assert_eq!(finding(&s, "sbom").status, PracticeStatus::Absent, "{run}");
+    }
+}
+
+#[test]
+fn invoke_tasks_called_by_ci_are_followed() {
+    let tasks = "from invoke import task\n\n@task\ndef lint(c):\n    c.run(\"ruff check src\")\n\n@task\ndef types(c):\n    c.run(\"mypy src\")\n";
+    let s = snap(&[
+        (".github/workflows/ci.yml", &wf("uv run invoke lint")),
+        ("tasks.py", tasks),
+    ]);
+    let lint = finding(&s, "lint");
+    assert_eq!(lint.status, PracticeStatus::Present);
+    assert!(
+        lint.evidence
+            .iter()
+            .any(|e| e.path.as_deref() == Some("tasks.py") && e.line == Some(5))
+    );
+    // A task CI never calls does not run in CI.
+    assert_eq!(finding(&s, "type_check").status, PracticeStatus::Absent);
 }

@@ -18,6 +18,8 @@ pub struct Step {
 #[derive(Debug, Clone)]
 pub struct Job {
     pub id: String,
+    /// The job's `name:`, which is what the Actions API calls the job (expressions unexpanded).
+    pub name: Option<String>,
     pub line: u32,
     pub permissions: Option<Node>,
     /// A reusable workflow called at job level.
@@ -131,6 +133,7 @@ pub fn parse_workflow(path: &str, text: &str) -> Result<Workflow, String> {
         .iter()
         .map(|(k, j)| Job {
             id: k.as_str().unwrap_or("").to_string(),
+            name: j.get("name").and_then(Node::as_str).map(str::to_string),
             line: k.line,
             permissions: j.get("permissions").cloned(),
             uses: j
