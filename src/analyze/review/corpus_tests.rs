@@ -101,9 +101,18 @@ fn test_split_accuracy_is_what_training_measured() {
         score("kind", s.kind.map(kind_name) == Some(l.kind.as_str()));
         score("has_rationale", s.has_rationale == Some(l.has_rationale));
         score("is_actionable", s.is_actionable == Some(l.is_actionable));
-        score("references_code", s.references_code == Some(l.references_code));
-        score("has_suggestion_block", s.has_suggestion_block == Some(l.has_suggestion_block));
-        score("proposes_alternative", s.proposes_alternative == Some(l.proposes_alternative));
+        score(
+            "references_code",
+            s.references_code == Some(l.references_code),
+        );
+        score(
+            "has_suggestion_block",
+            s.has_suggestion_block == Some(l.has_suggestion_block),
+        );
+        score(
+            "proposes_alternative",
+            s.proposes_alternative == Some(l.proposes_alternative),
+        );
         score("tone", s.tone == Some(l.tone));
         match l.usefulness {
             1 => score("useful", r.useful_text == Some(false)),
@@ -125,5 +134,9 @@ fn test_split_accuracy_is_what_training_measured() {
     }
     // The exact signals stay with the rules, which must hold up on real comments.
     assert_eq!(accuracy("has_suggestion_block"), 1.0);
-    assert!(accuracy("references_code") >= 0.85, "{}", accuracy("references_code"));
+    assert!(
+        accuracy("references_code") >= 0.85,
+        "{}",
+        accuracy("references_code")
+    );
 }

@@ -75,7 +75,10 @@ pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
         out.insert("q:all".to_string());
     }
     out.insert(format!("n:words{}", length_bucket(words.len())));
-    out.insert(format!("n:sentences{}", length_bucket(text.sentences.len())));
+    out.insert(format!(
+        "n:sentences{}",
+        length_bucket(text.sentences.len())
+    ));
     if !text.code_spans.is_empty() {
         out.insert("s:code_span".to_string());
     }
@@ -137,7 +140,10 @@ pub(crate) fn describe(feature: &str) -> String {
     match kind {
         "w" => format!("the word \"{rest}\""),
         "b" => format!("the words \"{}\"", rest.replace('_', " ")),
-        "c" => format!("letters \"{}\"", rest.trim_matches(|c| c == '<' || c == '>')),
+        "c" => format!(
+            "letters \"{}\"",
+            rest.trim_matches(|c| c == '<' || c == '>')
+        ),
         "f" => format!("starts with \"{}\"", rest.replace('_', " ")),
         "q" => match rest {
             "any" => "asks a question".to_string(),
@@ -145,7 +151,11 @@ pub(crate) fn describe(feature: &str) -> String {
             "first" => "opens with a question".to_string(),
             _ => "only questions".to_string(),
         },
-        "n" => format!("length ({})", rest.replace("words", "words: ").replace("sentences", "sentences: ")),
+        "n" => format!(
+            "length ({})",
+            rest.replace("words", "words: ")
+                .replace("sentences", "sentences: ")
+        ),
         "s" => format!("has a {}", rest.replace('_', " ")),
         "r" => format!("rule: {}", rest.replace('_', " ")),
         _ => feature.to_string(),

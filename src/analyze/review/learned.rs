@@ -43,8 +43,12 @@ struct SignalFile {
 
 #[derive(Debug)]
 pub(crate) struct Model {
+    // The hashes and the recorded accuracy are checked by the corpus tests, not at run time.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub corpus_sha256: String,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub labels_sha256: String,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub test_accuracy: BTreeMap<String, f64>,
     index: HashMap<String, u32>,
     features: Vec<String>,
@@ -88,7 +92,11 @@ impl Model {
         let mut signals = BTreeMap::new();
         for (name, s) in file.signals {
             let k = s.bias.len();
-            let expected = if s.classes.len() == 2 { 1 } else { s.classes.len() };
+            let expected = if s.classes.len() == 2 {
+                1
+            } else {
+                s.classes.len()
+            };
             if k != expected || k == 0 {
                 return Err(ModelError::Shape(format!(
                     "{name}: {} classes but {k} biases",
@@ -102,7 +110,9 @@ impl Model {
                 };
                 let idx = idx as usize;
                 if idx >= n || w.len() != k {
-                    return Err(ModelError::Shape(format!("{name}: bad row for feature {idx}")));
+                    return Err(ModelError::Shape(format!(
+                        "{name}: bad row for feature {idx}"
+                    )));
                 }
                 weights[idx * k..idx * k + k].copy_from_slice(w);
             }
@@ -138,10 +148,6 @@ impl Model {
             .iter()
             .filter_map(|f| self.index.get(f.as_str()).copied())
             .collect()
-    }
-
-    pub(crate) fn has(&self, signal: &str) -> bool {
-        self.signals.contains_key(signal)
     }
 
     pub(crate) fn predict(&self, signal: &str, ids: &[u32]) -> Option<Prediction> {
@@ -216,12 +222,16 @@ mod tests {
     #[test]
     fn binary_and_multiclass_predictions_with_their_reasons() {
         let m = Model::parse(TINY).unwrap();
-        let p = m.predict("has_rationale", &ids(&m, &["w:because"])).unwrap();
+        let p = m
+            .predict("has_rationale", &ids(&m, &["w:because"]))
+            .unwrap();
         assert_eq!(p.class.as_deref(), Some("true"));
         assert!((p.probability - 0.880_797).abs() < 1e-4);
         assert_eq!(p.decisive, vec![("w:because".to_string(), 3.0)]);
 
-        let p = m.predict("has_rationale", &ids(&m, &["w:unknown"])).unwrap();
+        let p = m
+            .predict("has_rationale", &ids(&m, &["w:unknown"]))
+            .unwrap();
         assert_eq!(p.class.as_deref(), Some("false"), "0.73 ≥ 0.6");
 
         let p = m.predict("kind", &ids(&m, &["w:lgtm"])).unwrap();
@@ -233,7 +243,9 @@ mod tests {
     fn under_the_threshold_the_answer_is_uncertain() {
         let m = Model::parse(TINY).unwrap();
         // Question and defect tie: each 0.42, under the 0.5 threshold.
-        let p = m.predict("kind", &ids(&m, &["q:any", "w:because"])).unwrap();
+        let p = m
+            .predict("kind", &ids(&m, &["q:any", "w:because"]))
+            .unwrap();
         assert_eq!(p.class, None);
         assert!(p.probability < 0.5);
     }

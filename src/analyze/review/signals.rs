@@ -85,7 +85,11 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
 }
 
 /// The features of one comment, as the learned model reads them (`None`: not judged).
-pub fn comment_features(body: &str, path: Option<&str>, diff_hunk: Option<&str>) -> Option<Vec<String>> {
+pub fn comment_features(
+    body: &str,
+    path: Option<&str>,
+    diff_hunk: Option<&str>,
+) -> Option<Vec<String>> {
     let text = Text::parse(body);
     if let Judgement::NotJudged(_) = language::judge(&text) {
         return None;
@@ -140,7 +144,11 @@ fn rule_votes(
 fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: &Prediction) {
     report.confidence.insert(signal, p.probability);
     report.why.retain(|w| !w.starts_with(&format!("{signal}:")));
-    let reasons: Vec<String> = p.decisive.iter().map(|(f, _)| features::describe(f)).collect();
+    let reasons: Vec<String> = p
+        .decisive
+        .iter()
+        .map(|(f, _)| features::describe(f))
+        .collect();
     let because = if reasons.is_empty() {
         String::from("no strong words either way")
     } else {
@@ -179,9 +187,10 @@ fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: 
         }
         _ => report.useful_text = Some(yes),
     }
-    report
-        .why
-        .push(format!("{signal}: {class} ({:.2}; {because})", p.probability));
+    report.why.push(format!(
+        "{signal}: {class} ({:.2}; {because})",
+        p.probability
+    ));
 }
 
 pub(crate) fn parse_kind(name: &str) -> Option<CommentKind> {
