@@ -83,9 +83,16 @@ pub enum Command {
     /// Read JSON lines of review comments on stdin; write one JSON line of signals for each.
     #[command(
         name = "review-signals",
-        after_help = "Example:\n  echo '{\"body\": \"nit: rename x\", \"path\": \"a.py\"}' | folio review-signals"
+        after_help = "Examples:\n  echo '{\"body\": \"nit: rename x\", \"path\": \"a.py\"}' | folio review-signals\n  echo '{\"body\": \"This leaks the handle; use a with block.\"}' | folio review-signals --explain"
     )]
-    ReviewSignals,
+    ReviewSignals {
+        /// Also show, per signal, the features that decided it and the model's probability.
+        #[arg(long)]
+        explain: bool,
+        /// Write the model's input features instead of signals (for the training script).
+        #[arg(long, conflicts_with = "explain")]
+        features: bool,
+    },
     /// Delete every stored submission and evaluation of a candidate or author.
     #[command(after_help = "Example:\n  folio forget octocat")]
     Forget { login: String },
@@ -208,10 +215,15 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("{out}");
             Ok(())
         }
-        Command::ReviewSignals => {
+        Command::ReviewSignals { explain, features } => {
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
-            crate::review_signals::run(stdin.lock(), stdout.lock())
+            let mode = match (explain, features) {
+                (_, true) => crate::review_signals::Mode::Features,
+                (true, false) => crate::review_signals::Mode::Explain,
+                (false, false) => crate::review_signals::Mode::Signals,
+            };
+            crate::review_signals::run(stdin.lock(), stdout.lock(), mode)
         }
         Command::Forget { login } => {
             let s = settings(config)?;

@@ -8,7 +8,8 @@
 //! `useful` is judged from the text alone. Comments not in English are not judged: their
 //! signals are null. A line that is not a valid comment gets {"line": N, "error": "..."} in its
 //! place, the other lines are still processed, and the exit code is then 2. Blank lines are
-//! skipped.
+//! skipped. `--explain` adds, per signal, the model's probability and the features that
+//! decided it; `--features` writes the model's input features instead (for training).
 //! ```
 
 use std::io::{BufRead, Write};
@@ -16,7 +17,9 @@ use std::io::{BufRead, Write};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
-use crate::analyze::review::comment_signals;
+use std::collections::BTreeMap;
+
+use crate::analyze::review::{comment_features, comment_signals};
 use crate::cli_error::CliError;
 use crate::model::CommentSignals;
 
@@ -29,6 +32,13 @@ struct Input {
     diff_hunk: Option<String>,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Signals,
+    Explain,
+    Features,
+}
+
 #[derive(Debug, Serialize)]
 struct Output<'a> {
     line: u64,
@@ -36,6 +46,16 @@ struct Output<'a> {
     signals: &'a CommentSignals,
     useful: Option<bool>,
     why: &'a [String],
+    /// The model's probability per signal it decided (`--explain` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confidence: Option<&'a BTreeMap<&'static str, f32>>,
+}
+
+#[derive(Debug, Serialize)]
+struct FeaturesLine {
+    line: u64,
+    judged: bool,
+    features: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,7 +66,7 @@ struct ErrorLine {
 
 /// Processes every line; bad lines become error objects in place. Returns a usage error (exit
 /// code 2) at the end when any line was bad, so that a pipeline notices.
-pub fn run(input: impl BufRead, output: impl Write) -> Result<(), CliError> {
+pub fn run(input: impl BufRead, output: impl Write, mode: Mode) -> Result<(), CliError> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, output);
     let mut bad: Vec<u64> = Vec::new();
     let mut buf = Vec::new();
@@ -61,6 +81,16 @@ pub fn run(input: impl BufRead, output: impl Write) -> Result<(), CliError> {
         }
         buf.clear();
         match serde_json::from_slice::<Input>(trimmed) {
+            Ok(item) if mode == Mode::Features => {
+                let features =
+                    comment_features(&item.body, item.path.as_deref(), item.diff_hunk.as_deref());
+                let line = FeaturesLine {
+                    line: number,
+                    judged: features.is_some(),
+                    features: features.unwrap_or_default(),
+                };
+                serde_json::to_writer(&mut buf, &line).context("encoding output")?;
+            }
             Ok(item) => {
                 let report =
                     comment_signals(&item.body, item.path.as_deref(), item.diff_hunk.as_deref());
@@ -70,6 +100,7 @@ pub fn run(input: impl BufRead, output: impl Write) -> Result<(), CliError> {
                     signals: &report.signals,
                     useful: report.useful_text,
                     why: &report.why,
+                    confidence: (mode == Mode::Explain).then_some(&report.confidence),
                 };
                 serde_json::to_writer(&mut buf, &line).context("encoding output")?;
             }
@@ -104,7 +135,7 @@ mod tests {
 
     fn run_str(input: &str) -> (Result<(), CliError>, Vec<serde_json::Value>) {
         let mut out = Vec::new();
-        let res = run(input.as_bytes(), &mut out);
+        let res = run(input.as_bytes(), &mut out, Mode::Signals);
         let lines = String::from_utf8(out)
             .unwrap()
             .lines()

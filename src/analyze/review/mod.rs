@@ -4,7 +4,11 @@
 //! request to the candidate and adds the outcome signals (did the thread lead to a change, did
 //! the author reply); `reviewer_profile` sums a candidate's reviews up.
 
+#[cfg(test)]
+mod corpus_tests;
+mod features;
 mod language;
+mod learned;
 mod lexicon;
 mod pull_request;
 mod signals;
@@ -13,4 +17,4 @@ mod text;
 pub use pull_request::{
     PullRequestAnalysis, ReviewerProfile, analyze_pull_request, is_test_file, reviewer_profile,
 };
-pub use signals::{SignalReport, comment_signals};
+pub use signals::{SignalReport, comment_features, comment_signals};

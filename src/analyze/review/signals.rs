@@ -5,11 +5,13 @@
 //! `docs/review-signals.md` and tuned on the `tune` split of `tests/data/review_comments.jsonl`
 //! only; the `holdout` split measures them.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
+use super::features::{self, RuleVotes};
 use super::language::{self, Judgement};
+use super::learned::{self, Prediction};
 use super::lexicon::*;
 use super::text::{CODE_MARK, Text, find_phrase, has_phrase, raw_tokens, words_of};
 use crate::model::{CommentKind, CommentSignals, Tone};
@@ -24,7 +26,22 @@ pub struct SignalReport {
     pub why: Vec<String>,
     /// False for comments that are not in English: every signal is then `None`.
     pub judged: bool,
+    /// How sure the learned model is of each signal it decided (0.5–1), by signal name. A
+    /// signal under its threshold is `None` in `signals` and keeps its probability here.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub confidence: BTreeMap<&'static str, f32>,
 }
+
+/// The signals the learned model decides; the exact ones (`has_suggestion_block`, and
+/// `references_code`, which reads code spans, links and identifiers) stay with the rules.
+pub(crate) const LEARNED: [&str; 6] = [
+    "kind",
+    "has_rationale",
+    "is_actionable",
+    "proposes_alternative",
+    "tone",
+    "useful",
+];
 
 /// Computes the text signals of a review comment. `diff_hunk`, when given, sharpens
 /// `references_code` (identifiers shared with the code); every signal works without it.
@@ -36,24 +53,71 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
             useful_text: None,
             why: vec![format!("not judged: {reason}")],
             judged: false,
+            confidence: BTreeMap::new(),
         };
     }
     let mut why = Vec::new();
-    let hunk = diff_hunk.map(hunk_identifiers);
+    let rules = rule_votes(&text, path, diff_hunk, &mut why);
+    let mut report = SignalReport {
+        signals: CommentSignals {
+            references_code: Some(rules.references_code),
+            has_rationale: Some(rules.has_rationale),
+            is_actionable: Some(rules.is_actionable),
+            has_suggestion_block: Some(text.suggestion_blocks > 0),
+            proposes_alternative: Some(rules.proposes_alternative),
+            tone: Some(rules.tone),
+            kind: Some(rules.kind),
+        },
+        useful_text: rules.useful,
+        why,
+        judged: true,
+        confidence: BTreeMap::new(),
+    };
+    if let Some(model) = learned::model() {
+        let ids = model.lookup(&features::extract(&text, &rules));
+        for signal in LEARNED {
+            if let Some(p) = model.predict(signal, &ids) {
+                apply(&mut report, &rules, signal, &p);
+            }
+        }
+    }
+    report
+}
 
+/// The features of one comment, as the learned model reads them (`None`: not judged).
+pub fn comment_features(
+    body: &str,
+    path: Option<&str>,
+    diff_hunk: Option<&str>,
+) -> Option<Vec<String>> {
+    let text = Text::parse(body);
+    if let Judgement::NotJudged(_) = language::judge(&text) {
+        return None;
+    }
+    let rules = rule_votes(&text, path, diff_hunk, &mut Vec::new());
+    Some(features::extract(&text, &rules))
+}
+
+/// What the rules alone decide, each with its reason in `why`.
+fn rule_votes(
+    text: &Text,
+    path: Option<&str>,
+    diff_hunk: Option<&str>,
+    why: &mut Vec<String>,
+) -> RuleVotes {
+    let hunk = diff_hunk.map(hunk_identifiers);
     // Prose files share ordinary words with comments about them; only code sharpens.
     let hunk = hunk.filter(|_| !is_doc_path(path));
-    let references_code = references_code(&text, hunk.as_ref(), &mut why);
-    let has_suggestion_block = text.suggestion_blocks > 0;
-    if has_suggestion_block {
+    let references_code = references_code(text, hunk.as_ref(), why);
+    if text.suggestion_blocks > 0 {
         why.push("has_suggestion_block: a ```suggestion block".to_string());
     }
-    let has_rationale = has_rationale(&text, &mut why);
-    let proposes_alternative = proposes_alternative(&text, &mut why);
-    let is_actionable = is_actionable(&text, proposes_alternative, &mut why);
-    let tone = tone(&text, &mut why);
+    let has_rationale = has_rationale(text, why);
+    let proposes_alternative = proposes_alternative(text, why);
+    let is_actionable = is_actionable(text, proposes_alternative, why);
+    let tone = tone(text, why);
     let facts = Facts {
-        text: &text,
+        text,
         references_code,
         has_rationale,
         is_actionable,
@@ -62,22 +126,87 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
     };
     let (kind, kind_reason) = kind(&facts);
     why.push(format!("kind: {} ({kind_reason})", kind_name(kind)));
-    let useful_text = useful_from_text(&facts, kind, &mut why);
-
-    SignalReport {
-        signals: CommentSignals {
-            references_code: Some(references_code),
-            has_rationale: Some(has_rationale),
-            is_actionable: Some(is_actionable),
-            has_suggestion_block: Some(has_suggestion_block),
-            proposes_alternative: Some(proposes_alternative),
-            tone: Some(tone),
-            kind: Some(kind),
-        },
-        useful_text,
-        why,
-        judged: true,
+    let useful = useful_from_text(&facts, kind, why);
+    RuleVotes {
+        references_code,
+        has_rationale,
+        is_actionable,
+        proposes_alternative,
+        tone,
+        kind,
+        useful,
     }
+}
+
+/// Puts the model's answer for one signal in the report, replacing the rule's answer and its
+/// reason. Harsh needs the rules' word too: calling someone's words harsh is a strong claim,
+/// and the rules only say it for dismissal, disparagement, sarcasm or shouting in prose.
+fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: &Prediction) {
+    report.confidence.insert(signal, p.probability);
+    report.why.retain(|w| !w.starts_with(&format!("{signal}:")));
+    let reasons: Vec<String> = p
+        .decisive
+        .iter()
+        .map(|(f, _)| features::describe(f))
+        .collect();
+    let because = if reasons.is_empty() {
+        String::from("no strong words either way")
+    } else {
+        reasons.join(", ")
+    };
+    let Some(class) = p.class.as_deref() else {
+        report.why.push(format!(
+            "{signal}: uncertain ({:.2}; {because})",
+            p.probability
+        ));
+        let s = &mut report.signals;
+        match signal {
+            "kind" => s.kind = None,
+            "has_rationale" => s.has_rationale = None,
+            "is_actionable" => s.is_actionable = None,
+            "proposes_alternative" => s.proposes_alternative = None,
+            "tone" => s.tone = None,
+            _ => report.useful_text = None,
+        }
+        return;
+    };
+    let s = &mut report.signals;
+    let yes = class == "true";
+    match signal {
+        "kind" => s.kind = parse_kind(class),
+        "has_rationale" => s.has_rationale = Some(yes),
+        "is_actionable" => s.is_actionable = Some(yes),
+        "proposes_alternative" => s.proposes_alternative = Some(yes),
+        "tone" => {
+            let tone = match class {
+                "empathetic" => Tone::Empathetic,
+                "harsh" if rules.tone == Tone::Harsh => Tone::Harsh,
+                _ => Tone::Neutral,
+            };
+            s.tone = Some(tone);
+        }
+        _ => report.useful_text = Some(yes),
+    }
+    report.why.push(format!(
+        "{signal}: {class} ({:.2}; {because})",
+        p.probability
+    ));
+}
+
+pub(crate) fn parse_kind(name: &str) -> Option<CommentKind> {
+    Some(match name {
+        "approval_only" => CommentKind::ApprovalOnly,
+        "nit_style" => CommentKind::NitStyle,
+        "question" => CommentKind::Question,
+        "defect" => CommentKind::Defect,
+        "alternative" => CommentKind::Alternative,
+        "test_request" => CommentKind::TestRequest,
+        "doc_request" => CommentKind::DocRequest,
+        "security" => CommentKind::Security,
+        "praise_specific" => CommentKind::PraiseSpecific,
+        "other" => CommentKind::Other,
+        _ => return None,
+    })
 }
 
 struct Facts<'a> {

@@ -1,0 +1,142 @@
+//! The embedded model against the labelled corpus it was trained from: it must be retrained
+//! whenever the corpus or its labels change, and Rust's inference must reproduce the accuracy
+//! the training script measured on the frozen test split.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::comment_signals;
+use super::learned;
+use super::signals::kind_name;
+use crate::model::Tone;
+
+fn corpus_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/review-corpus")
+}
+
+fn sha256(name: &str) -> String {
+    let bytes = std::fs::read(corpus_dir().join(name)).unwrap();
+    hex::encode(Sha256::digest(&bytes))
+}
+
+#[derive(Deserialize)]
+struct Comment {
+    id: String,
+    text: String,
+    repo: String,
+    #[serde(default)]
+    path: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Labels {
+    id: String,
+    kind: String,
+    has_rationale: bool,
+    is_actionable: bool,
+    references_code: bool,
+    has_suggestion_block: bool,
+    proposes_alternative: bool,
+    tone: Tone,
+    usefulness: u8,
+}
+
+fn read<T: for<'a> Deserialize<'a>>(name: &str) -> Vec<T> {
+    std::fs::read_to_string(corpus_dir().join(name))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_model_was_trained_on_the_corpus_as_it_is() {
+    let model = learned::model().expect("the embedded model parses");
+    assert_eq!(
+        model.corpus_sha256,
+        sha256("comments.jsonl"),
+        "comments.jsonl changed: run scripts/train_review_model.py"
+    );
+    assert_eq!(
+        model.labels_sha256,
+        sha256("labels.jsonl"),
+        "labels.jsonl changed: run scripts/train_review_model.py"
+    );
+}
+
+#[test]
+fn test_split_accuracy_is_what_training_measured() {
+    let model = learned::model().expect("the embedded model parses");
+    #[derive(Deserialize)]
+    struct Split {
+        test_repos: HashSet<String>,
+    }
+    let split: Split =
+        serde_json::from_str(&std::fs::read_to_string(corpus_dir().join("split.json")).unwrap())
+            .unwrap();
+    let labels: BTreeMap<String, Labels> = read::<Labels>("labels.jsonl")
+        .into_iter()
+        .map(|l| (l.id.clone(), l))
+        .collect();
+    let mut right: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    let mut score = |signal: &'static str, ok: bool| {
+        let e = right.entry(signal).or_default();
+        e.0 += u32::from(ok);
+        e.1 += 1;
+    };
+    for c in read::<Comment>("comments.jsonl") {
+        if !split.test_repos.contains(&c.repo) {
+            continue;
+        }
+        let Some(l) = labels.get(&c.id) else { continue };
+        let r = comment_signals(&c.text, c.path.as_deref(), None);
+        if !r.judged {
+            continue;
+        }
+        let s = &r.signals;
+        score("kind", s.kind.map(kind_name) == Some(l.kind.as_str()));
+        score("has_rationale", s.has_rationale == Some(l.has_rationale));
+        score("is_actionable", s.is_actionable == Some(l.is_actionable));
+        score(
+            "references_code",
+            s.references_code == Some(l.references_code),
+        );
+        score(
+            "has_suggestion_block",
+            s.has_suggestion_block == Some(l.has_suggestion_block),
+        );
+        score(
+            "proposes_alternative",
+            s.proposes_alternative == Some(l.proposes_alternative),
+        );
+        score("tone", s.tone == Some(l.tone));
+        match l.usefulness {
+            1 => score("useful", r.useful_text == Some(false)),
+            3 => score("useful", r.useful_text == Some(true)),
+            _ => {}
+        }
+    }
+    let accuracy = |s: &str| {
+        let (ok, n) = right[s];
+        f64::from(ok) / f64::from(n)
+    };
+    for (signal, recorded) in &model.test_accuracy {
+        let measured = accuracy(signal);
+        // f32 inference against f64 training may tip a comment sitting on a threshold.
+        assert!(
+            (measured - recorded).abs() <= 0.02,
+            "{signal}: Rust measures {measured:.3}, training recorded {recorded:.3}"
+        );
+    }
+    // The exact signals stay with the rules, which must hold up on real comments.
+    assert_eq!(accuracy("has_suggestion_block"), 1.0);
+    assert!(
+        accuracy("references_code") >= 0.85,
+        "{}",
+        accuracy("references_code")
+    );
+}

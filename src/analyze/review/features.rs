@@ -1,0 +1,221 @@
+//! The features the learned review-comment model reads: words and word pairs of the reviewer's
+//! own prose, letter groups inside words, the comment's Markdown structure, and what the rules
+//! decided. The training script asks `folio review-signals --features` for these same strings,
+//! so training and inference can never extract features differently.
+
+use std::collections::BTreeSet;
+
+use super::text::{CODE_MARK, Text};
+use crate::model::{CommentKind, Tone};
+
+/// What the rules decided, given to the model as features of their own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RuleVotes {
+    pub references_code: bool,
+    pub has_rationale: bool,
+    pub is_actionable: bool,
+    pub proposes_alternative: bool,
+    pub tone: Tone,
+    pub kind: CommentKind,
+    pub useful: Option<bool>,
+}
+
+/// Words longer than this are identifiers or noise; their letter groups say nothing general.
+const MAX_WORD_FOR_LETTERS: usize = 24;
+/// A comment's features are bounded whatever its length: the first words carry its intent.
+const MAX_WORDS: usize = 400;
+
+/// The distinct feature strings of one comment, sorted.
+pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let words: Vec<&str> = text
+        .words
+        .iter()
+        .take(MAX_WORDS)
+        .map(String::as_str)
+        .collect();
+
+    for w in &words {
+        out.insert(format!("w:{}", token(w)));
+        if w.chars().all(char::is_alphabetic) && w.chars().count() <= MAX_WORD_FOR_LETTERS {
+            let padded: Vec<char> = format!("<{w}>").chars().collect();
+            for g in padded.windows(4) {
+                out.insert(format!("c:{}", g.iter().collect::<String>()));
+            }
+        }
+    }
+    let mut seen = 0;
+    for sentence in &text.sentences {
+        for pair in sentence.windows(2) {
+            out.insert(format!("b:{}_{}", token(&pair[0]), token(&pair[1])));
+        }
+        seen += sentence.len();
+        if seen > MAX_WORDS {
+            break;
+        }
+    }
+    if let Some(first) = words.first() {
+        out.insert(format!("f:{}", token(first)));
+        if let Some(second) = words.get(1) {
+            out.insert(format!("f:{}_{}", token(first), token(second)));
+        }
+    }
+
+    let questions = text.questions.iter().filter(|q| **q).count();
+    if questions > 0 {
+        out.insert("q:any".to_string());
+    }
+    if text.questions.last() == Some(&true) {
+        out.insert("q:last".to_string());
+    }
+    if text.questions.first() == Some(&true) {
+        out.insert("q:first".to_string());
+    }
+    if !text.questions.is_empty() && questions == text.questions.len() {
+        out.insert("q:all".to_string());
+    }
+    out.insert(format!("n:words{}", length_bucket(words.len())));
+    out.insert(format!(
+        "n:sentences{}",
+        length_bucket(text.sentences.len())
+    ));
+    if !text.code_spans.is_empty() {
+        out.insert("s:code_span".to_string());
+    }
+    if !text.code_blocks.is_empty() {
+        out.insert("s:code_block".to_string());
+    }
+    if text.suggestion_blocks > 0 {
+        out.insert("s:suggestion".to_string());
+    }
+    if !text.quoted.is_empty() {
+        out.insert("s:quote".to_string());
+    }
+    if text.prose.contains('!') {
+        out.insert("s:exclamation".to_string());
+    }
+
+    let rule = |name: &str, on: bool| on.then(|| format!("r:{name}"));
+    out.extend(rule("references_code", rules.references_code));
+    out.extend(rule("has_rationale", rules.has_rationale));
+    out.extend(rule("is_actionable", rules.is_actionable));
+    out.extend(rule("proposes_alternative", rules.proposes_alternative));
+    out.insert(format!("r:tone_{}", tone_name(rules.tone)));
+    out.insert(format!("r:kind_{}", super::signals::kind_name(rules.kind)));
+    out.insert(match rules.useful {
+        Some(true) => "r:useful_yes".to_string(),
+        Some(false) => "r:useful_no".to_string(),
+        None => "r:useful_unknown".to_string(),
+    });
+    out.into_iter().collect()
+}
+
+/// The code-span and link marks read as words of their own.
+fn token(w: &str) -> &str {
+    if w == CODE_MARK { "<code>" } else { w }
+}
+
+fn length_bucket(n: usize) -> &'static str {
+    match n {
+        0 => "0",
+        1..=3 => "1-3",
+        4..=8 => "4-8",
+        9..=20 => "9-20",
+        21..=50 => "21-50",
+        _ => "51+",
+    }
+}
+
+pub(crate) fn tone_name(t: Tone) -> &'static str {
+    match t {
+        Tone::Empathetic => "empathetic",
+        Tone::Neutral => "neutral",
+        Tone::Harsh => "harsh",
+    }
+}
+
+/// A feature in words, for `--explain` and the report's `why`.
+pub(crate) fn describe(feature: &str) -> String {
+    let (kind, rest) = feature.split_once(':').unwrap_or(("", feature));
+    match kind {
+        "w" => format!("the word \"{rest}\""),
+        "b" => format!("the words \"{}\"", rest.replace('_', " ")),
+        "c" => format!(
+            "letters \"{}\"",
+            rest.trim_matches(|c| c == '<' || c == '>')
+        ),
+        "f" => format!("starts with \"{}\"", rest.replace('_', " ")),
+        "q" => match rest {
+            "any" => "asks a question".to_string(),
+            "last" => "ends with a question".to_string(),
+            "first" => "opens with a question".to_string(),
+            _ => "only questions".to_string(),
+        },
+        "n" => format!(
+            "length ({})",
+            rest.replace("words", "words: ")
+                .replace("sentences", "sentences: ")
+        ),
+        "s" => format!("has a {}", rest.replace('_', " ")),
+        "r" => format!("rule: {}", rest.replace('_', " ")),
+        _ => feature.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn votes() -> RuleVotes {
+        RuleVotes {
+            references_code: true,
+            has_rationale: false,
+            is_actionable: true,
+            proposes_alternative: false,
+            tone: Tone::Neutral,
+            kind: CommentKind::Question,
+            useful: None,
+        }
+    }
+
+    #[test]
+    fn words_pairs_letters_structure_and_rules() {
+        let text = Text::parse("Why not use `os.replace` here?\n\n```suggestion\nx\n```");
+        let f = extract(&text, &votes());
+        for want in [
+            "w:why",
+            "b:why_not",
+            "f:why_not",
+            "c:<why",
+            "w:<code>",
+            "q:last",
+            "s:code_span",
+            "s:suggestion",
+            "r:references_code",
+            "r:kind_question",
+            "r:tone_neutral",
+            "r:useful_unknown",
+        ] {
+            assert!(f.iter().any(|x| x == want), "missing {want} in {f:?}");
+        }
+        assert!(!f.iter().any(|x| x == "r:has_rationale"));
+        let mut sorted = f.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted, f, "sorted and distinct");
+    }
+
+    #[test]
+    fn a_huge_comment_has_a_bounded_feature_set() {
+        let body = (0..50_000).map(|i| format!("word{i} ")).collect::<String>();
+        let f = extract(&Text::parse(&body), &votes());
+        assert!(f.len() < 2 * MAX_WORDS + 40, "{} features", f.len());
+    }
+
+    #[test]
+    fn describes_features_in_words() {
+        assert_eq!(describe("w:because"), "the word \"because\"");
+        assert_eq!(describe("b:could_you"), "the words \"could you\"");
+        assert_eq!(describe("q:last"), "ends with a question");
+    }
+}
