@@ -5,7 +5,11 @@ use std::io::{stdin, stdout};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match folio::review_signals::run(stdin().lock(), stdout().lock()) {
+    match folio::review_signals::run(
+        stdin().lock(),
+        stdout().lock(),
+        folio::review_signals::Mode::Signals,
+    ) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("folio review-signals: {}", e.one_line());

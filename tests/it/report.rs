@@ -807,7 +807,8 @@ fn absurd_reports_still_fit() {
 #[test]
 fn json_matches_the_documented_schema() {
     let schema: serde_json::Value =
-        serde_json::from_str(include_str!("../../docs/report.schema.json")).expect("schema is JSON");
+        serde_json::from_str(include_str!("../../docs/report.schema.json"))
+            .expect("schema is JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema is valid");
     for input in [
         strong_input(),
