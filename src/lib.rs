@@ -7,8 +7,10 @@
 //! `pipeline` strings the steps together for one tracking issue. `reconcile` asks GitHub again
 //! for deliveries that never reached the database.
 
+pub mod activity;
 pub mod analyze;
 pub mod attribution;
+pub mod catalogue;
 pub mod cli;
 pub mod cli_error;
 pub mod clock;

@@ -94,6 +94,7 @@ mod tests {
             api_requests: 0,
             rubric_version: String::new(),
             practices_by_repository: Vec::new(),
+            releases: Vec::new(),
         };
         let md = markdown("repo", &report);
         assert!(md.contains("## Static checks"));
