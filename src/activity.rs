@@ -56,7 +56,8 @@ mod tests {
             release("draft", Some(1_760_000_000), true),
             release("undated", None, false),
         ];
-        releases.extend((0..150).map(|i| release(&format!("n{i}"), Some(1_600_000_000 + i), false)));
+        releases
+            .extend((0..150).map(|i| release(&format!("n{i}"), Some(1_600_000_000 + i), false)));
         let snap = RepoSnapshot {
             releases: Some(releases),
             ..RepoSnapshot::default()

@@ -59,7 +59,9 @@ fn parse(text: &str) -> Result<Vec<PracticeInfo>, CatalogueError> {
         {
             return Err(invalid("ids are lowercase words joined by `_`".into()));
         }
-        let entry: Entry = value.try_into().map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+        let entry: Entry = value
+            .try_into()
+            .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
         if entry.criterion == Criterion::CodeReview {
             return Err(invalid("code_review has no repository practices".into()));
         }
@@ -138,15 +140,17 @@ mod tests {
             assert_ne!(p.name, p.id, "{} needs a plain name", p.id);
             assert!(p.why.ends_with('.'), "{}", p.id);
         }
-        assert_eq!(
-            criterion_of("least_privilege_token"),
-            Some(Criterion::CiCd)
-        );
+        assert_eq!(criterion_of("least_privilege_token"), Some(Criterion::CiCd));
         assert_eq!(name_of("sast"), "Security analysis of the code");
         assert_eq!(name_of("unknown_id"), "unknown_id");
         assert_eq!(
             ids_of(Criterion::Testing),
-            ["tests_in_ci", "property_based_tests", "coverage_gate", "mutation_testing"]
+            [
+                "tests_in_ci",
+                "property_based_tests",
+                "coverage_gate",
+                "mutation_testing"
+            ]
         );
     }
 

@@ -3,9 +3,9 @@
 //! checked for structure, inertness, size and the JSON Schema in `docs/`.
 
 use folio::model::{
-    Attribution, CommentKind, CommentSignals, Criterion, Evidence, Level, PracticeFinding,
-    PracticeStatus, PullRequestSummary, RepoAttribution, Report, ReviewCommentSummary,
-    ReviewSummary, Source, Tone,
+    Attribution, ChangeSize, CommentKind, CommentSignals, Criterion, Evidence, Level,
+    PracticeFinding, PracticeStatus, PullRequestState, PullRequestSummary, RepoAttribution, Report,
+    ReviewCommentSummary, ReviewSummary, Source, Tone,
 };
 use folio::render::{self, CommentContext, MARKER};
 use folio::report::{RepoPractices, ReportInput, Rubric, build};
@@ -77,6 +77,17 @@ fn pr(
         reviews_received: u32::from(a == Attribution::Authored),
         commits_after_review: u32::from(a == Attribution::Authored),
         thread_replies: 0,
+        opened_at: Some(format!("2025-{:02}-02T10:00:00Z", n % 12 + 1)),
+        state: Some(if checks == Some(true) {
+            PullRequestState::Merged
+        } else {
+            PullRequestState::Open
+        }),
+        size: Some(ChangeSize {
+            additions: tests * 35 + code * 40,
+            deletions: code * 5,
+            files: tests + code,
+        }),
     }
 }
 
@@ -113,6 +124,11 @@ fn rc(
             vec![]
         },
         excerpt: Some(excerpt.into()),
+        created_at: Some(format!(
+            "2025-{:02}-{:02}T09:00:00Z",
+            id % 12 + 1,
+            id % 27 + 1
+        )),
     }
 }
 
@@ -375,6 +391,7 @@ fn strong_input() -> ReportInput {
                 state: "CHANGES_REQUESTED".into(),
                 comment_count: 4,
                 rubber_stamp: false,
+                submitted_at: Some("2025-05-20T08:00:00Z".into()),
             },
             ReviewSummary {
                 url: format!("{r2}#pullrequestreview-2002"),
@@ -382,6 +399,7 @@ fn strong_input() -> ReportInput {
                 state: "APPROVED".into(),
                 comment_count: 0,
                 rubber_stamp: true,
+                submitted_at: Some("2025-05-20T08:00:00Z".into()),
             },
         ],
         review_comments: vec![
@@ -517,6 +535,7 @@ fn thin_input() -> ReportInput {
             state: "APPROVED".into(),
             comment_count: 0,
             rubber_stamp: true,
+            submitted_at: Some("2025-05-20T08:00:00Z".into()),
         }],
         review_comments: vec![],
         warnings: vec![],

@@ -552,6 +552,7 @@ mod tests {
             useful,
             why: vec![],
             excerpt: None,
+            created_at: None,
         }
     }
 
@@ -691,6 +692,7 @@ mod tests {
                 state: "APPROVED".into(),
                 comment_count: 0,
                 rubber_stamp: true,
+                submitted_at: None,
             }],
             ..Default::default()
         };
@@ -762,6 +764,9 @@ mod tests {
             reviews_received: 1,
             commits_after_review: 1,
             thread_replies: 0,
+            opened_at: None,
+            state: None,
+            size: None,
         };
         let r = rubric();
         let mine = build(

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::signals::{SignalReport, comment_signals, kind_name};
 use crate::analyze::python_tests;
 use crate::model::{
-    Attribution, CommentKind, PullRequestSummary, ReviewCommentSummary, ReviewSummary, ChangeSize, PullRequestState, rfc3339_secs, Tone,
+    Attribution, ChangeSize, CommentKind, PullRequestState, PullRequestSummary,
+    ReviewCommentSummary, ReviewSummary, Tone, rfc3339_secs,
 };
 use crate::snapshot::{CheckRun, PrCommit, PrReview, PrReviewComment, PullRequestSnapshot};
 
