@@ -153,19 +153,13 @@ pub fn prose(text: &str, links: Links<'_>) -> String {
             last_was_space = false;
             continue;
         }
-        if c == '@' && chars.get(i + 1).is_some_and(|n| is_handle_char(*n)) {
+        if c == '@' && at_word_start && chars.get(i + 1).is_some_and(|n| is_handle_char(*n)) {
             let end = chars[i + 1..]
                 .iter()
                 .position(|c| !is_handle_char(*c))
                 .map_or(chars.len(), |p| i + 1 + p);
             let handle: String = chars[i + 1..end].iter().collect();
-            if !at_word_start {
-                // `name@host`: an address, which GitHub does not treat as a mention.
-                out.push('@');
-                out.push_str(&escape_plain(&handle));
-            } else {
-                out.push_str(&handle_link(&handle, links));
-            }
+            out.push_str(&handle_link(&handle, links));
             i = end;
             last_was_space = false;
             continue;
@@ -359,7 +353,10 @@ fn one_span(s: &str) -> String {
         }
     }
     let fence = "`".repeat(longest + 1);
-    let pad = if s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']) {
+    // CommonMark strips one space from each side of a span that is not all spaces.
+    let pad = if s.trim_start_matches(' ').is_empty() {
+        ""
+    } else if s.starts_with(['`', ' ']) || s.ends_with(['`', ' ']) {
         " "
     } else {
         ""
@@ -441,6 +438,15 @@ pub(crate) mod tests {
                     out.push(' ');
                     i += 2;
                 }
+                '&' if chars.get(i + 1) == Some(&'#') => {
+                    // A numeric entity (`&#58;`) renders as one character, not as `#58`.
+                    let n = chars[i + 2..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_digit())
+                        .count();
+                    out.push(' ');
+                    i += 2 + n + usize::from(chars.get(i + 2 + n) == Some(&';'));
+                }
                 '`' => {
                     let n = chars[i..].iter().take_while(|c| **c == '`').count();
                     let fence: String = "`".repeat(n);
@@ -512,7 +518,12 @@ pub(crate) mod tests {
         let scanned = text.to_lowercase();
         let at_start = |i: usize| !scanned[..i].ends_with(char::is_alphanumeric);
         let gh = scanned.match_indices("gh-").any(|(i, _)| {
-            scanned[i + 3..].starts_with(|c: char| c.is_ascii_digit()) && at_start(i)
+            let rest = &scanned[i + 3..];
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            // `GH-4x` is not a reference: the number must end the word.
+            digits > 0
+                && !rest[digits..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                && at_start(i)
         });
         if gh {
             return Some("GH- reference");
@@ -540,9 +551,9 @@ pub(crate) mod tests {
     fn references_become_explicit_links() {
         assert_eq!(
             prose("see #12 and GH-3, other/repo#5", WEB),
-            "see [#12](https://github.com/o/r/issues/12) and \
+            "see [\\#12](https://github.com/o/r/issues/12) and \
              [GH-3](https://github.com/o/r/issues/3), \
-             other/repo[#5](https://github.com/other/repo/issues/5)"
+             other/repo[\\#5](https://github.com/other/repo/issues/5)"
         );
         assert_eq!(inline("see #12"), "see `#12`");
         assert_eq!(inline("# heading #x"), "\\# heading \\#x");

@@ -99,7 +99,7 @@ mod tests {
         let md = markdown("repo", &report);
         assert!(md.contains("## Static checks"));
         assert!(md.contains(".github/workflows/ci.yml:12"));
-        assert!(!md.contains("@octocat"));
+        assert!(md.contains("`@octocat`"), "a handle is shown inert: {md}");
         assert!(!md.contains("<b>"));
         assert!(md.find("## Static checks") < md.find("## Release engineering"));
     }
