@@ -137,11 +137,12 @@ pub fn prose(text: &str, links: Links<'_>) -> String {
         let at_word_start = out.chars().next_back().is_none_or(|p| !p.is_alphanumeric());
         // Web addresses: GitHub would autolink them, and a link to an issue cross-references
         // it. A code span shows them without either.
-        if at_word_start
-            && (starts_with_ci(&chars, i, "https://")
-                || starts_with_ci(&chars, i, "http://")
-                || starts_with_ci(&chars, i, "ftp://")
-                || starts_with_ci(&chars, i, "www."))
+        // Schemes go into a span wherever they start, so that no word boundary rule of
+        // GitHub's has to be relied on.
+        if starts_with_ci(&chars, i, "https://")
+            || starts_with_ci(&chars, i, "http://")
+            || starts_with_ci(&chars, i, "ftp://")
+            || (at_word_start && starts_with_ci(&chars, i, "www."))
         {
             let end = chars[i..]
                 .iter()
@@ -249,7 +250,11 @@ fn reference_at(chars: &[char], i: usize, at_word_start: bool) -> Option<(usize,
         return None;
     }
     let end = digits_from + n;
-    if chars.get(end).is_some_and(|c| is_word(*c)) {
+    // A scheme right after the number becomes a code span, which ends the word for GitHub.
+    let scheme_follows = ["https://", "http://", "ftp://"]
+        .iter()
+        .any(|s| starts_with_ci(chars, end, s));
+    if chars.get(end).is_some_and(|c| is_word(*c)) && !scheme_follows {
         return None;
     }
     let number: String = chars[digits_from..end].iter().collect();
@@ -326,13 +331,26 @@ pub fn code(text: &str) -> String {
             c => shown.push(c),
         }
     }
+    // `<` goes outside the span as an entity, so that no raw tag or HTML comment appears in
+    // the comment's source, even where Markdown would show it literally.
     let lower = shown.to_ascii_lowercase();
     let mut out = String::with_capacity(shown.len() + 8);
     let mut start = 0;
-    for (at, _) in lower.match_indices("folio:") {
-        out.push_str(&one_span(&shown[start..at + 5]));
-        out.push_str("&#58;");
-        start = at + 6;
+    let mut at = 0;
+    while at < shown.len() {
+        if lower[at..].starts_with("folio:") {
+            out.push_str(&one_span(&shown[start..at + 5]));
+            out.push_str("&#58;");
+            at += 6;
+            start = at;
+        } else if shown[at..].starts_with('<') {
+            out.push_str(&one_span(&shown[start..at]));
+            out.push_str("&lt;");
+            at += 1;
+            start = at;
+        } else {
+            at += shown[at..].chars().next().map_or(1, char::len_utf8);
+        }
     }
     out.push_str(&one_span(&shown[start..]));
     out
