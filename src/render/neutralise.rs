@@ -96,10 +96,6 @@ pub fn quote(text: &str, max: usize, links: Links<'_>) -> String {
     prose(&cut(text, max), links)
 }
 
-fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
-}
-
 fn is_handle_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || c == '-' || c == '_'
 }
@@ -254,7 +250,8 @@ fn reference_at(chars: &[char], i: usize, at_word_start: bool) -> Option<(usize,
     let scheme_follows = ["https://", "http://", "ftp://"]
         .iter()
         .any(|s| starts_with_ci(chars, end, s));
-    if chars.get(end).is_some_and(|c| is_word(*c)) && !scheme_follows {
+    // `_` counts as a boundary: escaped, it no longer joins the number in the text.
+    if chars.get(end).is_some_and(|c| c.is_alphanumeric()) && !scheme_follows {
         return None;
     }
     let number: String = chars[digits_from..end].iter().collect();
@@ -640,7 +637,7 @@ pub(crate) mod tests {
         assert_eq!(code("line\nbreak"), "`line break`");
         assert_eq!(
             code("<!-- folio:evidence v1 -->"),
-            "`<!-- folio`&#58;`evidence v1 -->`"
+            "&lt;`!-- folio`&#58;`evidence v1 -->`"
         );
         assert_eq!(code(""), "");
     }
