@@ -144,6 +144,11 @@ pub fn prose(text: &str, links: Links<'_>) -> String {
                 .iter()
                 .position(|c| c.is_whitespace() || matches!(c, '<' | '>' | '"'))
                 .map_or(chars.len(), |p| i + p);
+            // Closing punctuation after an address belongs to the sentence, as GitHub reads it.
+            let mut end = end;
+            while end > i + 4 && matches!(chars[end - 1], ')' | '.' | ',' | ';' | ':' | '!' | '?') {
+                end -= 1;
+            }
             let s: String = chars[i..end].iter().collect();
             out.push_str(&code(&s));
             i = end;
