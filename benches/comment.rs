@@ -60,6 +60,13 @@ fn large_input() -> ReportInput {
             reviews_received: 0,
             commits_after_review: 0,
             thread_replies: 0,
+            opened_at: Some(format!("2025-{:02}-01T00:00:00Z", n % 12 + 1)),
+            state: Some(folio::model::PullRequestState::Merged),
+            size: Some(folio::model::ChangeSize {
+                additions: 90,
+                deletions: 10,
+                files: 5,
+            }),
         })
         .collect();
     let comments = (0..500)
@@ -81,6 +88,7 @@ fn large_input() -> ReportInput {
             useful: Some(i % 2 == 0),
             why: vec!["names the function".into()],
             excerpt: Some("x".repeat(300)),
+            created_at: Some(format!("2025-{:02}-03T00:00:00Z", i % 12 + 1)),
         })
         .collect();
     ReportInput {

@@ -52,8 +52,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// The source before its `#[cfg(test)]` module.
 fn code_part(text: &str) -> &str {
-    match text.find("#[cfg(test)]\nmod tests") {
-        Some(i) => &text[..i],
+    let start = text.match_indices("#[cfg(test)]\n").find(|(i, m)| {
+        let next = text[i + m.len()..].lines().next().unwrap_or("");
+        next.trim_start_matches("pub(crate) ")
+            .starts_with("mod tests")
+    });
+    match start {
+        Some((i, _)) => &text[..i],
         None => text,
     }
 }
@@ -270,4 +275,12 @@ fn the_checks_catch_what_they_are_for() {
     );
     assert_eq!(code_lines("a\n\n// c\nb\n"), 2);
     assert_eq!(code_part("x\n#[cfg(test)]\nmod tests {}\n"), "x\n");
+    assert_eq!(
+        code_part("x\n#[cfg(test)]\npub(crate) mod tests {}\n"),
+        "x\n"
+    );
+    assert_eq!(
+        code_part("x\n#[cfg(test)]\nmod corpus_tests;\ny\n"),
+        "x\n#[cfg(test)]\nmod corpus_tests;\ny\n"
+    );
 }

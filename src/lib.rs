@@ -7,10 +7,12 @@
 //! `pipeline` strings the steps together for one tracking issue. `reconcile` asks GitHub again
 //! for deliveries that never reached the database.
 
+pub mod activity;
 pub mod analyze;
 #[cfg(test)]
 mod architecture_tests;
 pub mod attribution;
+pub mod catalogue;
 pub mod cli;
 pub mod cli_error;
 pub mod clock;

@@ -99,6 +99,9 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PracticeFinding {
     pub id: String,
+    /// The practice's plain name from `config/practices.toml`, for readers of the JSON.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
     pub status: PracticeStatus,
     pub present: Option<bool>,
     pub exercised: Option<bool>,
@@ -115,8 +118,12 @@ pub struct PracticeFinding {
 
 impl PracticeFinding {
     pub fn new(id: impl Into<String>, status: PracticeStatus) -> Self {
+        let id = id.into();
         Self {
-            id: id.into(),
+            name: crate::catalogue::get(&id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            id,
             status,
             present: status.present(),
             exercised: None,
@@ -128,50 +135,7 @@ impl PracticeFinding {
     }
 }
 
-/// The six criteria of the hiring document (SPEC §3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Criterion {
-    CodeReview,
-    Testing,
-    StaticChecks,
-    CiCd,
-    ReleaseEngineering,
-    SupplyChain,
-}
-
-impl Criterion {
-    pub const ALL: [Criterion; 6] = [
-        Self::CodeReview,
-        Self::Testing,
-        Self::StaticChecks,
-        Self::CiCd,
-        Self::ReleaseEngineering,
-        Self::SupplyChain,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::CodeReview => "code_review",
-            Self::Testing => "testing",
-            Self::StaticChecks => "static_checks",
-            Self::CiCd => "ci_cd",
-            Self::ReleaseEngineering => "release_engineering",
-            Self::SupplyChain => "supply_chain",
-        }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Self::CodeReview => "Code review",
-            Self::Testing => "Testing",
-            Self::StaticChecks => "Static checks",
-            Self::CiCd => "CI/CD",
-            Self::ReleaseEngineering => "Release engineering",
-            Self::SupplyChain => "Supply chain",
-        }
-    }
-}
+pub use crate::catalogue::Criterion;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -252,6 +216,51 @@ pub struct PullRequestSummary {
     /// The author's replies in review threads started by others.
     #[serde(default)]
     pub thread_replies: u32,
+    /// When it was opened, RFC 3339 (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<PullRequestState>,
+    /// Lines added and removed and files changed, over every file of the pull request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<ChangeSize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullRequestState {
+    Open,
+    Merged,
+    Closed,
+}
+
+impl PullRequestState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Merged => "merged",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ChangeSize {
+    pub additions: u32,
+    pub deletions: u32,
+    pub files: u32,
+}
+
+/// A release of a repository the candidate owns, for the activity timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseSummary {
+    /// `owner/name`.
+    pub repository: String,
+    pub tag: String,
+    /// RFC 3339 (UTC).
+    pub published_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,6 +270,9 @@ pub struct ReviewSummary {
     pub state: String,
     pub comment_count: u32,
     pub rubber_stamp: bool,
+    /// RFC 3339 (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub submitted_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -317,6 +329,9 @@ pub struct ReviewCommentSummary {
     /// For comments with a suggestion block: whether a later commit applied a suggestion.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub suggestion_applied: Option<bool>,
+    /// When it was written, RFC 3339 (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// The whole evaluation, as `folio evaluate --format json` prints it (SPEC §4).
@@ -340,6 +355,15 @@ pub struct Report {
     /// keeps which repository each piece of evidence came from and how it is credited.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub practices_by_repository: Vec<PracticeFinding>,
+    /// Releases of repositories the candidate owns, newest first (for the activity timeline).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<ReleaseSummary>,
+}
+
+/// Unix seconds as RFC 3339 (UTC); `None` for the zero or negative times that stand for
+/// "unknown" in snapshots.
+pub fn rfc3339_secs(secs: i64) -> Option<String> {
+    (secs > 0).then(|| crate::clock::Timestamp::from_secs(secs).rfc3339())
 }
 
 pub const FOLIO_VERSION: &str = env!("CARGO_PKG_VERSION");

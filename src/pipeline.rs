@@ -128,7 +128,7 @@ pub fn assemble(
         });
     }
 
-    crate::report::build(
+    let mut report = crate::report::build(
         ReportInput {
             candidate: Some(candidate.to_string()),
             sources,
@@ -140,7 +140,14 @@ pub fn assemble(
             api_requests,
         },
         rubric,
-    )
+    );
+    report.releases = portfolio
+        .repositories
+        .iter()
+        .filter(|r| r.attribution == RepoAttribution::Owned)
+        .flat_map(|r| crate::activity::owned_releases(&r.meta.full_name, &r.snapshot))
+        .collect();
+    report
 }
 
 /// Which practices the candidate's own commits added for the repositories that are

@@ -105,6 +105,7 @@ pub fn scan_report(snapshot: &RepoSnapshot) -> Report {
         api_requests: 0,
         rubric_version: String::new(),
         practices_by_repository: Vec::new(),
+        releases: Vec::new(),
     }
 }
 

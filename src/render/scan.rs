@@ -94,11 +94,12 @@ mod tests {
             api_requests: 0,
             rubric_version: String::new(),
             practices_by_repository: Vec::new(),
+            releases: Vec::new(),
         };
         let md = markdown("repo", &report);
         assert!(md.contains("## Static checks"));
         assert!(md.contains(".github/workflows/ci.yml:12"));
-        assert!(!md.contains("@octocat"));
+        assert!(md.contains("`@octocat`"), "a handle is shown inert: {md}");
         assert!(!md.contains("<b>"));
         assert!(md.find("## Static checks") < md.find("## Release engineering"));
     }

@@ -67,6 +67,7 @@ pub fn build(input: ReportInput, rubric: &Rubric) -> Report {
         api_requests: input.api_requests,
         rubric_version: rubric.version().to_string(),
         practices_by_repository: by_repo,
+        releases: Vec::new(),
     }
 }
 

@@ -102,7 +102,9 @@ pub struct Rule {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CriterionRules {
-    /// The practice ids that feed this criterion (SPEC §3's table).
+    /// The practice ids that feed this criterion, from `config/practices.toml` (the one place
+    /// a practice is declared); a rubric file may not list them.
+    #[serde(skip_deserializing, default)]
     pub practices: Vec<String>,
     pub not_assessed: String,
     pub none: String,
@@ -173,22 +175,14 @@ impl Rubric {
             }
         }
         let mut criteria = BTreeMap::new();
-        let mut seen_practices: BTreeMap<String, Criterion> = BTreeMap::new();
-        for (key, rules) in file.criteria {
+        for (key, mut rules) in file.criteria {
             let criterion = criterion_from_str(&key).ok_or_else(|| {
                 RubricError::invalid(
                     format!("criteria.{key}"),
                     format!("unknown criterion; it may be one of {}", criteria_list()),
                 )
             })?;
-            for p in &rules.practices {
-                if let Some(other) = seen_practices.insert(p.clone(), criterion) {
-                    return Err(RubricError::invalid(
-                        format!("criteria.{key}.practices"),
-                        format!("`{p}` already feeds {}", other.as_str()),
-                    ));
-                }
-            }
+            rules.practices = crate::catalogue::ids_of(criterion);
             let allowed = metrics_of(criterion);
             for (level, list) in [("strong", &rules.strong), ("some", &rules.some)] {
                 for rule in list {
@@ -636,11 +630,13 @@ mod tests {
             Rubric::from_toml(&bad_metric),
             Err(RubricError::Invalid { .. })
         ));
-        let dup = BUILTIN_TOML.replace(
-            "practices = [\"matrix_build\"",
-            "practices = [\"lint\", \"matrix_build\"",
+        // Practice ids are declared in `config/practices.toml` only.
+        let redeclared = BUILTIN_TOML.replace(
+            "[criteria.ci_cd]\n",
+            "[criteria.ci_cd]\npractices = [\"lint\"]\n",
         );
-        assert!(Rubric::from_toml(&dup).is_err());
+        assert_ne!(redeclared, BUILTIN_TOML);
+        assert!(Rubric::from_toml(&redeclared).is_err());
         assert!(matches!(
             Rubric::from_toml("version = 1"),
             Err(RubricError::Parse(_))

@@ -52,6 +52,7 @@ fn comment(useful: Option<bool>, kind: CommentKind, tone: Tone) -> ReviewComment
         useful,
         why: vec![],
         excerpt: None,
+        created_at: None,
     }
 }
 
@@ -192,6 +193,7 @@ fn code_review_levels() {
             state: "APPROVED".into(),
             comment_count: 0,
             rubber_stamp: true,
+            submitted_at: None,
         }],
         ..Default::default()
     };
@@ -263,6 +265,9 @@ fn authored_pull_requests_feed_testing_and_ci() {
         reviews_received: 1,
         commits_after_review: 1,
         thread_replies: 0,
+        opened_at: None,
+        state: None,
+        size: None,
     };
     let r = rubric();
     let mine = build(
@@ -404,6 +409,9 @@ mod properties {
             reviews_received: 0,
             commits_after_review: 0,
             thread_replies: 0,
+            opened_at: None,
+            state: None,
+            size: None,
         }
     }
 
@@ -453,6 +461,7 @@ mod properties {
             state: "APPROVED".into(),
             comment_count: u32::from(!rubber),
             rubber_stamp: rubber,
+            submitted_at: None,
         })
     }
 
@@ -589,6 +598,9 @@ mod calibration {
             reviews_received: 0,
             commits_after_review: 0,
             thread_replies: 0,
+            opened_at: None,
+            state: None,
+            size: None,
         }
     }
 

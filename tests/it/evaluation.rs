@@ -577,7 +577,13 @@ async fn hostile_titles_and_comments_neither_ping_nor_break_the_comment() {
     );
     assert!(!body.contains("<img"));
     assert!(!body.contains("](https://evil.example)"));
-    assert!(!body.contains("#1 ") && !body.contains("GH-2"), "{body}");
+    // References are explicit links (their text inside a link is never re-linked), never bare.
+    assert!(!body.contains(" #1 ") && !body.contains(" GH-2 "), "{body}");
+    assert!(
+        body.contains("[\\#1](https://github.com/psf/requests/issues/1)")
+            && body.contains("[GH-2](https://github.com/psf/requests/issues/2)"),
+        "{body}"
+    );
     app.stop().await;
 }
 

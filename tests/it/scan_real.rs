@@ -104,7 +104,7 @@ fn every_fixture_labels_every_practice() {
     let cases = load_cases();
     assert!(cases.len() >= 8, "expected at least 8 real fixtures");
     for c in &cases {
-        for id in PRACTICE_IDS {
+        for id in PRACTICE_IDS.iter() {
             assert!(
                 c.expected.labels.contains_key(*id),
                 "{}: no label for {id}",
@@ -128,7 +128,7 @@ fn real_repositories_match_hand_labels() {
     let mut wrong_sure = Vec::new();
     let mut wrong_unsure = Vec::new();
     for c in &cases {
-        for id in PRACTICE_IDS {
+        for id in PRACTICE_IDS.iter() {
             let Some(&want) = c.expected.labels.get(*id) else {
                 continue;
             };

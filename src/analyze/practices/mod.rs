@@ -24,55 +24,17 @@ pub mod yaml;
 
 pub use table::{PracticeExtension, PracticeTable, TableError};
 
+use std::sync::LazyLock;
+
 use crate::model::{Criterion, PracticeFinding, PracticeStatus};
 use crate::snapshot::RepoSnapshot;
 
-/// Every practice id, in SPEC §3 order.
-pub const PRACTICE_IDS: &[&str] = &[
-    "lint",
-    "format_check",
-    "type_check",
-    "pre_commit",
-    "sast",
-    "tests_in_ci",
-    "property_based_tests",
-    "coverage_gate",
-    "mutation_testing",
-    "matrix_build",
-    "ci_cache",
-    "least_privilege_token",
-    "actions_pinned_by_sha",
-    "lockfile",
-    "dependency_update_bot",
-    "dependency_vuln_scan",
-    "sbom",
-    "signing",
-    "security_policy",
-    "trusted_publishing",
-    "release_automation",
-    "changelog",
-    "semver_tags",
-    "release_notes",
-];
+/// Every practice id, in the order of `config/practices.toml` (see [`crate::catalogue`]).
+pub static PRACTICE_IDS: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| crate::catalogue::ids().collect());
 
 pub fn criterion_of(practice_id: &str) -> Option<Criterion> {
-    Some(match practice_id {
-        "lint" | "format_check" | "type_check" | "pre_commit" | "sast" => Criterion::StaticChecks,
-        "tests_in_ci" | "property_based_tests" | "coverage_gate" | "mutation_testing" => {
-            Criterion::Testing
-        }
-        "matrix_build" | "ci_cache" | "least_privilege_token" => Criterion::CiCd,
-        "actions_pinned_by_sha"
-        | "lockfile"
-        | "dependency_update_bot"
-        | "dependency_vuln_scan"
-        | "sbom"
-        | "signing"
-        | "security_policy" => Criterion::SupplyChain,
-        "trusted_publishing" | "release_automation" | "changelog" | "semver_tags"
-        | "release_notes" => Criterion::ReleaseEngineering,
-        _ => return None,
-    })
+    crate::catalogue::criterion_of(practice_id)
 }
 
 type Detector = fn(&facts::Facts, &table::PracticeDef, &PracticeTable) -> PracticeFinding;

@@ -112,7 +112,10 @@ pub enum InputKind {
 #[serde(deny_unknown_fields)]
 pub struct PracticeDef {
     pub criterion: Criterion,
-    pub title: String,
+    /// Plain name, why it matters and a public explanation: read by [`crate::catalogue`].
+    pub name: String,
+    pub why: String,
+    pub docs: String,
     #[serde(default)]
     pub inputs: Vec<InputKind>,
     #[serde(default)]
@@ -281,7 +284,7 @@ mod tests {
     #[test]
     fn builtin_parses_and_covers_every_practice() {
         let table = PracticeTable::parse(BUILTIN).unwrap_or_else(|e| panic!("{e}"));
-        for id in super::super::PRACTICE_IDS {
+        for id in super::super::PRACTICE_IDS.iter() {
             let def = table
                 .get(id)
                 .unwrap_or_else(|| panic!("{id} missing from the table"));

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::signals::{SignalReport, comment_signals, kind_name};
 use crate::analyze::python_tests;
 use crate::model::{
-    Attribution, CommentKind, PullRequestSummary, ReviewCommentSummary, ReviewSummary, Tone,
+    Attribution, ChangeSize, CommentKind, PullRequestState, PullRequestSummary,
+    ReviewCommentSummary, ReviewSummary, Tone, rfc3339_secs,
 };
 use crate::snapshot::{CheckRun, PrCommit, PrReview, PrReviewComment, PullRequestSnapshot};
 
@@ -89,6 +90,7 @@ pub fn analyze_pull_request(pr: &PullRequestSnapshot, candidate: &str) -> PullRe
             rubber_stamp: r.state.eq_ignore_ascii_case("APPROVED")
                 && !body_substantive
                 && !comments_substantive,
+            submitted_at: r.submitted_at.and_then(rfc3339_secs),
         });
         if let Some(report) = body_report {
             review_comments.push(review_body_summary(pr, r, report));
@@ -192,6 +194,7 @@ fn inline_comment_summary(
         why,
         excerpt: excerpt(&c.body),
         suggestion_applied,
+        created_at: rfc3339_secs(c.created_at),
     }
 }
 
@@ -225,6 +228,7 @@ fn review_body_summary(
         why,
         excerpt: excerpt(&r.body),
         suggestion_applied: None,
+        created_at: r.submitted_at.and_then(rfc3339_secs),
     }
 }
 
@@ -325,6 +329,9 @@ fn authored_summary(pr: &PullRequestSnapshot, candidate: &str) -> PullRequestSum
         reviews_received: 0,
         commits_after_review: 0,
         thread_replies: 0,
+        opened_at: rfc3339_secs(pr.created_at),
+        state: Some(state_of(pr)),
+        size: Some(size_of(pr)),
     };
     for f in pr.files.iter().filter(|f| f.status != "removed") {
         if is_test_file(&f.filename) {
@@ -347,6 +354,31 @@ fn authored_summary(pr: &PullRequestSnapshot, candidate: &str) -> PullRequestSum
     s.property_based = s.new_property_tests > 0;
     responses(pr, candidate, &mut s);
     s
+}
+
+fn state_of(pr: &PullRequestSnapshot) -> PullRequestState {
+    if pr.merged {
+        PullRequestState::Merged
+    } else if pr.state.eq_ignore_ascii_case("open") {
+        PullRequestState::Open
+    } else {
+        PullRequestState::Closed
+    }
+}
+
+/// Over every file GitHub listed, removed ones included: the size a reader would see.
+fn size_of(pr: &PullRequestSnapshot) -> ChangeSize {
+    pr.files.iter().fold(
+        ChangeSize {
+            files: u32::try_from(pr.files.len()).unwrap_or(u32::MAX),
+            ..ChangeSize::default()
+        },
+        |mut s, f| {
+            s.additions = s.additions.saturating_add(f.additions);
+            s.deletions = s.deletions.saturating_add(f.deletions);
+            s
+        },
+    )
 }
 
 /// How the candidate answered the reviews they received: commits after a review, replies in

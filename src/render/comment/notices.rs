@@ -1,0 +1,89 @@
+//! Folio's comments other than the evidence: needs information, a broken configuration, a
+//! failed evaluation, waiting for a maintainer. Each starts with the marker and neutralises
+//! whatever it quotes.
+
+use std::fmt::Write as _;
+
+use super::{CommentContext, DISCLAIMER, MARKER, WARNING_CHARS, link_or_text};
+use crate::render::neutralise::inline_capped;
+
+fn short_footer(out: &mut String, ctx: &CommentContext) {
+    let _ = writeln!(
+        out,
+        "\n---\n<sub>{} · Folio {}</sub>\n\n{DISCLAIMER}",
+        inline_capped(&ctx.evaluated_at, 40),
+        crate::model::FOLIO_VERSION
+    );
+}
+
+/// The submission cannot be evaluated as it stands: what to fix.
+pub fn needs_info(problems: &[String], ctx: &CommentContext) -> String {
+    let mut out = format!("{MARKER}\n## Folio needs more information\n\n");
+    out.push_str("This submission could not be evaluated:\n\n");
+    let shown = problems.len().min(50);
+    for p in &problems[..shown] {
+        let _ = writeln!(out, "- {}", inline_capped(p, WARNING_CHARS));
+    }
+    if problems.len() > shown {
+        let _ = writeln!(out, "- and {} more problems", problems.len() - shown);
+    }
+    if problems.is_empty() {
+        out.push_str("- the submission has no usable content\n");
+    }
+    out.push_str(
+        "\nEdit the issue to fix this: Folio evaluates it again when the issue body changes. \
+         The form asks for the candidate's GitHub login, pull request links (one per line) and \
+         repository links.\n",
+    );
+    short_footer(&mut out, ctx);
+    out
+}
+
+/// `.github/folio.yml` is broken: which key is wrong and what it may be.
+pub fn config_error(message: &str, ctx: &CommentContext) -> String {
+    let mut out = format!("{MARKER}\n## Folio configuration problem\n\n");
+    let _ = writeln!(
+        out,
+        "The Folio configuration, `.github/folio.yml`, could not be used:\n\n> {}\n\n\
+         Fix the file in this repository (or in the organisation's `.github` repository, if \
+         that is where it lives). Until then Folio does not evaluate submissions here; other \
+         repositories are not affected. Once the file is fixed, a maintainer can comment \
+         `/folio refresh` to evaluate this submission.",
+        inline_capped(message, 1000)
+    );
+    short_footer(&mut out, ctx);
+    out
+}
+
+/// A job that died: that it failed, and how to retry.
+pub fn evaluation_failed(reason: &str, ctx: &CommentContext) -> String {
+    let mut out = format!("{MARKER}\n## Folio evaluation failed\n\n");
+    let _ = writeln!(
+        out,
+        "The evaluation could not be completed:\n\n> {}\n\nThis is a failure on Folio's side or \
+         GitHub's, not a finding about the candidate. To try again, a maintainer can comment \
+         `/folio refresh` on this issue.",
+        inline_capped(reason, 1000)
+    );
+    if let Some(u) = &ctx.issue_url {
+        let _ = writeln!(out, "\nIssue: {}", link_or_text("this issue", Some(u)));
+    }
+    short_footer(&mut out, ctx);
+    out
+}
+
+/// The author is not the candidate and lacks triage permission: a maintainer must confirm.
+pub fn awaiting_confirmation(author: &str, candidate: &str, ctx: &CommentContext) -> String {
+    let mut out = format!("{MARKER}\n## Waiting for a maintainer\n\n");
+    let _ = writeln!(
+        out,
+        "This submission names **{}** as the candidate, but it was opened by **{}**, who is \
+         not the candidate and has no triage permission on this repository. So that nobody can \
+         have a stranger profiled or claim someone else's work, Folio waits: a maintainer \
+         (triage permission or higher) must confirm by commenting `/folio refresh`.",
+        inline_capped(candidate, 64),
+        inline_capped(author, 64)
+    );
+    short_footer(&mut out, ctx);
+    out
+}

@@ -1,0 +1,370 @@
+//! The top of the comment, what a reader sees before scrolling: at a glance and the criteria
+//! table; and the rule-built parts near the end: what Folio cannot see, questions to ask.
+//! Everything here is chosen by fixed rules from the report, never by free text.
+
+use std::fmt::Write as _;
+
+use super::{Limits, QUOTE_CHARS, link_or_text, links_for, web_base};
+use crate::catalogue;
+use crate::model::{
+    Attribution, Criterion, CriterionResult, Level, PracticeFinding, PracticeStatus,
+    PullRequestSummary, Report, ReviewCommentSummary,
+};
+use crate::render::neutralise::{inline, quote};
+use crate::render::text::{iso_date, plural, repo_of, short_url};
+
+/// Lines of "at a glance" at most.
+const GLANCE_LINES: usize = 8;
+const GLANCE_QUOTES: usize = 3;
+
+pub(super) fn level_word(l: Level) -> &'static str {
+    match l {
+        Level::Strong => "strong",
+        Level::Some => "some",
+        Level::None => "no evidence found",
+        Level::NotAssessed => "not assessed",
+    }
+}
+
+/// Findings that earn credit, per repository where known, seen running first.
+pub(super) fn credited(report: &Report, c: Criterion) -> Vec<&PracticeFinding> {
+    let source = if report.practices_by_repository.is_empty() {
+        &report.practices
+    } else {
+        &report.practices_by_repository
+    };
+    let mut out: Vec<&PracticeFinding> = source
+        .iter()
+        .filter(|p| {
+            catalogue::criterion_of(&p.id) == Some(c)
+                && p.status == PracticeStatus::Present
+                && p.attribution.is_some_and(Attribution::is_credited)
+        })
+        .collect();
+    out.sort_by_key(|p| std::cmp::Reverse(p.exercised == Some(true)));
+    out
+}
+
+/// `[Plain name](first evidence)`, or the plain name when there is no link.
+pub(super) fn practice_link(p: &PracticeFinding) -> String {
+    let name = catalogue::name_of(&p.id);
+    link_or_text(name, p.evidence.iter().find_map(|e| e.url.as_deref()))
+}
+
+/// Authored pull requests that changed tests together with code.
+pub(super) fn tested_prs(report: &Report) -> Vec<&PullRequestSummary> {
+    report
+        .pull_requests
+        .iter()
+        .filter(|p| p.attribution == Attribution::Authored)
+        .filter(|p| (p.test_files_changed > 0 && p.code_files_changed > 0) || p.property_based)
+        .collect()
+}
+
+/// Review comments by usefulness and outcome, then newest first.
+pub(super) fn ranked_comments(report: &Report) -> Vec<&ReviewCommentSummary> {
+    let mut comments: Vec<&ReviewCommentSummary> = report.review_comments.iter().collect();
+    comments.sort_by(|a, b| {
+        let key = |c: &ReviewCommentSummary| {
+            (
+                c.led_to_change == Some(true),
+                c.useful == Some(true),
+                c.author_replied == Some(true),
+            )
+        };
+        key(b)
+            .cmp(&key(a))
+            .then_with(|| b.created_at.cmp(&a.created_at))
+    });
+    comments
+}
+
+/// The outcome of a comment in plain words; nothing when none is known.
+pub(super) fn outcome(c: &ReviewCommentSummary) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if c.led_to_change == Some(true) {
+        out.push("led to a change");
+    }
+    if c.author_replied == Some(true) {
+        out.push("the author replied");
+    }
+    out
+}
+
+fn comment_label(c: &ReviewCommentSummary) -> String {
+    link_or_text(
+        &format!("comment on {}", short_url(&c.pull_request)),
+        Some(&c.url),
+    )
+}
+
+fn criterion_sentence(report: &Report, c: &CriterionResult) -> Option<String> {
+    if !matches!(c.level, Level::Strong | Level::Some) {
+        return None;
+    }
+    let head = format!("**{}** ({})", c.id.title(), level_word(c.level));
+    if c.id == Criterion::CodeReview {
+        let n = report.review_comments.len();
+        let changed = report
+            .review_comments
+            .iter()
+            .filter(|x| x.led_to_change == Some(true))
+            .count();
+        return Some(format!(
+            "{head}: {} by the candidate, {changed} of which led to a change.",
+            plural(n, "review comment")
+        ));
+    }
+    let found = credited(report, c.id);
+    let mut names: Vec<String> = Vec::new();
+    let mut repos: Vec<&str> = Vec::new();
+    for p in &found {
+        if names.len() < 3 && !names.contains(&practice_link(p)) {
+            names.push(practice_link(p));
+        }
+        if let Some(r) = p.repository.as_deref()
+            && !repos.contains(&r)
+        {
+            repos.push(r);
+        }
+    }
+    let mut s = head;
+    if !names.is_empty() {
+        let _ = write!(s, ": {}", names.join(", "));
+        if let Some(r) = repos.first() {
+            let _ = write!(s, " in {}", inline(r));
+            if repos.len() > 1 {
+                let _ = write!(s, " and {}", plural(repos.len() - 1, "other repository"));
+            }
+        }
+        if found.iter().any(|p| p.exercised == Some(true)) {
+            s.push_str(", seen running");
+        }
+    }
+    if c.id == Criterion::Testing {
+        let prs = tested_prs(report);
+        if !prs.is_empty() {
+            let sep = if names.is_empty() { ": " } else { "; " };
+            let _ = write!(
+                s,
+                "{sep}{} changed tests with code",
+                plural(prs.len(), "authored pull request")
+            );
+        }
+    }
+    s.push('.');
+    Some(s)
+}
+
+pub(super) fn at_a_glance(out: &mut String, report: &Report, limits: &Limits) {
+    out.push_str("### At a glance\n\n");
+    let mut lines: Vec<String> = report
+        .criteria
+        .iter()
+        .filter_map(|c| criterion_sentence(report, c))
+        .take(GLANCE_LINES - 1)
+        .collect();
+    let web = web_base(report);
+    let room = GLANCE_LINES.saturating_sub(lines.len()).min(GLANCE_QUOTES);
+    if limits.quotes {
+        for c in ranked_comments(report)
+            .into_iter()
+            .filter(|c| c.useful == Some(true) || c.led_to_change == Some(true))
+            .filter(|c| c.excerpt.as_deref().is_some_and(|x| !x.trim().is_empty()))
+            .take(room)
+        {
+            let repo = repo_of(&c.pull_request);
+            let text = quote(
+                c.excerpt.as_deref().unwrap_or_default(),
+                QUOTE_CHARS,
+                links_for(web.as_deref(), repo.as_deref()),
+            );
+            let mut facts = vec![comment_label(c)];
+            facts.extend(
+                c.created_at
+                    .as_deref()
+                    .and_then(iso_date)
+                    .map(str::to_string),
+            );
+            facts.extend(outcome(c).into_iter().map(str::to_string));
+            lines.push(format!("“{text}” ({})", facts.join(", ")));
+        }
+    }
+    if lines.is_empty() {
+        lines.push(
+            "No credited evidence was found in the linked material; the criteria below say \
+             what was looked at."
+                .to_string(),
+        );
+    }
+    for l in lines {
+        let _ = writeln!(out, "- {l}");
+    }
+    out.push('\n');
+}
+
+/// The first sentence of a `because`: the rubric keeps its reasons to one sentence each.
+fn first_sentence(s: &str) -> &str {
+    match s.find(". ") {
+        Some(i) => &s[..=i],
+        None => s,
+    }
+}
+
+/// The first sentence, without the words that the level column already says.
+fn table_reason(because: &str) -> String {
+    let s = first_sentence(because);
+    for prefix in [
+        "Strong because ",
+        "Some because ",
+        "No evidence in the linked material: ",
+    ] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            return super::capitalised(rest);
+        }
+    }
+    s.to_string()
+}
+
+/// Up to three links behind a level, named in plain words.
+fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
+    if matches!(c.level, Level::NotAssessed | Level::None) {
+        return Vec::new();
+    }
+    if c.id == Criterion::CodeReview {
+        return ranked_comments(report)
+            .into_iter()
+            .filter(|x| x.useful == Some(true) || x.led_to_change == Some(true))
+            .take(3)
+            .map(comment_label)
+            .collect();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for p in credited(report, c.id) {
+        let l = practice_link(p);
+        if out.len() < 3 && !out.contains(&l) {
+            out.push(l);
+        }
+    }
+    if c.id == Criterion::Testing {
+        for pr in tested_prs(report) {
+            if out.len() == 3 {
+                break;
+            }
+            out.push(link_or_text(&short_url(&pr.url), Some(&pr.url)));
+        }
+    }
+    out
+}
+
+pub(super) fn table(out: &mut String, report: &Report) {
+    out.push_str("| Criterion | Level | Why | Evidence |\n|---|---|---|---|\n");
+    for c in &report.criteria {
+        let links = table_links(report, c);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.id.title(),
+            level_word(c.level),
+            inline(&table_reason(&c.because)),
+            if links.is_empty() {
+                "—".to_string()
+            } else {
+                links.join(", ")
+            }
+        );
+    }
+    out.push('\n');
+}
+
+pub(super) fn cannot_see(out: &mut String) {
+    out.push_str(
+        "> [!NOTE]\n> **What Folio cannot see.** The hiring document also asks about language \
+         idioms, typing depth, architecture, concurrency, performance, observability, API \
+         design and documentation. Folio does not assess these, nor anything in private \
+         repositories: they are for the interview.\n\n",
+    );
+}
+
+/// What to ask when a criterion has no evidence: the practice gap and a neutral prompt.
+fn gap_prompt(c: Criterion) -> (&'static str, &'static str) {
+    match c {
+        Criterion::CodeReview => ("useful review comment", "ask about a review they gave"),
+        Criterion::Testing => ("automated testing", "ask how they test their changes"),
+        Criterion::StaticChecks => ("static check", "ask which checks they rely on"),
+        Criterion::CiCd => ("CI set-up", "ask how their changes are built and checked"),
+        Criterion::ReleaseEngineering => ("release automation", "ask how they ship"),
+        Criterion::SupplyChain => (
+            "supply-chain practice",
+            "ask how they keep dependencies up to date and safe",
+        ),
+    }
+}
+
+pub(super) fn questions(out: &mut String, report: &Report) {
+    let mut qs: Vec<String> = Vec::new();
+    for c in ranked_comments(report)
+        .into_iter()
+        .filter(|c| c.led_to_change == Some(true))
+        .take(1)
+    {
+        qs.push(format!(
+            "Their {} led to a change: ask them to walk through how they found it.",
+            comment_label(c)
+        ));
+    }
+    if let Some(pr) = tested_prs(report)
+        .into_iter()
+        .max_by_key(|p| p.test_lines_added)
+    {
+        qs.push(format!(
+            "{} changed tests with the code: ask how they decided what to test.",
+            link_or_text(&short_url(&pr.url), Some(&pr.url))
+        ));
+    }
+    for c in &report.criteria {
+        if qs.len() >= 4 {
+            break;
+        }
+        if c.level == Level::Strong
+            && let Some(p) = credited(report, c.id).first()
+        {
+            qs.push(format!(
+                "{} is set up in {}: ask what it replaced and what it has caught.",
+                practice_link(p),
+                inline(p.repository.as_deref().unwrap_or("the linked work"))
+            ));
+            break;
+        }
+    }
+    for c in &report.criteria {
+        if qs.len() >= 4 {
+            break;
+        }
+        if c.level != Level::None {
+            continue;
+        }
+        let (gap, prompt) = gap_prompt(c.id);
+        let docs = catalogue::ids_of(c.id)
+            .first()
+            .and_then(|id| catalogue::get(id))
+            .map(|p| link_or_text(&p.name, Some(&p.docs)));
+        match docs {
+            Some(d) => qs.push(format!(
+                "No {gap} was found in the linked work: {prompt} (see {d})."
+            )),
+            None => qs.push(format!("No {gap} was found in the linked work: {prompt}.")),
+        }
+        if qs.len() >= 3 {
+            break;
+        }
+    }
+    if qs.is_empty() {
+        return;
+    }
+    out.push_str("### Questions to ask\n\n");
+    for q in qs.iter().take(4) {
+        let _ = writeln!(out, "- {q}");
+    }
+    out.push('\n');
+}

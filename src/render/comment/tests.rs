@@ -1,0 +1,48 @@
+use super::*;
+use crate::render::text::short_url;
+
+fn ctx() -> CommentContext {
+    CommentContext {
+        submitted_by: Some("alice".into()),
+        evaluated_at: "2026-12-02T03:00:00Z".into(),
+        issue_url: Some("https://github.com/acme/hiring/issues/5".into()),
+    }
+}
+
+#[test]
+fn short_urls_never_carry_a_hash() {
+    assert_eq!(
+        short_url("https://github.com/o/r/pull/7#discussion_r1"),
+        "o/r pull 7"
+    );
+    assert_eq!(short_url("https://github.com/o/r"), "o/r");
+}
+
+#[test]
+fn other_comments_start_with_the_marker_and_neutralise() {
+    let c = ctx();
+    let texts = [
+        needs_info(&["no pull request or repository links found @x".into()], &c),
+        needs_info(&[], &c),
+        config_error(
+            "limits.pull_request_links: expected a whole number </details>",
+            &c,
+        ),
+        evaluation_failed("GitHub answered 502 three times #1", &c),
+        awaiting_confirmation("mallory", "@octocat", &c),
+    ];
+    for t in &texts {
+        assert!(t.starts_with(MARKER), "{t}");
+        assert_eq!(t.matches("folio:evidence").count(), 1);
+        let scanned = crate::render::neutralise::tests::scanned_text(t);
+        assert!(
+            !scanned.contains("@x") && !scanned.contains("@octocat"),
+            "{t}"
+        );
+        assert!(!scanned.contains("#1"), "{t}");
+        assert!(!t.contains("</details>"));
+        assert!(t.contains(DISCLAIMER));
+    }
+    assert!(texts[3].contains("/folio refresh"));
+    assert!(texts[4].contains("/folio refresh"));
+}
