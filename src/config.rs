@@ -68,6 +68,8 @@ pub enum LogFormat {
 #[derive(Debug, Clone)]
 pub struct WebhookSettings {
     pub max_body_bytes: usize,
+    /// Webhook body bytes being received at once, across all requests; past it, 503.
+    pub max_inflight_bytes: usize,
     pub request_timeout: Duration,
     pub max_batch: usize,
 }
@@ -189,6 +191,7 @@ struct TelemetryLayer {
 #[serde(deny_unknown_fields)]
 struct WebhookLayer {
     max_body_bytes: Option<i64>,
+    max_inflight_bytes: Option<i64>,
     request_timeout_seconds: Option<i64>,
     max_batch: Option<i64>,
 }
@@ -264,7 +267,12 @@ impl FileLayer {
         overlay!(
             self.webhook,
             top.webhook,
-            [max_body_bytes, request_timeout_seconds, max_batch]
+            [
+                max_body_bytes,
+                max_inflight_bytes,
+                request_timeout_seconds,
+                max_batch
+            ]
         );
         overlay!(
             self.queue,
@@ -446,6 +454,8 @@ impl Settings {
         let w = &layer.webhook;
         let webhook = WebhookSettings {
             max_body_bytes: positive("webhook.max_body_bytes", w.max_body_bytes)? as usize,
+            max_inflight_bytes: positive("webhook.max_inflight_bytes", w.max_inflight_bytes)?
+                as usize,
             request_timeout: Duration::from_secs(positive(
                 "webhook.request_timeout_seconds",
                 w.request_timeout_seconds,

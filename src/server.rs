@@ -210,6 +210,12 @@ pub async fn start(
         started: Instant::now(),
         clock: clock.clone(),
         setup: crate::state::SetupGate::new()?,
+        webhook_bytes: Arc::new(tokio::sync::Semaphore::new(
+            settings
+                .webhook
+                .max_inflight_bytes
+                .min(tokio::sync::Semaphore::MAX_PERMITS),
+        )),
     });
     let handler: Arc<dyn JobHandler> = match handler {
         Some(h) => h,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub clock: SharedClock,
     /// The setup token and the pending App Manifest `state` values.
     pub setup: SetupGate,
+    /// One permit per webhook body byte being received (`webhook.max_inflight_bytes`).
+    pub webhook_bytes: Arc<tokio::sync::Semaphore>,
     /// Swappable so that the setup flow can switch to serving webhooks without a restart.
     pub(crate) secrets: RwLock<Vec<Secret>>,
     pub(crate) app: RwLock<Option<AppCredentials>>,

@@ -9,10 +9,11 @@ pub mod verify;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 use serde_json::json;
 use tracing::{Instrument, debug, info, warn};
 
@@ -57,11 +58,89 @@ fn count(event: &str, outcome: &'static str) {
         .increment(1);
 }
 
+/// What must hold before a single body byte is read: a secret is configured, the signature
+/// header is well formed, the declared length is within the limit, and the in-flight byte
+/// budget has room for it. Unauthenticated senders can then cost a few header bytes each, not
+/// the body they announce.
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<u32, Response> {
+    let configured = state.secrets.read().map(|s| !s.is_empty()).unwrap_or(false);
+    if !configured {
+        count("none", "not_configured");
+        return Err(reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "Folio is not set up yet: no webhook secret is configured"}),
+        ));
+    }
+    let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
+    if let Err(e) = verify::claimed_digest(signature) {
+        count("none", "bad_signature");
+        debug!(error = %e, "rejected webhook before reading its body");
+        return Err(reply(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": e.to_string()}),
+        ));
+    }
+    let max = state.settings.webhook.max_body_bytes;
+    let declared = headers
+        .get(http_header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        count("none", "too_large");
+        return Err(reply(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            json!({"error": format!("webhook bodies are limited to {max} bytes")}),
+        ));
+    }
+    // Without a declared length, the most the body may grow to is reserved.
+    let reserve = declared.map_or(max as u64, |n| n.min(max as u64));
+    Ok(u32::try_from(reserve).unwrap_or(u32::MAX))
+}
+
 pub async fn handle(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let reserve = match admit(&state, &headers) {
+        Ok(n) => n,
+        Err(refused) => return refused,
+    };
+    let Ok(_permit) = state.webhook_bytes.clone().try_acquire_many_owned(reserve) else {
+        count("none", "busy");
+        warn!(
+            bytes = reserve,
+            "webhook refused: the in-flight body budget is full"
+        );
+        let mut r = reply(
+            StatusCode::SERVICE_UNAVAILABLE,
+            json!({"error": "too many webhook bytes in flight; try again"}),
+        );
+        r.headers_mut().insert(
+            http_header::RETRY_AFTER,
+            http::HeaderValue::from_static("5"),
+        );
+        return r;
+    };
+    let max = state.settings.webhook.max_body_bytes;
+    let body: Bytes = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            count("none", "too_large");
+            return reply(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"error": format!("webhook bodies are limited to {max} bytes")}),
+            );
+        }
+        Err(e) => {
+            count("none", "bad_request");
+            debug!(error = %e, "webhook body could not be read");
+            return reply(
+                StatusCode::BAD_REQUEST,
+                json!({"error": "the request body could not be read"}),
+            );
+        }
+    };
     let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
     match verify_signature(&state, signature, &body) {
         None => {

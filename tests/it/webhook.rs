@@ -180,7 +180,7 @@ async fn a_slow_client_is_cut_off() {
     let mut stream = tokio::net::TcpStream::connect(running.addr).await.unwrap();
     stream
         .write_all(
-            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-GitHub-Event: issues\r\n\r\n{\"a\"",
+            b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nX-GitHub-Event: issues\r\nX-Hub-Signature-256: sha256=abababababababababababababababababababababababababababababababab\r\n\r\n{\"a\"",
         )
         .await
         .unwrap();
@@ -360,4 +360,118 @@ where
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("condition not met within 5 s");
+}
+
+/// Sends a request's head (and `body_part` of its body) on a raw connection, and returns the
+/// connection, so that a test controls exactly what the server has received.
+async fn raw_request(
+    url: &str,
+    headers: &[(&str, String)],
+    body_part: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let addr = url.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut head = format!("POST /webhook HTTP/1.1\r\nHost: {addr}\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body_part).await.unwrap();
+    conn
+}
+
+/// The status line the server answered with, if it answered within `wait`.
+async fn status_within(conn: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(wait, conn.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).to_string();
+    Some(text.lines().next().unwrap_or_default().to_string())
+}
+
+fn delivery_headers(signature: Option<&str>, length: usize) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("X-GitHub-Event", "ping".to_string()),
+        ("X-GitHub-Delivery", "raw-1".to_string()),
+        ("Content-Type", "application/json".to_string()),
+        ("Content-Length", length.to_string()),
+    ];
+    if let Some(s) = signature {
+        h.push(("X-Hub-Signature-256", s.to_string()));
+    }
+    h
+}
+
+#[tokio::test]
+async fn a_request_without_a_well_formed_signature_is_refused_before_its_body_arrives() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    // 20 MB announced, none of it sent: the answer must not wait for it.
+    for signature in [None, Some("sha256=not-hex"), Some("sha1=abc")] {
+        let mut conn = raw_request(&app.url, &delivery_headers(signature, 20_000_000), b"").await;
+        let status = status_within(&mut conn, Duration::from_secs(3)).await;
+        assert_eq!(
+            status.as_deref(),
+            Some("HTTP/1.1 401 Unauthorized"),
+            "{signature:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_announced_body_over_the_limit_is_refused_at_once() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let well_formed = format!("sha256={}", "ab".repeat(32));
+    let mut conn = raw_request(
+        &app.url,
+        &delivery_headers(Some(&well_formed), 30_000_000),
+        b"",
+    )
+    .await;
+    let status = status_within(&mut conn, Duration::from_secs(3)).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 413 Payload Too Large"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_full_in_flight_body_budget_answers_503_and_frees_itself() {
+    let (env, dir) = sqlite_env();
+    std::fs::write(
+        dir.path().join("folio.toml"),
+        format!("{TEST_CONFIG}[webhook]\nmax_inflight_bytes = 65536\n"),
+    )
+    .unwrap();
+    let app = spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
+    let forged = format!("sha256={}", "cd".repeat(32));
+
+    // A slow sender holds 60,000 of the 65,536 bytes while it trickles its body.
+    let mut slow = raw_request(&app.url, &delivery_headers(Some(&forged), 60_000), b"{").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut second = raw_request(&app.url, &delivery_headers(Some(&forged), 10_000), b"").await;
+    let status = status_within(&mut second, Duration::from_secs(3)).await;
+    assert_eq!(status.as_deref(), Some("HTTP/1.1 503 Service Unavailable"));
+    assert_eq!(
+        status_within(&mut slow, Duration::from_millis(100)).await,
+        None
+    );
+
+    // When the slow sender goes away its bytes are given back, and a genuine delivery passes.
+    drop(slow);
+    let body = fixture("ping", "payload.json");
+    let mut accepted = None;
+    for _ in 0..50 {
+        let r = app.deliver("ping", "after-the-slow-one", &body).await;
+        if r.status() != 503 {
+            accepted = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(accepted.is_some_and(|s| s.is_success()), "{accepted:?}");
+    app.stop().await;
 }
