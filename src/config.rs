@@ -70,6 +70,10 @@ pub struct WebhookSettings {
     pub max_body_bytes: usize,
     /// Webhook body bytes being received at once, across all requests; past it, 503.
     pub max_inflight_bytes: usize,
+    /// A connection that has not sent a whole request head by then is closed.
+    pub header_read_timeout: Duration,
+    /// Open connections on the main listener; more are closed as soon as they are accepted.
+    pub max_connections: usize,
     pub request_timeout: Duration,
     pub max_batch: usize,
 }
@@ -192,6 +196,8 @@ struct TelemetryLayer {
 struct WebhookLayer {
     max_body_bytes: Option<i64>,
     max_inflight_bytes: Option<i64>,
+    header_read_timeout_seconds: Option<i64>,
+    max_connections: Option<i64>,
     request_timeout_seconds: Option<i64>,
     max_batch: Option<i64>,
 }
@@ -270,6 +276,8 @@ impl FileLayer {
             [
                 max_body_bytes,
                 max_inflight_bytes,
+                header_read_timeout_seconds,
+                max_connections,
                 request_timeout_seconds,
                 max_batch
             ]
@@ -456,6 +464,11 @@ impl Settings {
             max_body_bytes: positive("webhook.max_body_bytes", w.max_body_bytes)? as usize,
             max_inflight_bytes: positive("webhook.max_inflight_bytes", w.max_inflight_bytes)?
                 as usize,
+            header_read_timeout: Duration::from_secs(positive(
+                "webhook.header_read_timeout_seconds",
+                w.header_read_timeout_seconds,
+            )?),
+            max_connections: positive("webhook.max_connections", w.max_connections)? as usize,
             request_timeout: Duration::from_secs(positive(
                 "webhook.request_timeout_seconds",
                 w.request_timeout_seconds,

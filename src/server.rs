@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use axum::Extension;
@@ -254,20 +254,13 @@ pub async fn start(
 
     let reconcile = tokio::spawn(crate::reconcile::run_forever(state.clone()));
 
-    let (shutdown, mut shutdown_rx) = tokio::sync::watch::channel(false);
+    let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
     let app = router(state.clone());
-    let server = tokio::spawn(async move {
-        // The peer address lets the setup page tell loopback visitors from others.
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|v| *v).await;
-        })
-        .await
-        .context("HTTP server failed")
-    });
+    let limits = ConnectionLimits {
+        header_read_timeout: state.settings.webhook.header_read_timeout,
+        max_connections: state.settings.webhook.max_connections,
+    };
+    let server = tokio::spawn(serve_connections(listener, app, limits, shutdown_rx));
     info!(%addr, backend = store.backend(), configured = state.configured(), "folio is listening");
     Ok(Running {
         addr,
@@ -277,6 +270,74 @@ pub async fn start(
         workers: Some(workers),
         background: vec![purge, reconcile],
     })
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ConnectionLimits {
+    header_read_timeout: Duration,
+    max_connections: usize,
+}
+
+/// Serves each accepted connection with hyper directly: a header-read timeout (so a client
+/// that trickles its request head cannot hold a connection) and a cap on open connections (so
+/// that many such clients cannot exhaust file descriptors). Over the cap, a connection is
+/// closed as soon as it is accepted. On shutdown, open connections finish their requests.
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    mut shutdown_rx: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let stop = async move {
+        let _ = shutdown_rx.wait_for(|v| *v).await;
+    };
+    tokio::pin!(stop);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            metrics::counter!("folio_connections_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        // The peer address lets the setup page tell loopback visitors from others.
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        let mut builder = hyper::server::conn::http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout);
+        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 fn hostname() -> String {

@@ -62,23 +62,23 @@ fn count(event: &str, outcome: &'static str) {
 /// header is well formed, the declared length is within the limit, and the in-flight byte
 /// budget has room for it. Unauthenticated senders can then cost a few header bytes each, not
 /// the body they announce.
-fn admit(state: &AppState, headers: &HeaderMap) -> Result<u32, Response> {
+fn admit(state: &AppState, headers: &HeaderMap) -> Result<u32, Box<Response>> {
     let configured = state.secrets.read().map(|s| !s.is_empty()).unwrap_or(false);
     if !configured {
         count("none", "not_configured");
-        return Err(reply(
+        return Err(Box::new(reply(
             StatusCode::SERVICE_UNAVAILABLE,
             json!({"error": "Folio is not set up yet: no webhook secret is configured"}),
-        ));
+        )));
     }
     let signature = headers.get("x-hub-signature-256").map(|v| v.as_bytes());
     if let Err(e) = verify::claimed_digest(signature) {
         count("none", "bad_signature");
         debug!(error = %e, "rejected webhook before reading its body");
-        return Err(reply(
+        return Err(Box::new(reply(
             StatusCode::UNAUTHORIZED,
             json!({"error": e.to_string()}),
-        ));
+        )));
     }
     let max = state.settings.webhook.max_body_bytes;
     let declared = headers
@@ -87,10 +87,10 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<u32, Response> {
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
         count("none", "too_large");
-        return Err(reply(
+        return Err(Box::new(reply(
             StatusCode::PAYLOAD_TOO_LARGE,
             json!({"error": format!("webhook bodies are limited to {max} bytes")}),
-        ));
+        )));
     }
     // Without a declared length, the most the body may grow to is reserved.
     let reserve = declared.map_or(max as u64, |n| n.min(max as u64));
@@ -104,7 +104,7 @@ pub async fn handle(
 ) -> Response {
     let reserve = match admit(&state, &headers) {
         Ok(n) => n,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let Ok(_permit) = state.webhook_bytes.clone().try_acquire_many_owned(reserve) else {
         count("none", "busy");

@@ -440,13 +440,7 @@ async fn an_announced_body_over_the_limit_is_refused_at_once() {
 
 #[tokio::test]
 async fn a_full_in_flight_body_budget_answers_503_and_frees_itself() {
-    let (env, dir) = sqlite_env();
-    std::fs::write(
-        dir.path().join("folio.toml"),
-        format!("{TEST_CONFIG}[webhook]\nmax_inflight_bytes = 65536\n"),
-    )
-    .unwrap();
-    let app = spawn_with(env, Some(dir), Some(Arc::new(Idle))).await;
+    let app = spawn_with_webhook_settings("max_inflight_bytes = 65536\n").await;
     let forged = format!("sha256={}", "cd".repeat(32));
 
     // A slow sender holds 60,000 of the 65,536 bytes while it trickles its body.
@@ -473,5 +467,78 @@ async fn a_full_in_flight_body_budget_answers_503_and_frees_itself() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(accepted.is_some_and(|s| s.is_success()), "{accepted:?}");
+    app.stop().await;
+}
+
+/// True when the server closes the connection (or answers) within `wait`.
+async fn closed_within(conn: &mut tokio::net::TcpStream, wait: Duration) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1024];
+    loop {
+        match tokio::time::timeout(wait, conn.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            // An answer (such as 408) before the close is fine; keep reading to the close.
+            Ok(Ok(_)) => continue,
+        }
+    }
+}
+
+async fn spawn_with_webhook_settings(extra: &str) -> TestApp {
+    let (env, dir) = sqlite_env();
+    std::fs::write(
+        dir.path().join("folio.toml"),
+        format!("{TEST_CONFIG}[webhook]\n{extra}"),
+    )
+    .unwrap();
+    spawn_with(env, Some(dir), Some(Arc::new(Idle))).await
+}
+
+#[tokio::test]
+async fn a_request_head_sent_slowly_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_with_webhook_settings("header_read_timeout_seconds = 1\n").await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    conn.write_all(b"POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: ping\r\n")
+        .await
+        .unwrap();
+    assert!(
+        closed_within(&mut conn, Duration::from_secs(4)).await,
+        "a half-sent request head must not hold the connection"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_closed_and_the_service_recovers() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_with_webhook_settings("max_connections = 3\n").await;
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        held.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    assert!(closed_within(&mut extra, Duration::from_secs(2)).await);
+
+    drop(held);
+    let mut healthy = false;
+    for _ in 0..50 {
+        if let Ok(r) = app.http.get(format!("{}/healthz", app.url)).send().await
+            && r.status().is_success()
+        {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        healthy,
+        "once the held connections are gone, /healthz answers"
+    );
     app.stop().await;
 }
