@@ -766,8 +766,8 @@ mod tests {
         .unwrap();
         assert_eq!(s.terms_url(), "https://hr.example.com/folio-terms");
 
-        let err = Settings::load_from(None, &env(&[("FOLIO_PRIVACY_URL", "ftp://x/terms")]))
-            .unwrap_err();
+        let err =
+            Settings::load_from(None, &env(&[("FOLIO_PRIVACY_URL", "ftp://x/terms")])).unwrap_err();
         assert!(err.to_string().contains("FOLIO_PRIVACY_URL"), "{err}");
     }
 
