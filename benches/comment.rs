@@ -122,6 +122,7 @@ fn main() {
         submitted_by: Some("octocat".into()),
         evaluated_at: "2026-12-02T00:00:00Z".into(),
         issue_url: None,
+        terms_url: None,
     };
     let iterations = 50u32;
     let input = large_input();

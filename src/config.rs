@@ -138,6 +138,8 @@ pub struct Settings {
     pub github_api_url: url::Url,
     pub web_url: url::Url,
     pub public_url: url::Url,
+    /// Where the candidate's terms are published, when not on Folio's own `/privacy` page.
+    pub privacy_url: Option<url::Url>,
     pub credentials_path: PathBuf,
     pub workers: usize,
     pub log: String,
@@ -164,6 +166,7 @@ struct FileLayer {
     github_api_url: Option<String>,
     web_url: Option<String>,
     public_url: Option<String>,
+    privacy_url: Option<String>,
     credentials_path: Option<String>,
     workers: Option<i64>,
     log: Option<String>,
@@ -262,6 +265,7 @@ impl FileLayer {
                 github_api_url,
                 web_url,
                 public_url,
+                privacy_url,
                 credentials_path,
                 workers,
                 log,
@@ -404,6 +408,11 @@ impl Settings {
             "FOLIO_PUBLIC_URL",
             pick("FOLIO_PUBLIC_URL", &layer.public_url)?,
         )?;
+        let privacy_url = get("FOLIO_PRIVACY_URL")
+            .or_else(|| layer.privacy_url.clone())
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| parse_url("FOLIO_PRIVACY_URL", v))
+            .transpose()?;
         let credentials_path =
             PathBuf::from(pick("FOLIO_CREDENTIALS_PATH", &layer.credentials_path)?);
 
@@ -545,6 +554,7 @@ impl Settings {
             github_api_url,
             web_url,
             public_url,
+            privacy_url,
             credentials_path,
             workers: workers as usize,
             log,
@@ -559,6 +569,15 @@ impl Settings {
             github,
             reconcile,
         })
+    }
+
+    /// Where the candidate's terms are: `FOLIO_PRIVACY_URL` when set, else the `/privacy` page
+    /// this service serves under its public URL.
+    pub fn terms_url(&self) -> String {
+        match &self.privacy_url {
+            Some(u) => u.to_string(),
+            None => format!("{}/privacy", self.public_url.as_str().trim_end_matches('/')),
+        }
     }
 
     /// Whether the service can take webhooks: it needs a secret to check them against.
@@ -747,6 +766,32 @@ mod tests {
         assert!(err.to_string().contains("FOLIO_LISTEN"), "{err}");
         let err = Settings::load_from(None, &env(&[("FOLIO_APP_ID", "12")])).unwrap_err();
         assert!(err.to_string().contains("FOLIO_PRIVATE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn terms_url_is_the_privacy_setting_else_the_served_page() {
+        let s = Settings::load_from(
+            None,
+            &env(&[("FOLIO_PUBLIC_URL", "https://folio.example.com/")]),
+        )
+        .unwrap();
+        assert_eq!(s.terms_url(), "https://folio.example.com/privacy");
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("folio.toml");
+        std::fs::write(&file, "privacy_url = \"https://jobs.example.com/terms\"\n").unwrap();
+        let s = Settings::load_from(Some(&file), &env(&[])).unwrap();
+        assert_eq!(s.terms_url(), "https://jobs.example.com/terms");
+        let s = Settings::load_from(
+            Some(&file),
+            &env(&[("FOLIO_PRIVACY_URL", "https://hr.example.com/folio-terms")]),
+        )
+        .unwrap();
+        assert_eq!(s.terms_url(), "https://hr.example.com/folio-terms");
+
+        let err =
+            Settings::load_from(None, &env(&[("FOLIO_PRIVACY_URL", "ftp://x/terms")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_PRIVACY_URL"), "{err}");
     }
 
     #[test]

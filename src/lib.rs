@@ -24,6 +24,7 @@ pub(crate) mod ingest;
 pub mod jobs;
 pub mod model;
 pub mod pipeline;
+pub(crate) mod privacy;
 pub mod publish;
 pub mod reconcile;
 pub mod render;

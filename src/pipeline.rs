@@ -436,6 +436,7 @@ impl Pipeline {
             submitted_by: Some(author.clone()),
             evaluated_at: rfc3339_now(),
             issue_url: issue.html_url.clone(),
+            terms_url: Some(self.state.settings.terms_url()),
         };
         let publisher = Publisher {
             session: &session,
@@ -757,6 +758,7 @@ impl Pipeline {
                 submitted_by: None,
                 evaluated_at: rfc3339_now(),
                 issue_url: None,
+                terms_url: Some(self.state.settings.terms_url()),
             };
             // The reason is ours (an error chain), but keep it short and free of secrets.
             let reason: String = error.chars().take(300).collect();
@@ -928,6 +930,8 @@ pub async fn evaluate_cli(
                 submitted_by: None,
                 evaluated_at: rfc3339_now(),
                 issue_url: None,
+                // No service runs to serve `/privacy`: only an address the operator gave.
+                terms_url: settings.privacy_url.as_ref().map(url::Url::to_string),
             },
         ),
     })

@@ -50,6 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/privacy", get(privacy))
         .route("/metrics", get(metrics_page))
         .route("/", get(index))
         .route("/setup/callback", get(crate::setup::callback))
@@ -80,6 +81,19 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
             .into_response();
     }
     (StatusCode::OK, "ready").into_response()
+}
+
+/// The candidate's terms with this service's retention periods. Folio's own text only: no
+/// request data reaches the page.
+async fn privacy(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, crate::privacy::CONTENT_TYPE),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        crate::privacy::page(&state.settings.retention),
+    )
+        .into_response()
 }
 
 async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {

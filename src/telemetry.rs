@@ -6,6 +6,8 @@
 //! stack adds nine crates and, through feature unification, rebuilds sqlx and reqwest, which
 //! the 2-core CI should not pay for on every run.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -58,7 +60,13 @@ pub fn init(filter: &str, format: LogFormat, otlp: Option<&OtlpSettings>) -> Tel
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let (text, json) = match format {
         LogFormat::Text => (
-            Some(tracing_subscriber::fmt::layer().with_writer(std::io::stderr)),
+            Some(
+                tracing_subscriber::fmt::layer()
+                    // Colour codes are for people at a terminal; in a file, a pipe or a log
+                    // store they are noise that breaks grep.
+                    .with_ansi(std::io::stderr().is_terminal())
+                    .with_writer(std::io::stderr),
+            ),
             None,
         ),
         LogFormat::Json => (

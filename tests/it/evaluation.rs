@@ -255,6 +255,12 @@ async fn a_signed_delivery_becomes_one_comment_with_its_sources_and_their_attrib
     }
     assert!(body.starts_with(MARKER), "{body}");
     assert!(body.contains("Evidence for reviewers, not a hiring decision."));
+    // The footer links to the terms this service serves (FOLIO_PUBLIC_URL/privacy).
+    let footer = body.rsplit("\n---\n").next().unwrap_or_default();
+    assert!(
+        footer.contains("[the candidate's terms](http://127.0.0.1:3000/privacy)"),
+        "{footer}"
+    );
     for link in [
         "https://github.com/psf/requests/pull/101",
         "https://github.com/psf/requests/pull/102",

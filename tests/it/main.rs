@@ -13,6 +13,8 @@ mod deploy;
 mod evaluation;
 mod fake_github;
 mod github_client;
+mod logs;
+mod privacy;
 mod reconcile;
 mod replicas;
 mod report;

@@ -19,6 +19,7 @@ fn ctx() -> CommentContext {
         submitted_by: Some("recruiter-jo".into()),
         evaluated_at: "2026-12-02T03:00:00Z".into(),
         issue_url: Some("https://github.com/acme/hiring/issues/41".into()),
+        terms_url: None,
     }
 }
 

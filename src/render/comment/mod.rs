@@ -32,8 +32,10 @@ pub const MAX_COMMENT_LEN: usize = 65_536;
 
 const DISCLAIMER: &str = "Evidence for reviewers, not a hiring decision.";
 const JSON_HINT: &str = "`folio evaluate --format json`";
-/// Where the candidate's terms live, in Folio's repository.
+/// Where the candidate's terms live in Folio's repository, named when no published address is
+/// known (a one-off `folio evaluate`).
 const TERMS_DOC: &str = "docs/privacy.md";
+const TERMS_TEXT: &str = "the candidate's terms";
 
 /// Untrusted text lengths, in graphemes, before escaping.
 const TITLE_CHARS: usize = 100;
@@ -52,6 +54,9 @@ pub struct CommentContext {
     pub evaluated_at: String,
     /// The tracking issue, when known.
     pub issue_url: Option<String>,
+    /// Where the candidate's terms are published (the service's `/privacy` page or
+    /// `FOLIO_PRIVACY_URL`); the footer links there.
+    pub terms_url: Option<String>,
 }
 
 /// How much detail to show; each stage of trimming lowers these.
@@ -384,7 +389,7 @@ fn footer(out: &mut String, report: &Report, ctx: &CommentContext) {
     let _ = writeln!(
         out,
         "---\n<sub>Evidence last changed {} · commits evaluated: {} · {} · rubric {} · Folio {} \
-         · the candidate's terms: `{TERMS_DOC}` in Folio's repository</sub>\n\n{DISCLAIMER}",
+         · {}</sub>\n\n{DISCLAIMER}",
         inline_capped(&ctx.evaluated_at, 40),
         if commits.is_empty() {
             "none".to_string()
@@ -398,7 +403,15 @@ fn footer(out: &mut String, report: &Report, ctx: &CommentContext) {
         ),
         inline_capped(&report.rubric_version, 40),
         inline_capped(&report.folio_version, 20),
+        terms(ctx),
     );
+}
+
+fn terms(ctx: &CommentContext) -> String {
+    match ctx.terms_url.as_deref() {
+        Some(u) => link_or_text(TERMS_TEXT, Some(u)),
+        None => format!("{TERMS_TEXT}: `{TERMS_DOC}` in Folio's repository"),
+    }
 }
 
 #[cfg(test)]

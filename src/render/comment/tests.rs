@@ -6,6 +6,7 @@ fn ctx() -> CommentContext {
         submitted_by: Some("alice".into()),
         evaluated_at: "2026-12-02T03:00:00Z".into(),
         issue_url: Some("https://github.com/acme/hiring/issues/5".into()),
+        terms_url: None,
     }
 }
 
@@ -45,4 +46,47 @@ fn other_comments_start_with_the_marker_and_neutralise() {
     }
     assert!(texts[3].contains("/folio refresh"));
     assert!(texts[4].contains("/folio refresh"));
+}
+
+#[test]
+fn the_footer_links_to_the_terms_when_their_address_is_known() {
+    let report = crate::model::Report {
+        folio_version: "0.1.0".into(),
+        candidate: Some("octocat".into()),
+        sources: Vec::new(),
+        practices: Vec::new(),
+        pull_requests: Vec::new(),
+        reviews: Vec::new(),
+        review_comments: Vec::new(),
+        criteria: Vec::new(),
+        warnings: Vec::new(),
+        api_requests: 3,
+        rubric_version: "test".into(),
+        practices_by_repository: Vec::new(),
+        releases: Vec::new(),
+    };
+    let linked = CommentContext {
+        terms_url: Some("https://folio.example.com/privacy".into()),
+        ..ctx()
+    };
+    let body = comment(&report, &linked);
+    let footer = body.rsplit("---\n").next().unwrap_or_default();
+    assert!(
+        footer.contains("[the candidate's terms](https://folio.example.com/privacy)"),
+        "{footer}"
+    );
+    assert!(!footer.contains("`docs/privacy.md`"), "{footer}");
+
+    let unlinked = comment(&report, &ctx());
+    let footer = unlinked.rsplit("---\n").next().unwrap_or_default();
+    assert!(footer.contains("`docs/privacy.md`"), "{footer}");
+    assert!(!footer.contains("](http"), "{footer}");
+
+    // An address that is not http(s) is never linked.
+    let odd = CommentContext {
+        terms_url: Some("javascript:alert(1)".into()),
+        ..ctx()
+    };
+    let body = comment(&report, &odd);
+    assert!(!body.contains("javascript:"), "{body}");
 }
