@@ -368,3 +368,47 @@ pub struct ManifestConversion {
     pub pem: String,
     pub webhook_secret: Option<String>,
 }
+
+/// One page of `GET /repos/{r}/actions/runs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRuns {
+    #[serde(default)]
+    pub workflow_runs: Vec<WorkflowRunItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRunItem {
+    pub id: u64,
+    /// `.github/workflows/ci.yml`, sometimes with an `@ref` suffix.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// One page of `GET /repos/{r}/actions/runs/{id}/jobs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowJobs {
+    #[serde(default)]
+    pub jobs: Vec<WorkflowJobItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowJobItem {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+}
