@@ -217,11 +217,7 @@ impl Fetcher<'_> {
             stream::iter(repo_order)
                 .map(|(r, linked)| {
                     let authored = authored_in.contains(&r.full_name().to_ascii_lowercase());
-                    let bot = bot_merged.as_ref().map(|m| {
-                        m.get(&r.full_name().to_ascii_lowercase())
-                            .copied()
-                            .unwrap_or(0)
-                    });
+                    let bot = bot_merged.of(&r.full_name());
                     async move {
                         let link = format!(
                             "{}/{}",
@@ -474,39 +470,44 @@ impl Fetcher<'_> {
     }
 
     /// Merged pull requests of dependency bots per repository, through the search API (one
-    /// query per bot for all repositories). `None` when the search failed.
-    async fn dependency_bot_prs(&self, repos: &[(RepoRef, bool)]) -> Option<HashMap<String, u32>> {
+    /// query per bot for all repositories). A failed or incomplete search leaves the counts
+    /// it could not establish unknown; what another search found still counts.
+    async fn dependency_bot_prs(&self, repos: &[(RepoRef, bool)]) -> BotCounts {
+        let mut out = BotCounts {
+            counts: HashMap::new(),
+            complete: true,
+        };
         if repos.is_empty() {
-            return Some(HashMap::new());
+            return out;
         }
         let scope: String = repos
             .iter()
             .map(|(r, _)| format!("repo:{}", r.full_name()))
             .collect::<Vec<_>>()
             .join(" ");
-        let mut counts: HashMap<String, u32> = HashMap::new();
         for bot in ["app/dependabot", "app/renovate"] {
             let q = format!("is:pr is:merged author:{bot} {scope}");
             match self.session.search_issues(&q).await {
-                Ok(items) => {
-                    for item in items {
+                Ok(page) => {
+                    out.complete &= page.complete();
+                    for item in page.items {
                         // repository_url: {api}/repos/{owner}/{name}
                         if let Some(url) = item.repository_url.as_deref() {
                             let parts: Vec<&str> = url.rsplitn(3, '/').collect();
                             if parts.len() >= 2 {
                                 let key = format!("{}/{}", parts[1], parts[0]).to_ascii_lowercase();
-                                *counts.entry(key).or_default() += 1;
+                                *out.counts.entry(key).or_default() += 1;
                             }
                         }
                     }
                 }
                 Err(e) => {
                     debug!(error = %e, "dependency bot search failed");
-                    return None;
+                    out.complete = false;
                 }
             }
         }
-        Some(counts)
+        out
     }
 
     /// The repository's newest completed workflow runs (one listing), with the jobs of the
@@ -777,6 +778,25 @@ impl Fetcher<'_> {
     }
 }
 
+/// Merged dependency-bot pull requests per repository (lower-case `owner/name`), and whether
+/// every search answered in full.
+struct BotCounts {
+    counts: HashMap<String, u32>,
+    complete: bool,
+}
+
+impl BotCounts {
+    /// A count found is a fact; zero is only a fact when every search answered in full,
+    /// otherwise it is unknown.
+    fn of(&self, full_name: &str) -> Option<u32> {
+        match self.counts.get(&full_name.to_ascii_lowercase()).copied() {
+            Some(n) if n > 0 => Some(n),
+            _ if self.complete => Some(0),
+            _ => None,
+        }
+    }
+}
+
 /// The runs whose jobs are read, newest first, at most [`MAX_JOB_REQUESTS`]: per workflow
 /// file the latest completed run on `default_branch`, else its latest completed run on any
 /// ref. `runs` is sorted newest first.
@@ -1032,6 +1052,22 @@ mod tests {
         let picked = runs_needing_jobs(&runs, "main");
         assert_eq!(picked.len(), MAX_JOB_REQUESTS);
         assert_eq!(picked[0], 100);
+    }
+
+    #[test]
+    fn a_failed_search_leaves_zero_unknown_but_keeps_what_was_found() {
+        let counts = HashMap::from([("o/bot".to_string(), 3)]);
+        let partial = BotCounts {
+            counts: counts.clone(),
+            complete: false,
+        };
+        assert_eq!(partial.of("O/Bot"), Some(3));
+        assert_eq!(partial.of("o/none"), None);
+        let full = BotCounts {
+            counts,
+            complete: true,
+        };
+        assert_eq!(full.of("o/none"), Some(0));
     }
 
     #[test]

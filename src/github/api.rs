@@ -39,8 +39,8 @@ use serde_json::json;
 use super::types::{
     App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, FileContents, HookDelivery,
     InstallationToken, Issue, IssueComment, ManifestConversion, PullCommit, PullFile, PullRequest,
-    Release, Repository, Review, ReviewComment, SearchItem, SearchResults, Tag, WorkflowJobItem,
-    WorkflowJobs, WorkflowRunItem, WorkflowRuns,
+    Release, Repository, Review, ReviewComment, SearchResults, Tag, WorkflowJobItem, WorkflowJobs,
+    WorkflowRunItem, WorkflowRuns,
 };
 use super::web::{query_value, repo, segment, segments};
 use super::{Counters, GhError, GitHub, Session, session::decode};
@@ -275,15 +275,13 @@ impl Session {
     }
 
     /// One page of up to 100 search results: enough to tell whether a bot's pull requests
-    /// were merged.
-    pub async fn search_issues(&self, query: &str) -> Result<Vec<SearchItem>, GhError> {
-        let r: SearchResults = self
-            .get_json(&format!(
-                "/search/issues?q={}&per_page=100",
-                query_value(query)
-            ))
-            .await?;
-        Ok(r.items)
+    /// were merged. [`SearchResults::complete`] says whether the page holds every match.
+    pub async fn search_issues(&self, query: &str) -> Result<SearchResults, GhError> {
+        self.get_json(&format!(
+            "/search/issues?q={}&per_page=100",
+            query_value(query)
+        ))
+        .await
     }
 
     /// The app's slug (its bot user is `<slug>[bot]`), fetched once with the app JWT.

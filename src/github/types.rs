@@ -325,10 +325,25 @@ pub struct SearchItem {
     pub repository_url: Option<String>,
 }
 
+/// One page of search results. `complete` is false when GitHub says the results are
+/// incomplete (it timed out) or when more matched than the page holds.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SearchResults {
+pub struct SearchResults {
     #[serde(default)]
     pub items: Vec<SearchItem>,
+    #[serde(default)]
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub incomplete_results: bool,
+}
+
+impl SearchResults {
+    pub fn complete(&self) -> bool {
+        !self.incomplete_results
+            && self
+                .total_count
+                .is_some_and(|n| n <= self.items.len() as u64)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
