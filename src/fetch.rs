@@ -1071,6 +1071,26 @@ mod tests {
     }
 
     #[test]
+    fn a_search_page_is_complete_only_when_it_holds_every_match() {
+        let page = |v: serde_json::Value| {
+            serde_json::from_value::<crate::github::types::SearchResults>(v)
+                .unwrap()
+                .complete()
+        };
+        let item = serde_json::json!({"repository_url": "https://api.github.com/repos/o/r"});
+        assert!(page(
+            serde_json::json!({"total_count": 1, "incomplete_results": false, "items": [item.clone()]})
+        ));
+        assert!(!page(
+            serde_json::json!({"total_count": 150, "incomplete_results": false, "items": [item.clone()]})
+        ));
+        assert!(!page(
+            serde_json::json!({"total_count": 1, "incomplete_results": true, "items": [item]})
+        ));
+        assert!(!page(serde_json::json!({"items": []})));
+    }
+
+    #[test]
     fn timestamps() {
         assert_eq!(ts("2011-01-26T19:01:12Z"), Some(1296068472));
     }
