@@ -14,7 +14,7 @@ use crate::github::{GhError, Session};
 use crate::model::RepoAttribution;
 use crate::snapshot::{
     CheckRun, PrCommit, PrFile, PrReview, PrReviewComment, PullRequestSnapshot, Release,
-    RepoActivity, RepoSnapshot, SkippedFile, Tag,
+    RepoActivity, RepoSnapshot, SkippedFile, Tag, WorkflowJob, WorkflowRun,
 };
 use crate::store::DynStore;
 use crate::submission::{PrRef, RepoRef};
@@ -27,6 +27,9 @@ const CONCURRENCY: usize = 4;
 /// Commits read per repository to attribute practices; older ones rarely add what is still
 /// there, and each costs a request.
 const MAX_ATTRIBUTION_COMMITS: usize = 10;
+/// Job listings read per repository (one request each): one per workflow file, newest
+/// first. A run beyond the bound keeps `jobs: None` and is judged by its own conclusion.
+pub(crate) const MAX_JOB_REQUESTS: usize = 8;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepoMeta {
@@ -214,11 +217,7 @@ impl Fetcher<'_> {
             stream::iter(repo_order)
                 .map(|(r, linked)| {
                     let authored = authored_in.contains(&r.full_name().to_ascii_lowercase());
-                    let bot = bot_merged.as_ref().map(|m| {
-                        m.get(&r.full_name().to_ascii_lowercase())
-                            .copied()
-                            .unwrap_or(0)
-                    });
+                    let bot = bot_merged.of(&r.full_name());
                     async move {
                         let link = format!(
                             "{}/{}",
@@ -471,39 +470,111 @@ impl Fetcher<'_> {
     }
 
     /// Merged pull requests of dependency bots per repository, through the search API (one
-    /// query per bot for all repositories). `None` when the search failed.
-    async fn dependency_bot_prs(&self, repos: &[(RepoRef, bool)]) -> Option<HashMap<String, u32>> {
+    /// query per bot for all repositories). A failed or incomplete search leaves the counts
+    /// it could not establish unknown; what another search found still counts.
+    async fn dependency_bot_prs(&self, repos: &[(RepoRef, bool)]) -> BotCounts {
+        let mut out = BotCounts {
+            counts: HashMap::new(),
+            complete: true,
+        };
         if repos.is_empty() {
-            return Some(HashMap::new());
+            return out;
         }
         let scope: String = repos
             .iter()
             .map(|(r, _)| format!("repo:{}", r.full_name()))
             .collect::<Vec<_>>()
             .join(" ");
-        let mut counts: HashMap<String, u32> = HashMap::new();
         for bot in ["app/dependabot", "app/renovate"] {
             let q = format!("is:pr is:merged author:{bot} {scope}");
             match self.session.search_issues(&q).await {
-                Ok(items) => {
-                    for item in items {
+                Ok(page) => {
+                    out.complete &= page.complete();
+                    for item in page.items {
                         // repository_url: {api}/repos/{owner}/{name}
                         if let Some(url) = item.repository_url.as_deref() {
                             let parts: Vec<&str> = url.rsplitn(3, '/').collect();
                             if parts.len() >= 2 {
                                 let key = format!("{}/{}", parts[1], parts[0]).to_ascii_lowercase();
-                                *counts.entry(key).or_default() += 1;
+                                *out.counts.entry(key).or_default() += 1;
                             }
                         }
                     }
                 }
                 Err(e) => {
                     debug!(error = %e, "dependency bot search failed");
-                    return None;
+                    out.complete = false;
                 }
             }
         }
-        Some(counts)
+        out
+    }
+
+    /// The repository's newest completed workflow runs (one listing), with the jobs of the
+    /// runs the analysis judges: per workflow file, the latest on the default branch, or,
+    /// for a workflow with no default-branch run (tag- and release-triggered ones), the
+    /// latest on any ref. `None` when the listing failed: unknown, never "did not run".
+    async fn workflow_runs(&self, full: &str, default_branch: &str) -> Option<Vec<WorkflowRun>> {
+        let listed = match self.session.workflow_runs(full).await {
+            Ok(l) => l,
+            Err(e) => {
+                debug!(repo = full, error = %e, "workflow runs not fetched");
+                return None;
+            }
+        };
+        let mut runs: Vec<(u64, WorkflowRun)> = listed
+            .into_iter()
+            .filter_map(|r| {
+                let path = r.path?;
+                let path = match path.split_once('@') {
+                    Some((p, _)) => p.to_string(),
+                    None => path,
+                };
+                Some((
+                    r.id,
+                    WorkflowRun {
+                        workflow_path: path,
+                        event: r.event.unwrap_or_default(),
+                        head_branch: r.head_branch,
+                        status: r.status.unwrap_or_default(),
+                        conclusion: r.conclusion,
+                        html_url: r.html_url?,
+                        created_at: r.created_at.as_deref().and_then(ts)? * 1000,
+                        jobs: None,
+                    },
+                ))
+            })
+            .collect();
+        runs.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_at));
+        let wanted = runs_needing_jobs(&runs, default_branch);
+        let jobs: Vec<(u64, Option<Vec<WorkflowJob>>)> = stream::iter(wanted)
+            .map(|id| async move {
+                let jobs = match self.session.workflow_run_jobs(full, id).await {
+                    Ok(jobs) => Some(
+                        jobs.into_iter()
+                            .map(|j| WorkflowJob {
+                                name: j.name.unwrap_or_default(),
+                                conclusion: j.conclusion,
+                                html_url: j.html_url,
+                            })
+                            .collect(),
+                    ),
+                    Err(e) => {
+                        debug!(repo = full, run = id, error = %e, "run jobs not fetched");
+                        None
+                    }
+                };
+                (id, jobs)
+            })
+            .buffered(CONCURRENCY)
+            .collect()
+            .await;
+        for (id, j) in jobs {
+            if let Some((_, run)) = runs.iter_mut().find(|(rid, _)| *rid == id) {
+                run.jobs = j;
+            }
+        }
+        Some(runs.into_iter().map(|(_, r)| r).collect())
     }
 
     /// `None` when the repository is not public.
@@ -582,7 +653,8 @@ impl Fetcher<'_> {
         let releases = self
             .session
             .get_all::<serde_json::Value>(&releases_path, 30);
-        let (files, tags, releases) = futures::join!(files, tags, releases);
+        let runs = self.workflow_runs(&full, &branch);
+        let (files, tags, releases, workflow_runs) = futures::join!(files, tags, releases, runs);
         let (files, skipped) = files?;
         let tags = tags?
             .iter()
@@ -654,7 +726,8 @@ impl Fetcher<'_> {
                 activity: Some(RepoActivity {
                     dependency_bot_merged_prs: bot_merged,
                     default_branch_checks,
-                    ..RepoActivity::default()
+                    default_branch: repo.default_branch.clone(),
+                    workflow_runs,
                 }),
             },
             attribution,
@@ -703,6 +776,52 @@ impl Fetcher<'_> {
         }
         Ok((files, skipped))
     }
+}
+
+/// Merged dependency-bot pull requests per repository (lower-case `owner/name`), and whether
+/// every search answered in full.
+struct BotCounts {
+    counts: HashMap<String, u32>,
+    complete: bool,
+}
+
+impl BotCounts {
+    /// A count found is a fact; zero is only a fact when every search answered in full,
+    /// otherwise it is unknown.
+    fn of(&self, full_name: &str) -> Option<u32> {
+        match self.counts.get(&full_name.to_ascii_lowercase()).copied() {
+            Some(n) if n > 0 => Some(n),
+            _ if self.complete => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// The runs whose jobs are read, newest first, at most [`MAX_JOB_REQUESTS`]: per workflow
+/// file the latest completed run on `default_branch`, else its latest completed run on any
+/// ref. `runs` is sorted newest first.
+fn runs_needing_jobs(runs: &[(u64, WorkflowRun)], default_branch: &str) -> Vec<u64> {
+    let completed = || runs.iter().filter(|(_, r)| r.status == "completed");
+    let mut paths: Vec<&str> = Vec::new();
+    for (_, r) in completed() {
+        if !paths.contains(&r.workflow_path.as_str()) {
+            paths.push(&r.workflow_path);
+        }
+    }
+    let mut out = Vec::new();
+    for path in paths {
+        let of_path = || completed().filter(|(_, r)| r.workflow_path == path);
+        let pick = of_path()
+            .find(|(_, r)| r.head_branch.as_deref() == Some(default_branch))
+            .or_else(|| of_path().next());
+        if let Some((id, _)) = pick {
+            out.push(*id);
+        }
+        if out.len() >= MAX_JOB_REQUESTS {
+            break;
+        }
+    }
+    out
 }
 
 #[derive(serde::Serialize, Deserialize)]
@@ -894,6 +1013,81 @@ mod tests {
                 .iter()
                 .any(|(p, r)| *p == "evil.yml" && r.contains("symbolic"))
         );
+    }
+
+    fn run(id: u64, path: &str, branch: &str, at: i64) -> (u64, WorkflowRun) {
+        (
+            id,
+            WorkflowRun {
+                workflow_path: path.into(),
+                event: "push".into(),
+                head_branch: Some(branch.into()),
+                status: "completed".into(),
+                conclusion: Some("success".into()),
+                html_url: format!("https://github.com/o/r/actions/runs/{id}"),
+                created_at: at,
+                jobs: None,
+            },
+        )
+    }
+
+    #[test]
+    fn jobs_are_read_for_the_latest_default_branch_run_of_each_workflow() {
+        // Newest first, as the listing gives them.
+        let runs = vec![
+            run(5, "ci.yml", "feature", 50),
+            run(4, "ci.yml", "main", 40),
+            run(3, "release.yml", "v1.0.0", 30),
+            run(2, "ci.yml", "main", 20),
+            run(1, "release.yml", "v0.9.0", 10),
+        ];
+        assert_eq!(runs_needing_jobs(&runs, "main"), vec![4, 3]);
+    }
+
+    #[test]
+    fn job_requests_are_bounded_per_repository() {
+        let runs: Vec<_> = (0..20)
+            .map(|i| run(100 - i, &format!("w{i}.yml"), "main", 1000 - i as i64))
+            .collect();
+        let picked = runs_needing_jobs(&runs, "main");
+        assert_eq!(picked.len(), MAX_JOB_REQUESTS);
+        assert_eq!(picked[0], 100);
+    }
+
+    #[test]
+    fn a_failed_search_leaves_zero_unknown_but_keeps_what_was_found() {
+        let counts = HashMap::from([("o/bot".to_string(), 3)]);
+        let partial = BotCounts {
+            counts: counts.clone(),
+            complete: false,
+        };
+        assert_eq!(partial.of("O/Bot"), Some(3));
+        assert_eq!(partial.of("o/none"), None);
+        let full = BotCounts {
+            counts,
+            complete: true,
+        };
+        assert_eq!(full.of("o/none"), Some(0));
+    }
+
+    #[test]
+    fn a_search_page_is_complete_only_when_it_holds_every_match() {
+        let page = |v: serde_json::Value| {
+            serde_json::from_value::<crate::github::types::SearchResults>(v)
+                .unwrap()
+                .complete()
+        };
+        let item = serde_json::json!({"repository_url": "https://api.github.com/repos/o/r"});
+        assert!(page(
+            serde_json::json!({"total_count": 1, "incomplete_results": false, "items": [item.clone()]})
+        ));
+        assert!(!page(
+            serde_json::json!({"total_count": 150, "incomplete_results": false, "items": [item.clone()]})
+        ));
+        assert!(!page(
+            serde_json::json!({"total_count": 1, "incomplete_results": true, "items": [item]})
+        ));
+        assert!(!page(serde_json::json!({"items": []})));
     }
 
     #[test]

@@ -196,9 +196,10 @@ pub async fn authored_practices(
 
 /// An upper estimate of the requests an evaluation makes, so that it waits for the rate
 /// limit's reset rather than starting and running the budget dry half-way: 6 per pull request
-/// (the pull request, files, reviews, comments, commits, check runs), 8 per repository (the
+/// (the pull request, files, reviews, comments, commits, check runs), per repository 8 (the
 /// repository of every pull request is read too; metadata, head, check runs, tarball, tags,
-/// releases, and reading the candidate's commits for attribution), and 8 for the issue,
+/// releases, and reading the candidate's commits for attribution) plus the workflow runs
+/// listing and at most [`crate::fetch::MAX_JOB_REQUESTS`] job listings, and 8 for the issue,
 /// configuration, searches and publishing.
 pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
     let mut repos: HashSet<String> = parsed
@@ -212,7 +213,8 @@ pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
             .iter()
             .map(|p| p.repo.full_name().to_ascii_lowercase()),
     );
-    6 * parsed.pull_requests.len() as u64 + 8 * repos.len() as u64 + 8
+    let per_repo = 8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64;
+    6 * parsed.pull_requests.len() as u64 + per_repo * repos.len() as u64 + 8
 }
 
 /// A stable hash of what a report says, ignoring how many requests it took, so that an
@@ -940,6 +942,20 @@ pub async fn evaluate_cli(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_estimate_covers_the_workflow_runs_and_their_jobs_per_repository() {
+        let repo = |name: &str| crate::submission::RepoRef {
+            owner: "o".into(),
+            name: name.into(),
+        };
+        let parsed = ParsedSubmission {
+            repositories: vec![repo("a"), repo("b")],
+            ..ParsedSubmission::default()
+        };
+        let per_repo = 8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64;
+        assert_eq!(request_estimate(&parsed), 2 * per_repo + 8);
+    }
 
     #[test]
     fn base64_of_github_contents() {

@@ -17,6 +17,8 @@
 //! | `commit` | `GET /repos/{r}/commits/{ref}` | Contents: read |
 //! | `commits_by` | `GET /repos/{r}/commits?path=&author=` | Contents: read |
 //! | `check_runs` | `GET /repos/{r}/commits/{ref}/check-runs` | Checks: read |
+//! | `workflow_runs` | `GET /repos/{r}/actions/runs?status=completed` | none for public repositories (Actions: read for private ones) |
+//! | `workflow_run_jobs` | `GET /repos/{r}/actions/runs/{id}/jobs` | none for public repositories (Actions: read for private ones) |
 //! | `tags` | `GET /repos/{r}/tags` | Metadata: read |
 //! | `releases` | `GET /repos/{r}/releases` | Contents: read |
 //! | `tarball` | `GET /repos/{r}/tarball/{sha}` | Contents: read |
@@ -37,7 +39,8 @@ use serde_json::json;
 use super::types::{
     App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, FileContents, HookDelivery,
     InstallationToken, Issue, IssueComment, ManifestConversion, PullCommit, PullFile, PullRequest,
-    Release, Repository, Review, ReviewComment, SearchItem, SearchResults, Tag,
+    Release, Repository, Review, ReviewComment, SearchResults, Tag, WorkflowJobItem, WorkflowJobs,
+    WorkflowRunItem, WorkflowRuns,
 };
 use super::web::{query_value, repo, segment, segments};
 use super::{Counters, GhError, GitHub, Session, session::decode};
@@ -179,6 +182,34 @@ impl Session {
         .await
     }
 
+    /// The newest completed workflow runs, one page of 100: one request per repository,
+    /// conditional like every cached GET. Folio reads public repositories, whose runs need no
+    /// App permission.
+    pub async fn workflow_runs(&self, full: &str) -> Result<Vec<WorkflowRunItem>, GhError> {
+        let r: WorkflowRuns = self
+            .get_json(&format!(
+                "{}/actions/runs?status=completed&per_page=100",
+                repo_path(full)
+            ))
+            .await?;
+        Ok(r.workflow_runs)
+    }
+
+    /// The jobs of one run (every matrix leg is a job), first page of 100.
+    pub async fn workflow_run_jobs(
+        &self,
+        full: &str,
+        run_id: u64,
+    ) -> Result<Vec<WorkflowJobItem>, GhError> {
+        let r: WorkflowJobs = self
+            .get_json(&format!(
+                "{}/actions/runs/{run_id}/jobs?per_page=100",
+                repo_path(full)
+            ))
+            .await?;
+        Ok(r.jobs)
+    }
+
     pub async fn tags(&self, full: &str, max: usize) -> Result<Vec<Tag>, GhError> {
         self.get_all(&format!("{}/tags", repo_path(full)), max)
             .await
@@ -244,15 +275,13 @@ impl Session {
     }
 
     /// One page of up to 100 search results: enough to tell whether a bot's pull requests
-    /// were merged.
-    pub async fn search_issues(&self, query: &str) -> Result<Vec<SearchItem>, GhError> {
-        let r: SearchResults = self
-            .get_json(&format!(
-                "/search/issues?q={}&per_page=100",
-                query_value(query)
-            ))
-            .await?;
-        Ok(r.items)
+    /// were merged. [`SearchResults::complete`] says whether the page holds every match.
+    pub async fn search_issues(&self, query: &str) -> Result<SearchResults, GhError> {
+        self.get_json(&format!(
+            "/search/issues?q={}&per_page=100",
+            query_value(query)
+        ))
+        .await
     }
 
     /// The app's slug (its bot user is `<slug>[bot]`), fetched once with the app JWT.

@@ -325,10 +325,25 @@ pub struct SearchItem {
     pub repository_url: Option<String>,
 }
 
+/// One page of search results. `complete` is false when GitHub says the results are
+/// incomplete (it timed out) or when more matched than the page holds.
 #[derive(Debug, Clone, Deserialize)]
-pub(crate) struct SearchResults {
+pub struct SearchResults {
     #[serde(default)]
     pub items: Vec<SearchItem>,
+    #[serde(default)]
+    pub total_count: Option<u64>,
+    #[serde(default)]
+    pub incomplete_results: bool,
+}
+
+impl SearchResults {
+    pub fn complete(&self) -> bool {
+        !self.incomplete_results
+            && self
+                .total_count
+                .is_some_and(|n| n <= self.items.len() as u64)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -367,4 +382,48 @@ pub struct ManifestConversion {
     pub html_url: String,
     pub pem: String,
     pub webhook_secret: Option<String>,
+}
+
+/// One page of `GET /repos/{r}/actions/runs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRuns {
+    #[serde(default)]
+    pub workflow_runs: Vec<WorkflowRunItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowRunItem {
+    pub id: u64,
+    /// `.github/workflows/ci.yml`, sometimes with an `@ref` suffix.
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub event: Option<String>,
+    #[serde(default)]
+    pub head_branch: Option<String>,
+    #[serde(default)]
+    pub status: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+/// One page of `GET /repos/{r}/actions/runs/{id}/jobs`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowJobs {
+    #[serde(default)]
+    pub jobs: Vec<WorkflowJobItem>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkflowJobItem {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub conclusion: Option<String>,
+    #[serde(default)]
+    pub html_url: Option<String>,
 }

@@ -21,6 +21,7 @@ mod report;
 mod review_accuracy;
 mod scan;
 mod scan_real;
+mod seen_running;
 mod self_scan;
 mod setup;
 mod store;

@@ -510,6 +510,44 @@ impl RepoBuilder {
         self
     }
 
+    /// A completed Actions run of the workflow file `path` on `branch` (at its head, or at
+    /// the branch name itself for a tag), with its jobs as (name, conclusion). The run
+    /// concludes `failure` when a job failed, else `success`.
+    pub fn workflow_run(
+        self,
+        path: &str,
+        event: &str,
+        branch: &str,
+        jobs: &[(&str, &str)],
+    ) -> Self {
+        {
+            let mut world = lock(&self.world);
+            let id = world.next_id();
+            let created_at = world.tick();
+            let job_ids: Vec<u64> = jobs.iter().map(|_| world.next_id()).collect();
+            if let Some(repo) = world.repo_mut(&self.full_name) {
+                let head_sha = repo.branches.get(branch).cloned().unwrap_or_default();
+                let failed = jobs.iter().any(|(_, c)| *c != "success" && *c != "skipped");
+                repo.workflow_runs.push(super::state::WorkflowRun {
+                    id,
+                    path: path.to_string(),
+                    event: event.to_string(),
+                    head_branch: branch.to_string(),
+                    head_sha,
+                    status: "completed".to_string(),
+                    conclusion: Some(if failed { "failure" } else { "success" }.to_string()),
+                    created_at,
+                    jobs: job_ids
+                        .into_iter()
+                        .zip(jobs)
+                        .map(|(jid, (n, c))| (jid, n.to_string(), Some(c.to_string())))
+                        .collect(),
+                });
+            }
+        }
+        self
+    }
+
     pub fn collaborator(self, login: &str, permission: Permission) -> Self {
         lock(&self.world).ensure_user(login);
         self.edit(|r| {

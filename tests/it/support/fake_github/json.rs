@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::builders::{pull_files, pull_head};
 use super::state::{
     Asset, CheckRun, Commit, Delivery, FileChange, Installation, Issue, IssueComment, Label, Pull,
-    Release, Repo, Review, ReviewComment, Selection, TagRef, World, key, rfc3339,
+    Release, Repo, Review, ReviewComment, Selection, TagRef, WorkflowRun, World, key, rfc3339,
 };
 
 macro_rules! rest_fixture {
@@ -48,6 +48,8 @@ const FIXTURES: &[(&str, &str)] = &[
     rest_fixture!("get-repos_owner_repo_releases.200"),
     rest_fixture!("get-repos_owner_repo_tags.200"),
     rest_fixture!("get-repos_owner_repo_commits_ref_check-runs.200"),
+    rest_fixture!("get-repos_owner_repo_actions_runs.200"),
+    rest_fixture!("get-repos_owner_repo_actions_runs_run_id_jobs.200"),
     rest_fixture!("get-repos_owner_repo_collaborators_username_permission.200"),
     rest_fixture!("get-search_issues.200"),
     rest_fixture!("get-users_username.200"),
@@ -1112,6 +1114,88 @@ pub fn release(world: &World, r: &Repo, rel: &Release) -> Value {
     );
     m.insert("author".into(), simple_user(world, &rel.author));
     m.insert("assets".into(), Value::Array(assets));
+    v
+}
+
+pub fn workflow_run(r: &Repo, run: &WorkflowRun) -> Value {
+    let base = template("get-repos_owner_repo_actions_runs.200");
+    let mut v = base
+        .get("workflow_runs")
+        .and_then(|a| a.get(0))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let full = r.full_name();
+    retarget(&mut v, &[("octo-org/octo-repo", &full)]);
+    let m = obj(&mut v);
+    m.insert("id".into(), json!(run.id));
+    m.insert("node_id".into(), json!(node_id("WorkflowRun", run.id)));
+    // GitHub appends the ref the workflow file was read at.
+    m.insert(
+        "path".into(),
+        json!(format!("{}@{}", run.path, run.head_branch)),
+    );
+    m.insert("event".into(), json!(run.event));
+    m.insert("head_branch".into(), json!(run.head_branch));
+    m.insert("head_sha".into(), json!(run.head_sha));
+    m.insert("status".into(), json!(run.status));
+    m.insert("conclusion".into(), json!(run.conclusion));
+    m.insert("created_at".into(), json!(rfc3339(run.created_at)));
+    m.insert("updated_at".into(), json!(rfc3339(run.created_at + 60)));
+    m.insert(
+        "html_url".into(),
+        json!(format!("https://github.com/{full}/actions/runs/{}", run.id)),
+    );
+    m.insert(
+        "url".into(),
+        json!(format!(
+            "https://api.github.com/repos/{full}/actions/runs/{}",
+            run.id
+        )),
+    );
+    m.insert(
+        "jobs_url".into(),
+        json!(format!(
+            "https://api.github.com/repos/{full}/actions/runs/{}/jobs",
+            run.id
+        )),
+    );
+    v
+}
+
+pub fn workflow_job(r: &Repo, run: &WorkflowRun, job: &(u64, String, Option<String>)) -> Value {
+    let base = template("get-repos_owner_repo_actions_runs_run_id_jobs.200");
+    let mut v = base
+        .get("jobs")
+        .and_then(|a| a.get(0))
+        .cloned()
+        .unwrap_or(Value::Null);
+    let full = r.full_name();
+    retarget(&mut v, &[("octo-org/octo-repo", &full)]);
+    let (id, name, conclusion) = job;
+    let m = obj(&mut v);
+    m.insert("id".into(), json!(id));
+    m.insert("run_id".into(), json!(run.id));
+    m.insert("node_id".into(), json!(node_id("CheckRun", *id)));
+    m.insert("name".into(), json!(name));
+    m.insert("head_sha".into(), json!(run.head_sha));
+    m.insert("head_branch".into(), json!(run.head_branch));
+    m.insert("status".into(), json!("completed"));
+    m.insert("conclusion".into(), json!(conclusion));
+    m.insert("workflow_name".into(), json!(run.path));
+    m.insert(
+        "html_url".into(),
+        json!(format!(
+            "https://github.com/{full}/actions/runs/{}/job/{id}",
+            run.id
+        )),
+    );
+    m.insert(
+        "run_url".into(),
+        json!(format!(
+            "https://api.github.com/repos/{full}/actions/runs/{}",
+            run.id
+        )),
+    );
     v
 }
 

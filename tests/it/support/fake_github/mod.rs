@@ -157,6 +157,8 @@ enum PathMatch {
 pub struct Matcher {
     method: Option<String>,
     path: PathMatch,
+    /// Text the decoded query string must contain (a search's `q`, for example).
+    query: Option<String>,
 }
 
 impl Matcher {
@@ -164,6 +166,7 @@ impl Matcher {
         Self {
             method: None,
             path: PathMatch::Any,
+            query: None,
         }
     }
 
@@ -171,6 +174,7 @@ impl Matcher {
         Self {
             method: None,
             path: PathMatch::Exact(path.to_string()),
+            query: None,
         }
     }
 
@@ -178,6 +182,7 @@ impl Matcher {
         Self {
             method: None,
             path: PathMatch::Prefix(path.to_string()),
+            query: None,
         }
     }
 
@@ -186,11 +191,27 @@ impl Matcher {
         self
     }
 
-    pub(crate) fn matches(&self, method: &str, paths: &[&str]) -> bool {
+    /// Only requests whose decoded query string contains `text`: one search among several,
+    /// e.g. `Matcher::prefix("/search/issues").query_contains("author:app/renovate")`.
+    pub fn query_contains(mut self, text: &str) -> Self {
+        self.query = Some(text.to_string());
+        self
+    }
+
+    pub(crate) fn matches(&self, method: &str, paths: &[&str], query: &str) -> bool {
         if let Some(m) = &self.method
             && !m.eq_ignore_ascii_case(method)
         {
             return false;
+        }
+        if let Some(wanted) = &self.query {
+            let decoded: String = url::form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("&");
+            if !decoded.contains(wanted.as_str()) {
+                return false;
+            }
         }
         paths.iter().any(|p| match &self.path {
             PathMatch::Any => true,

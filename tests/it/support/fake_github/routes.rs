@@ -412,6 +412,36 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
             let (page, link) = paginate(runs, ctx.query, &link_url);
             Reply::ok(json!({"total_count": total, "check_runs": page})).link(link)
         }
+        ("GET", ["actions", "runs"]) => {
+            let status = ctx.query.split('&').find_map(|p| p.strip_prefix("status="));
+            let mut runs: Vec<_> = repo
+                .workflow_runs
+                .iter()
+                .filter(|r| {
+                    status.is_none_or(|s| r.status == s || r.conclusion.as_deref() == Some(s))
+                })
+                .collect();
+            runs.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+            let items: Vec<Value> = runs.iter().map(|r| json::workflow_run(repo, r)).collect();
+            let total = items.len();
+            let (page, link) = paginate(items, ctx.query, &link_url);
+            Reply::ok(json!({"total_count": total, "workflow_runs": page})).link(link)
+        }
+        ("GET", ["actions", "runs", id, "jobs"]) => {
+            let Some(run) =
+                parse_id(id).and_then(|id| repo.workflow_runs.iter().find(|r| r.id == id))
+            else {
+                return Reply::not_found();
+            };
+            let items: Vec<Value> = run
+                .jobs
+                .iter()
+                .map(|j| json::workflow_job(repo, run, j))
+                .collect();
+            let total = items.len();
+            let (page, link) = paginate(items, ctx.query, &link_url);
+            Reply::ok(json!({"total_count": total, "jobs": page})).link(link)
+        }
         ("GET", ["tags"]) => {
             let items = repo.tags.iter().rev().map(|t| json::tag(repo, t)).collect();
             paged_array(items, ctx.query, &link_url)

@@ -272,11 +272,17 @@ fn authenticate(
     }
 }
 
-fn take_fault(world: &mut World, method: &str, raw: &str, canonical: &str) -> Option<Fault> {
+fn take_fault(
+    world: &mut World,
+    method: &str,
+    raw: &str,
+    canonical: &str,
+    query: &str,
+) -> Option<Fault> {
     let rule = world
         .faults
         .iter_mut()
-        .find(|r| r.remaining > 0 && r.matcher.matches(method, &[raw, canonical]))?;
+        .find(|r| r.remaining > 0 && r.matcher.matches(method, &[raw, canonical], query))?;
     rule.remaining -= 1;
     let fault = rule.fault.clone();
     world.faults.retain(|r| r.remaining > 0);
@@ -355,7 +361,7 @@ async fn handle(State(world): State<Shared>, request: Request) -> Response {
     let (latency, fault, canonical, request_id) = {
         let mut w = lock(&world);
         let canonical = canonical_path(&w, &raw_path);
-        let fault = take_fault(&mut w, method.as_str(), &raw_path, &canonical);
+        let fault = take_fault(&mut w, method.as_str(), &raw_path, &canonical, &query);
         (w.latency, fault, canonical, w.request_id())
     };
     if !latency.is_zero() {

@@ -271,7 +271,23 @@ pub struct Repo {
     pub issue_comments: Vec<IssueComment>,
     pub collaborators: BTreeMap<String, (String, Permission)>,
     pub check_runs: Vec<CheckRun>,
+    pub workflow_runs: Vec<WorkflowRun>,
     pub labels: BTreeMap<String, Label>,
+}
+
+/// One Actions workflow run with its jobs (a matrix leg is its own job).
+#[derive(Debug, Clone)]
+pub struct WorkflowRun {
+    pub id: u64,
+    pub path: String,
+    pub event: String,
+    pub head_branch: String,
+    pub head_sha: String,
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub created_at: i64,
+    /// (id, name, conclusion)
+    pub jobs: Vec<(u64, String, Option<String>)>,
 }
 
 impl Repo {
@@ -297,6 +313,7 @@ impl Repo {
             issue_comments: Vec::new(),
             collaborators: BTreeMap::new(),
             check_runs: Vec::new(),
+            workflow_runs: Vec::new(),
             labels: BTreeMap::new(),
         }
     }
