@@ -112,12 +112,24 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             if *on_pull_request {
                 return Err("comment on a pull request".into());
             }
-            if !commands.contains(&Command::Refresh) {
+            let forget = commands.contains(&Command::Forget);
+            if !forget && !commands.contains(&Command::Refresh) {
                 return Err("no /folio command".into());
             }
             let Some(installation_id) = *installation_id else {
                 return Err("no installation in the payload".into());
             };
+            // A withdrawal outweighs a refresh in the same comment.
+            if forget {
+                return Ok(Some(
+                    JobPayload::Forget {
+                        installation_id,
+                        repo: repo.clone(),
+                        issue_number: *issue_number,
+                    }
+                    .to_job(Some(author.clone()), now),
+                ));
+            }
             Ok(Some(
                 JobPayload::Evaluate {
                     installation_id,
