@@ -56,10 +56,7 @@ impl Pipeline {
             .submission(repo, issue_number)
             .await
             .map_err(store_to_job)?;
-        let issue = session
-            .issue(repo, issue_number)
-            .await
-            .map_err(gh_to_job)?;
+        let issue = session.issue(repo, issue_number).await.map_err(gh_to_job)?;
         // The candidate the stored submission names, else the one the issue names now.
         let candidate = sub.as_ref().and_then(|s| s.candidate.clone()).or_else(|| {
             issue.as_ref().and_then(|i| {

@@ -170,12 +170,21 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
     assert_eq!(count(&db, "SELECT COUNT(*) FROM evaluations").await, 1);
     gh.reset_log();
 
-    comment(&gh, &app, 1, "octocat", "Please withdraw this.\n\n/folio forget").await;
+    comment(
+        &gh,
+        &app,
+        1,
+        "octocat",
+        "Please withdraw this.\n\n/folio forget",
+    )
+    .await;
 
     // On GitHub: the evidence comment is deleted and one answer, without a ping, says so.
     let w = writes(&gh);
     assert!(
-        w.contains(&format!("DELETE /repos/{HIRING}/issues/comments/{evidence}")),
+        w.contains(&format!(
+            "DELETE /repos/{HIRING}/issues/comments/{evidence}"
+        )),
         "{w:#?}"
     );
     assert_eq!(
@@ -191,14 +200,28 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
     assert!(answer.contains("[octocat]("), "{answer}");
     assert!(!answer.contains("@octocat"), "{answer}");
     assert!(answer.contains("evidence comment"), "{answer}");
-    assert!(!gh.requests().iter().any(|r| r.path_and_query.contains("octocat/hello")));
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.contains("octocat/hello"))
+    );
 
     // In the store: nothing of the submission in any table (the shared caches aside).
-    assert!(app.store.submission(HIRING, 1).await.expect("store").is_none());
+    assert!(
+        app.store
+            .submission(HIRING, 1)
+            .await
+            .expect("store")
+            .is_none()
+    );
     assert_eq!(count(&db, "SELECT COUNT(*) FROM submissions").await, 0);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM evaluations").await, 0);
     assert_eq!(
-        count(&db, "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE '%acme/hiring#1' AND kind <> 'forget'").await,
+        count(
+            &db,
+            "SELECT COUNT(*) FROM jobs WHERE dedupe_key LIKE '%acme/hiring#1' AND kind <> 'forget'"
+        )
+        .await,
         0
     );
     for (table, row) in rows_outside_caches(&db).await {
@@ -211,8 +234,10 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
 
     // Edits and a second forget are ignored: no request to the portfolio, no write.
     gh.reset_log();
-    gh.issue(HIRING, 1)
-        .body(&form().replace("_No response_\n\n### Notes", "https://github.com/octocat/hello/pull/1\n\n### Notes"));
+    gh.issue(HIRING, 1).body(&form().replace(
+        "_No response_\n\n### Notes",
+        "https://github.com/octocat/hello/pull/1\n\n### Notes",
+    ));
     gh.send_webhook(Event::IssueEdited {
         repo: HIRING.into(),
         number: 1,
@@ -222,7 +247,13 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
     app.wait_idle(WAIT).await;
     comment(&gh, &app, 1, "octocat", "/folio forget").await;
     assert!(writes(&gh).is_empty(), "{:#?}", writes(&gh));
-    assert!(app.store.submission(HIRING, 1).await.expect("store").is_none());
+    assert!(
+        app.store
+            .submission(HIRING, 1)
+            .await
+            .expect("store")
+            .is_none()
+    );
     assert_eq!(folio_comments(&gh, 1).len(), 1);
 
     // A maintainer's refresh is a new consent: the issue is evaluated again.
@@ -230,7 +261,13 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
     let own = folio_comments(&gh, 1);
     assert_eq!(own.len(), 2, "{own:#?}");
     assert!(own.iter().any(|(_, b)| b.starts_with(MARKER)));
-    assert!(app.store.submission(HIRING, 1).await.expect("store").is_some());
+    assert!(
+        app.store
+            .submission(HIRING, 1)
+            .await
+            .expect("store")
+            .is_some()
+    );
     db.close().await;
     app.stop().await;
 }
@@ -263,7 +300,10 @@ async fn someone_elses_forget_is_refused_without_a_write() {
         .expect("store")
         .expect("the submission is kept");
     assert_eq!(kept.id, sub.id);
-    assert_eq!(app.store.evaluations_since(sub.id, 0).await.expect("store"), 1);
+    assert_eq!(
+        app.store.evaluations_since(sub.id, 0).await.expect("store"),
+        1
+    );
     assert_eq!(app.store.forgotten(HIRING, 2).await.expect("store"), None);
     app.stop().await;
 }

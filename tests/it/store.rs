@@ -462,7 +462,11 @@ async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
             .await
             .unwrap();
 
-        assert_eq!(store.forgotten("acme/hiring", 4).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            None,
+            "{name}"
+        );
         let erased = store
             .forget_submission("acme/hiring", 4, Some(running.id))
             .await
@@ -472,15 +476,28 @@ async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
             (1, 1, 1),
             "{name}"
         );
-        assert!(store.submission("Acme/Hiring", 4).await.unwrap().is_none(), "{name}");
-        assert!(store.last_evaluation(mine.id).await.unwrap().is_none(), "{name}");
+        assert!(
+            store.submission("Acme/Hiring", 4).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            store.last_evaluation(mine.id).await.unwrap().is_none(),
+            "{name}"
+        );
         assert!(store.job(dead.id).await.unwrap().is_none(), "{name}");
         let kept = store.job(running.id).await.unwrap().unwrap();
         assert_eq!(kept.actor, None, "{name}: who asked is erased");
-        assert!(store.last_evaluation(other.id).await.unwrap().is_some(), "{name}");
+        assert!(
+            store.last_evaluation(other.id).await.unwrap().is_some(),
+            "{name}"
+        );
         assert_eq!(store.queue_stats().await.unwrap().pending, 1, "{name}");
 
-        assert_eq!(store.forgotten("ACME/hiring", 4).await.unwrap(), Some(false), "{name}");
+        assert_eq!(
+            store.forgotten("ACME/hiring", 4).await.unwrap(),
+            Some(false),
+            "{name}"
+        );
         // Again: nothing more to erase, the issue stays forgotten.
         let again = store
             .forget_submission("acme/hiring", 4, Some(running.id))
@@ -489,15 +506,33 @@ async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
         assert_eq!(again, folio::store::Erased::default(), "{name}");
         assert!(store.job(running.id).await.unwrap().is_some(), "{name}");
         store.mark_forget_answered("acme/hiring", 4).await.unwrap();
-        assert_eq!(store.forgotten("acme/hiring", 4).await.unwrap(), Some(true), "{name}");
-        assert!(store.clear_forgotten("acme/hiring", 4).await.unwrap(), "{name}");
-        assert_eq!(store.forgotten("acme/hiring", 4).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            Some(true),
+            "{name}"
+        );
+        assert!(
+            store.clear_forgotten("acme/hiring", 4).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            None,
+            "{name}"
+        );
 
         // `folio forget LOGIN` erases the jobs of the issues it forgets too.
         assert_eq!(store.forget_login("hubot").await.unwrap(), 1, "{name}");
-        assert!(store.last_evaluation(other.id).await.unwrap().is_none(), "{name}");
+        assert!(
+            store.last_evaluation(other.id).await.unwrap().is_none(),
+            "{name}"
+        );
         assert_eq!(store.queue_stats().await.unwrap().pending, 0, "{name}");
-        assert_eq!(store.forgotten("acme/hiring", 5).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.forgotten("acme/hiring", 5).await.unwrap(),
+            None,
+            "{name}"
+        );
     }
 }
 

@@ -46,3 +46,22 @@ fn other_comments_start_with_the_marker_and_neutralise() {
     assert!(texts[3].contains("/folio refresh"));
     assert!(texts[4].contains("/folio refresh"));
 }
+
+#[test]
+fn the_answer_to_forget_names_the_candidate_without_a_ping_and_is_not_the_evidence() {
+    let with = forgotten(Some("octocat"), "https://github.com", true);
+    assert!(with.starts_with(FORGOTTEN_MARKER), "{with}");
+    assert!(!with.contains("folio:evidence"), "{with}");
+    assert!(
+        with.contains("[octocat](https://github.com/octocat)"),
+        "{with}"
+    );
+    let scanned = crate::render::neutralise::tests::scanned_text(&with);
+    assert!(!scanned.contains("@octocat"), "{with}");
+    assert!(with.contains("evidence comment"), "{with}");
+    let without = forgotten(Some("@mallory </details>"), "https://github.com", false);
+    assert!(!without.contains("evidence comment"), "{without}");
+    let scanned = crate::render::neutralise::tests::scanned_text(&without);
+    assert!(!scanned.contains("@mallory"), "{without}");
+    assert!(!without.contains("</details>"), "{without}");
+}
