@@ -57,6 +57,15 @@ impl Pipeline {
             .await
             .map_err(store_to_job)?;
         let issue = session.issue(repo, issue_number).await.map_err(gh_to_job)?;
+        // Folio ignores every issue that is not a submission, withdrawals included.
+        let is_submission = issue.as_ref().is_some_and(|i| {
+            let labels: Vec<&str> = i.labels.iter().map(|l| l.name.as_str()).collect();
+            crate::webhook::event::is_submission(i.body.as_deref(), &labels)
+        });
+        if sub.is_none() && !is_submission {
+            info!("not a submission; left alone");
+            return Ok(());
+        }
         // The candidate the stored submission names, else the one the issue names now.
         let candidate = sub.as_ref().and_then(|s| s.candidate.clone()).or_else(|| {
             issue.as_ref().and_then(|i| {

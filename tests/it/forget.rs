@@ -305,5 +305,14 @@ async fn someone_elses_forget_is_refused_without_a_write() {
         1
     );
     assert_eq!(app.store.forgotten(HIRING, 2).await.expect("store"), None);
+
+    // An issue that is not a submission is no business of Folio's, even for its author.
+    gh.issue(HIRING, 3)
+        .author("octocat")
+        .title("Question about the role")
+        .body("What does the team work on?");
+    comment(&gh, &app, 3, "octocat", "/folio forget").await;
+    assert!(writes(&gh).is_empty(), "{:#?}", writes(&gh));
+    assert_eq!(app.store.forgotten(HIRING, 3).await.expect("store"), None);
     app.stop().await;
 }
