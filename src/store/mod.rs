@@ -967,6 +967,7 @@ macro_rules! impl_store_methods {
                 erased += Self::erase_issue(&mut tx, &repo, number, None).await?;
             }
             tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            self.finish_erasure().await?;
             Ok(erased.submissions)
         }
 
@@ -988,6 +989,7 @@ macro_rules! impl_store_methods {
             .execute(&mut *tx)
             .await?;
             tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            self.finish_erasure().await?;
             Ok(erased)
         }
 

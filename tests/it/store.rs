@@ -536,6 +536,47 @@ async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
     }
 }
 
+/// On SQLite an erased login is gone from the database files, not only from the tables.
+#[tokio::test]
+async fn an_erased_login_is_gone_from_the_sqlite_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = folio::store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let login = "zq-withdrawn-candidate";
+    let sub = store
+        .upsert_submission(7, "acme/hiring", 9, Some(login), Some(login))
+        .await
+        .unwrap();
+    store
+        .record_evaluation(&folio::store::EvaluationRecord {
+            submission_id: sub.id,
+            outcome: "evaluated".into(),
+            report_json: Some(format!("{{\"candidate\":\"{login}\"}}")),
+            comment_id: Some(1),
+            content_hash: None,
+            api_requests: 1,
+            created_at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let contains = || {
+        ["t.db", "t.db-wal"].iter().any(|f| {
+            std::fs::read(dir.path().join(f))
+                .map(|b| b.windows(login.len()).any(|w| w == login.as_bytes()))
+                .unwrap_or(false)
+        })
+    };
+    assert!(contains(), "the login was written");
+    store
+        .forget_submission("acme/hiring", 9, None)
+        .await
+        .unwrap();
+    assert!(!contains(), "the login is still in the database files");
+}
+
 struct Recorder {
     runs: AtomicUsize,
     delay: Duration,
