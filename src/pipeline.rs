@@ -678,6 +678,16 @@ impl Pipeline {
         let unchanged = last.as_ref().and_then(|l| l.content_hash.as_deref())
             == Some(hash.as_str())
             && last.as_ref().is_some_and(|l| l.outcome == "evaluated");
+        // A `/folio forget` that ran while this evaluation fetched wins: nothing is published.
+        if store
+            .forgotten(repo, issue_number)
+            .await
+            .map_err(store_to_job)?
+            .is_some()
+        {
+            info!("withdrawn during the evaluation; not published");
+            return Ok(());
+        }
         let published = publisher
             .upsert(&text, known, unchanged)
             .await
