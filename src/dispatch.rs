@@ -98,6 +98,21 @@ impl JobHandler for Dispatcher {
                     .map_err(store_err)?;
                 Ok(())
             }
+            JobPayload::Forget {
+                installation_id,
+                repo,
+                issue_number,
+            } => {
+                self.pipeline
+                    .forget_issue(
+                        installation_id,
+                        &repo,
+                        issue_number,
+                        job.actor.as_deref(),
+                        job.id,
+                    )
+                    .await
+            }
             JobPayload::Evaluate {
                 installation_id,
                 repo,

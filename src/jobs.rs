@@ -58,6 +58,12 @@ pub enum JobPayload {
         repo: String,
         issue_number: i64,
     },
+    /// `/folio forget` on a tracking issue; the job's actor is who asked.
+    Forget {
+        installation_id: i64,
+        repo: String,
+        issue_number: i64,
+    },
     Installation {
         installation_id: i64,
         action: String,
@@ -72,6 +78,7 @@ impl JobPayload {
             Self::Evaluate { .. } => "evaluate",
             Self::IssueClosed { .. } => "issue_closed",
             Self::IssueDeleted { .. } => "issue_deleted",
+            Self::Forget { .. } => "forget",
             Self::Installation { .. } => "installation",
         }
     }
@@ -85,14 +92,15 @@ impl JobPayload {
             }
             | Self::IssueDeleted {
                 repo, issue_number, ..
-            } => {
-                format!("issue:{}#{issue_number}", repo.to_ascii_lowercase())
-            }
+            } => crate::store::issue_job_key("issue", repo, *issue_number),
             Self::IssueClosed {
                 repo, issue_number, ..
-            } => {
-                format!("issue-state:{}#{issue_number}", repo.to_ascii_lowercase())
-            }
+            } => crate::store::issue_job_key("issue-state", repo, *issue_number),
+            // Its own key: an outsider's refused `/folio forget` must not replace a pending
+            // evaluation.
+            Self::Forget {
+                repo, issue_number, ..
+            } => crate::store::issue_job_key("forget", repo, *issue_number),
             Self::Installation {
                 installation_id, ..
             } => format!("installation:{installation_id}"),
@@ -108,6 +116,9 @@ impl JobPayload {
                 installation_id, ..
             }
             | Self::IssueDeleted {
+                installation_id, ..
+            }
+            | Self::Forget {
                 installation_id, ..
             }
             | Self::Installation {

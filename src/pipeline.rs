@@ -2,6 +2,8 @@
 //! The service (a queued job) and `folio evaluate` (a terminal) share [`assemble`], so both
 //! produce the same report from the same fetched data.
 
+mod forget;
+
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
@@ -418,6 +420,30 @@ impl Pipeline {
         }
         let gh = self.github()?;
         let session = gh.session(Some(installation_id));
+        // After `/folio forget`, only a maintainer's refresh (a new consent) brings the issue
+        // back; edits and reopening are ignored.
+        if store
+            .forgotten(repo, issue_number)
+            .await
+            .map_err(store_to_job)?
+            .is_some()
+        {
+            let consent = match actor {
+                Some(a) if trigger == Trigger::Refresh && !a.ends_with("[bot]") => self
+                    .has_permission(&session, repo, a, Permission::Triage)
+                    .await
+                    .map_err(gh_to_job)?,
+                _ => false,
+            };
+            if !consent {
+                info!("the candidate withdrew this submission; ignored");
+                return Ok(());
+            }
+            store
+                .clear_forgotten(repo, issue_number)
+                .await
+                .map_err(store_to_job)?;
+        }
         let issue: Option<IssueJson> = session
             .get_optional(&format!("/repos/{repo}/issues/{issue_number}"))
             .await
@@ -655,6 +681,16 @@ impl Pipeline {
         let unchanged = last.as_ref().and_then(|l| l.content_hash.as_deref())
             == Some(hash.as_str())
             && last.as_ref().is_some_and(|l| l.outcome == "evaluated");
+        // A `/folio forget` that ran while this evaluation fetched wins: nothing is published.
+        if store
+            .forgotten(repo, issue_number)
+            .await
+            .map_err(store_to_job)?
+            .is_some()
+        {
+            info!("withdrawn during the evaluation; not published");
+            return Ok(());
+        }
         let published = publisher
             .upsert(&text, known, unchanged)
             .await

@@ -9,6 +9,7 @@
 //! | `issue_comments` | `GET /repos/{r}/issues/{n}/comments` | Issues: read |
 //! | `create_issue_comment` | `POST /repos/{r}/issues/{n}/comments` | Issues: write |
 //! | `update_issue_comment` | `PATCH /repos/{r}/issues/comments/{id}` | Issues: write |
+//! | `delete_issue_comment` | `DELETE /repos/{r}/issues/comments/{id}` | Issues: write |
 //! | `add_labels` | `POST /repos/{r}/issues/{n}/labels` | Issues: write |
 //! | `remove_label` | `DELETE /repos/{r}/issues/{n}/labels/{name}` | Issues: write |
 //! | `collaborator_permission` | `GET /repos/{r}/collaborators/{login}/permission` | Metadata: read |
@@ -94,6 +95,18 @@ impl Session {
         )
         .await
         .map(|_| ())
+    }
+
+    /// Deletes a comment; `Ok(false)` when it was already gone.
+    pub async fn delete_issue_comment(&self, full: &str, id: i64) -> Result<bool, GhError> {
+        match self
+            .delete(&format!("{}/issues/comments/{id}", repo_path(full)))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(GhError::NotFound(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     pub async fn add_labels(

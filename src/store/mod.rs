@@ -180,6 +180,31 @@ pub struct PurgeCounts {
     pub deliveries: u64,
 }
 
+/// What an erasure deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Erased {
+    pub submissions: u64,
+    pub evaluations: u64,
+    pub jobs: u64,
+}
+
+impl std::ops::AddAssign for Erased {
+    fn add_assign(&mut self, o: Self) {
+        self.submissions += o.submissions;
+        self.evaluations += o.evaluations;
+        self.jobs += o.jobs;
+    }
+}
+
+/// The kinds of job that work on one tracking issue, by the prefix of their dedupe key.
+pub(crate) const ISSUE_JOB_PREFIXES: [&str; 3] = ["issue", "issue-state", "forget"];
+
+/// The dedupe key of a job of kind `prefix` (one of [`ISSUE_JOB_PREFIXES`]) on an issue: the
+/// queue coalesces on it, and erasure finds an issue's jobs by it.
+pub(crate) fn issue_job_key(prefix: &str, repo: &str, issue_number: i64) -> String {
+    format!("{prefix}:{}#{issue_number}", repo.to_ascii_lowercase())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OutcomeCounts {
     pub evaluated: i64,
@@ -269,6 +294,21 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_submission(&self, repo: &str, issue_number: i64) -> Result<u64, StoreError>;
     /// Deletes every submission naming the login as candidate or author (`folio forget`).
     async fn forget_login(&self, login: &str) -> Result<u64, StoreError>;
+    /// Erases one tracking issue's candidate data (`/folio forget`): the submission, its
+    /// evaluations and its jobs, dead ones too, and remembers the issue as forgotten so that
+    /// Folio leaves it alone. `running_job` is the job doing the erasure: its row stays until
+    /// it finishes, without who asked.
+    async fn forget_submission(
+        &self,
+        repo: &str,
+        issue_number: i64,
+        running_job: Option<i64>,
+    ) -> Result<Erased, StoreError>;
+    /// `Some(answered)` when the issue was forgotten; `answered` once the reply is posted.
+    async fn forgotten(&self, repo: &str, issue_number: i64) -> Result<Option<bool>, StoreError>;
+    async fn mark_forget_answered(&self, repo: &str, issue_number: i64) -> Result<(), StoreError>;
+    /// A maintainer's `/folio refresh` (a new consent): the issue is evaluated again.
+    async fn clear_forgotten(&self, repo: &str, issue_number: i64) -> Result<bool, StoreError>;
     /// Submissions opened by the author since `since` (for the per-day limit).
     async fn submissions_by_author_since(
         &self,
@@ -912,14 +952,95 @@ macro_rules! impl_store_methods {
         }
 
         async fn forget_login(&self, login: &str) -> Result<u64, crate::store::StoreError> {
-            Ok(sqlx::query(
-                "DELETE FROM submissions WHERE LOWER(candidate) = LOWER($1) OR LOWER(author) = LOWER($1)",
+            use sqlx::Row;
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let issues = sqlx::query(
+                "SELECT repo, issue_number FROM submissions WHERE LOWER(candidate) = LOWER($1) OR LOWER(author) = LOWER($1)",
             )
             .bind(login)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut erased = crate::store::Erased::default();
+            for row in issues {
+                let repo: String = row.try_get(0)?;
+                let number: i64 = row.try_get(1)?;
+                erased += Self::erase_issue(&mut tx, &repo, number, None).await?;
+            }
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            self.finish_erasure().await?;
+            Ok(erased.submissions)
+        }
+
+        async fn forget_submission(
+            &self,
+            repo: &str,
+            issue_number: i64,
+            running_job: Option<i64>,
+        ) -> Result<crate::store::Erased, crate::store::StoreError> {
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let erased = Self::erase_issue(&mut tx, repo, issue_number, running_job).await?;
+            sqlx::query(
+                "INSERT INTO forgotten_issues (repo, issue_number, forgotten_at, answered) VALUES (LOWER($1), $2, $3, 0) \
+                 ON CONFLICT (repo, issue_number) DO NOTHING",
+            )
+            .bind(repo)
+            .bind(issue_number)
+            .bind(crate::store::now_ms())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            self.finish_erasure().await?;
+            Ok(erased)
+        }
+
+        async fn forgotten(
+            &self,
+            repo: &str,
+            issue_number: i64,
+        ) -> Result<Option<bool>, crate::store::StoreError> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT answered FROM forgotten_issues WHERE repo = LOWER($1) AND issue_number = $2",
+            )
+            .bind(repo)
+            .bind(issue_number)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(match row {
+                Some(r) => Some(r.try_get::<i64, _>(0)? != 0),
+                None => None,
+            })
+        }
+
+        async fn mark_forget_answered(
+            &self,
+            repo: &str,
+            issue_number: i64,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "UPDATE forgotten_issues SET answered = 1 WHERE repo = LOWER($1) AND issue_number = $2",
+            )
+            .bind(repo)
+            .bind(issue_number)
             .execute(&self.pool)
             .await
-            .map_err(crate::store::StoreError::classify)?
-            .rows_affected())
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn clear_forgotten(
+            &self,
+            repo: &str,
+            issue_number: i64,
+        ) -> Result<bool, crate::store::StoreError> {
+            Ok(sqlx::query("DELETE FROM forgotten_issues WHERE repo = LOWER($1) AND issue_number = $2")
+                .bind(repo)
+                .bind(issue_number)
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .rows_affected() > 0)
         }
 
         async fn submissions_by_author_since(
@@ -1193,6 +1314,56 @@ macro_rules! impl_store_methods {
             .map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
+        }
+
+        impl $ty {
+            /// The one erasure path (`folio forget`, `/folio forget`): one issue's submission,
+            /// its evaluations and every job on the issue, but the running `keep` job, whose
+            /// row loses who asked.
+            async fn erase_issue(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                repo: &str,
+                issue_number: i64,
+                keep: Option<i64>,
+            ) -> Result<crate::store::Erased, sqlx::Error> {
+                let [a, b, c] = crate::store::ISSUE_JOB_PREFIXES
+                    .map(|p| crate::store::issue_job_key(p, repo, issue_number));
+                let keep = keep.unwrap_or(-1);
+                let jobs = sqlx::query("DELETE FROM jobs WHERE dedupe_key IN ($1, $2, $3) AND id <> $4")
+                    .bind(a)
+                    .bind(b)
+                    .bind(c)
+                    .bind(keep)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query("UPDATE jobs SET actor = NULL WHERE id = $1")
+                    .bind(keep)
+                    .execute(&mut **tx)
+                    .await?;
+                let evaluations = sqlx::query(
+                    "DELETE FROM evaluations WHERE submission_id IN \
+                     (SELECT id FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2)",
+                )
+                .bind(repo)
+                .bind(issue_number)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                let submissions = sqlx::query(
+                    "DELETE FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2",
+                )
+                .bind(repo)
+                .bind(issue_number)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                Ok(crate::store::Erased {
+                    submissions,
+                    evaluations,
+                    jobs,
+                })
+            }
         }
     };
 }

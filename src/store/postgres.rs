@@ -33,6 +33,18 @@ impl PgStore {
 
 impl_requeue!(PgStore);
 
+impl PgStore {
+    /// After an erasure: dead tuples of the erased rows are reclaimed now rather than whenever
+    /// autovacuum comes by.
+    async fn finish_erasure(&self) -> Result<(), StoreError> {
+        sqlx::query("VACUUM submissions, evaluations, jobs")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
+}
+
 const CLAIM_SQL: &str = super::claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 impl PgStore {

@@ -62,7 +62,10 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "0")
             // When the log starts over, it is cut back to this size instead of staying at its
             // largest.
-            .pragma("journal_size_limit", "67108864");
+            .pragma("journal_size_limit", "67108864")
+            // Deleted rows are overwritten, not only unlinked: an erased candidate's login must
+            // not linger in free pages of the database file.
+            .pragma("secure_delete", "on");
         // One connection: SQLite takes one writer at a time anyway, and queueing here (in
         // order, woken as soon as the connection is free) beats several connections meeting
         // in SQLite's busy handler, which sleeps up to 100 ms between tries and made the
@@ -398,6 +401,16 @@ const CLAIM_SQL: &str = super::claim_sql!("");
 
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
+
+    /// After an erasure: the log, which still holds the deleted rows' old pages, is copied
+    /// into the (securely overwritten) database file and cut to nothing.
+    async fn finish_erasure(&self) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        Ok(())
+    }
 
     async fn run_migrations(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite")

@@ -61,6 +61,8 @@ pub enum Event {
 #[serde(rename_all = "snake_case")]
 pub enum Command {
     Refresh,
+    /// The candidate withdraws: erase the submission's data and the evidence comment.
+    Forget,
     Unknown(String),
 }
 
@@ -368,6 +370,7 @@ pub fn parse_commands(body: &str) -> Vec<Command> {
         }
         match words.next() {
             Some(w) if w.eq_ignore_ascii_case("refresh") => out.push(Command::Refresh),
+            Some(w) if w.eq_ignore_ascii_case("forget") => out.push(Command::Forget),
             Some(w) => out.push(Command::Unknown(w.chars().take(40).collect())),
             None => out.push(Command::Unknown(String::new())),
         }
@@ -412,6 +415,8 @@ mod tests {
     #[test]
     fn commands_outside_code_and_quotes_only() {
         assert_eq!(parse_commands("/folio refresh"), vec![Command::Refresh]);
+        assert_eq!(parse_commands("/folio Forget"), vec![Command::Forget]);
+        assert!(parse_commands("> /folio forget").is_empty());
         assert_eq!(
             parse_commands("please\n  /folio   Refresh  \n"),
             vec![Command::Refresh]

@@ -112,12 +112,24 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             if *on_pull_request {
                 return Err("comment on a pull request".into());
             }
-            if !commands.contains(&Command::Refresh) {
+            let forget = commands.contains(&Command::Forget);
+            if !forget && !commands.contains(&Command::Refresh) {
                 return Err("no /folio command".into());
             }
             let Some(installation_id) = *installation_id else {
                 return Err("no installation in the payload".into());
             };
+            // A withdrawal outweighs a refresh in the same comment.
+            if forget {
+                return Ok(Some(
+                    JobPayload::Forget {
+                        installation_id,
+                        repo: repo.clone(),
+                        issue_number: *issue_number,
+                    }
+                    .to_job(Some(author.clone()), now),
+                ));
+            }
             Ok(Some(
                 JobPayload::Evaluate {
                     installation_id,
@@ -128,5 +140,50 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                 .to_job(Some(author.clone()), now),
             ))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::JobPayload;
+
+    fn comment(commands: Vec<Command>) -> Event {
+        Event::IssueComment {
+            action: "created".into(),
+            installation_id: Some(7),
+            repo: "Acme/Hiring".into(),
+            issue_number: 3,
+            comment_id: 1,
+            author: "octocat".into(),
+            author_is_bot: false,
+            on_pull_request: false,
+            commands,
+        }
+    }
+
+    #[test]
+    fn forget_becomes_its_own_job_with_who_asked() {
+        let job = plan(&comment(vec![Command::Refresh, Command::Forget]), 5)
+            .expect("planned")
+            .expect("a job");
+        assert_eq!(job.kind, "forget");
+        assert_eq!(job.actor.as_deref(), Some("octocat"));
+        // Not the evaluation's key: a refused forget cannot replace a pending evaluation.
+        assert_eq!(job.dedupe_key, "forget:acme/hiring#3");
+        let refresh = plan(&comment(vec![Command::Refresh]), 5)
+            .expect("planned")
+            .expect("a job");
+        assert_ne!(refresh.dedupe_key, job.dedupe_key);
+        let payload: JobPayload = serde_json::from_str(&job.payload).expect("json");
+        assert_eq!(
+            payload,
+            JobPayload::Forget {
+                installation_id: 7,
+                repo: "Acme/Hiring".into(),
+                issue_number: 3
+            }
+        );
+        assert!(plan(&comment(vec![]), 5).is_err());
     }
 }

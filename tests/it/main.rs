@@ -12,6 +12,7 @@ mod db_faults;
 mod deploy;
 mod evaluation;
 mod fake_github;
+mod forget;
 mod github_client;
 mod logs;
 mod privacy;

@@ -409,6 +409,174 @@ async fn submissions_retention_and_forget() {
     }
 }
 
+/// `/folio forget`: one issue's submission, evaluations and jobs (dead ones too) go, the
+/// running job stays without who asked, other issues are untouched, and the issue is
+/// remembered as forgotten until it is cleared. `folio forget LOGIN` takes the same path.
+#[tokio::test]
+async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
+    for (name, store, _dir) in backends().await {
+        let mine = store
+            .upsert_submission(7, "Acme/Hiring", 4, Some("octocat"), Some("octocat"))
+            .await
+            .unwrap();
+        let other = store
+            .upsert_submission(7, "acme/hiring", 5, Some("hubot"), Some("hubot"))
+            .await
+            .unwrap();
+        for sub in [&mine, &other] {
+            store
+                .record_evaluation(&folio::store::EvaluationRecord {
+                    submission_id: sub.id,
+                    outcome: "evaluated".into(),
+                    report_json: Some("{}".into()),
+                    comment_id: Some(1),
+                    content_hash: None,
+                    api_requests: 1,
+                    created_at: now_ms(),
+                })
+                .await
+                .unwrap();
+        }
+        // A dead evaluation of issue 4, the running forget job, and issue 5's job.
+        store
+            .enqueue(&job("issue:acme/hiring#4", Some("octocat")))
+            .await
+            .unwrap();
+        let dead = store
+            .claim("w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        store.fail(dead.id, "w", "boom", None).await.unwrap();
+        store
+            .enqueue(&job("forget:acme/hiring#4", Some("octocat")))
+            .await
+            .unwrap();
+        let running = store
+            .claim("w", Duration::from_secs(30))
+            .await
+            .unwrap()
+            .unwrap();
+        store
+            .enqueue(&job_for("issue:acme/hiring#5", 7, now_ms() + 3_600_000))
+            .await
+            .unwrap();
+
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            None,
+            "{name}"
+        );
+        let erased = store
+            .forget_submission("acme/hiring", 4, Some(running.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            (erased.submissions, erased.evaluations, erased.jobs),
+            (1, 1, 1),
+            "{name}"
+        );
+        assert!(
+            store.submission("Acme/Hiring", 4).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            store.last_evaluation(mine.id).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(store.job(dead.id).await.unwrap().is_none(), "{name}");
+        let kept = store.job(running.id).await.unwrap().unwrap();
+        assert_eq!(kept.actor, None, "{name}: who asked is erased");
+        assert!(
+            store.last_evaluation(other.id).await.unwrap().is_some(),
+            "{name}"
+        );
+        assert_eq!(store.queue_stats().await.unwrap().pending, 1, "{name}");
+
+        assert_eq!(
+            store.forgotten("ACME/hiring", 4).await.unwrap(),
+            Some(false),
+            "{name}"
+        );
+        // Again: nothing more to erase, the issue stays forgotten.
+        let again = store
+            .forget_submission("acme/hiring", 4, Some(running.id))
+            .await
+            .unwrap();
+        assert_eq!(again, folio::store::Erased::default(), "{name}");
+        assert!(store.job(running.id).await.unwrap().is_some(), "{name}");
+        store.mark_forget_answered("acme/hiring", 4).await.unwrap();
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            Some(true),
+            "{name}"
+        );
+        assert!(
+            store.clear_forgotten("acme/hiring", 4).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.forgotten("acme/hiring", 4).await.unwrap(),
+            None,
+            "{name}"
+        );
+
+        // `folio forget LOGIN` erases the jobs of the issues it forgets too.
+        assert_eq!(store.forget_login("hubot").await.unwrap(), 1, "{name}");
+        assert!(
+            store.last_evaluation(other.id).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert_eq!(store.queue_stats().await.unwrap().pending, 0, "{name}");
+        assert_eq!(
+            store.forgotten("acme/hiring", 5).await.unwrap(),
+            None,
+            "{name}"
+        );
+    }
+}
+
+/// On SQLite an erased login is gone from the database files, not only from the tables.
+#[tokio::test]
+async fn an_erased_login_is_gone_from_the_sqlite_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = folio::store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let login = "zq-withdrawn-candidate";
+    let sub = store
+        .upsert_submission(7, "acme/hiring", 9, Some(login), Some(login))
+        .await
+        .unwrap();
+    store
+        .record_evaluation(&folio::store::EvaluationRecord {
+            submission_id: sub.id,
+            outcome: "evaluated".into(),
+            report_json: Some(format!("{{\"candidate\":\"{login}\"}}")),
+            comment_id: Some(1),
+            content_hash: None,
+            api_requests: 1,
+            created_at: now_ms(),
+        })
+        .await
+        .unwrap();
+    let contains = || {
+        ["t.db", "t.db-wal"].iter().any(|f| {
+            std::fs::read(dir.path().join(f))
+                .map(|b| b.windows(login.len()).any(|w| w == login.as_bytes()))
+                .unwrap_or(false)
+        })
+    };
+    assert!(contains(), "the login was written");
+    store
+        .forget_submission("acme/hiring", 9, None)
+        .await
+        .unwrap();
+    assert!(!contains(), "the login is still in the database files");
+}
+
 struct Recorder {
     runs: AtomicUsize,
     delay: Duration,

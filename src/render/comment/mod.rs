@@ -20,7 +20,9 @@ use crate::model::{Report, Source};
 use crate::render::neutralise::{self, Links, inline, inline_capped};
 use crate::render::text::{plural, short_url};
 
-pub use notices::{awaiting_confirmation, config_error, evaluation_failed, needs_info};
+pub use notices::{
+    FORGOTTEN_MARKER, awaiting_confirmation, config_error, evaluation_failed, forgotten, needs_info,
+};
 
 /// The hidden marker by which Folio finds its own comment. Neutralised text can never contain
 /// it (see [`neutralise::prose`] and [`neutralise::code`]).

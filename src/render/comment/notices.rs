@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::{CommentContext, DISCLAIMER, MARKER, WARNING_CHARS, link_or_text};
+use super::{CommentContext, DISCLAIMER, MARKER, WARNING_CHARS, link_or_text, person};
 use crate::render::neutralise::inline_capped;
 
 fn short_footer(out: &mut String, ctx: &CommentContext) {
@@ -85,5 +85,34 @@ pub fn awaiting_confirmation(author: &str, candidate: &str, ctx: &CommentContext
         inline_capped(author, 64)
     );
     short_footer(&mut out, ctx);
+    out
+}
+
+/// Marks Folio's answer to `/folio forget`. It is not the evidence marker, so the answer is
+/// never taken for the evidence comment and edited into a new evaluation.
+pub const FORGOTTEN_MARKER: &str = "<!-- folio:forgotten v1 -->";
+
+/// The one answer to `/folio forget`: what was deleted, with the candidate named as a profile
+/// link (no ping). `web` is GitHub's web address.
+pub fn forgotten(candidate: Option<&str>, web: &str, comment_deleted: bool) -> String {
+    let mut out = format!("{FORGOTTEN_MARKER}\n## Folio forgot this submission\n\n");
+    let whose = match candidate {
+        Some(c) => format!("about {}", person(c, Some(web))),
+        None => "about the candidate".to_string(),
+    };
+    let _ = writeln!(
+        out,
+        "At this request Folio deleted what it stored {whose} for this issue: the submission, \
+         its evaluations and its queued and finished jobs."
+    );
+    if comment_deleted {
+        out.push_str("It also deleted its evidence comment.\n");
+    }
+    out.push_str(
+        "\nCached public GitHub responses and repository snapshots are shared between \
+         submissions and are not tied to one candidate; they expire on their own. Folio now \
+         leaves this issue alone, edits and reopening included, until a maintainer comments \
+         `/folio refresh`.\n",
+    );
     out
 }

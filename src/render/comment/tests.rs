@@ -90,3 +90,22 @@ fn the_footer_links_to_the_terms_when_their_address_is_known() {
     let body = comment(&report, &odd);
     assert!(!body.contains("javascript:"), "{body}");
 }
+
+#[test]
+fn the_answer_to_forget_names_the_candidate_without_a_ping_and_is_not_the_evidence() {
+    let with = forgotten(Some("octocat"), "https://github.com", true);
+    assert!(with.starts_with(FORGOTTEN_MARKER), "{with}");
+    assert!(!with.contains("folio:evidence"), "{with}");
+    assert!(
+        with.contains("[octocat](https://github.com/octocat)"),
+        "{with}"
+    );
+    let scanned = crate::render::neutralise::tests::scanned_text(&with);
+    assert!(!scanned.contains("@octocat"), "{with}");
+    assert!(with.contains("evidence comment"), "{with}");
+    let without = forgotten(Some("@mallory </details>"), "https://github.com", false);
+    assert!(!without.contains("evidence comment"), "{without}");
+    let scanned = crate::render::neutralise::tests::scanned_text(&without);
+    assert!(!scanned.contains("@mallory"), "{without}");
+    assert!(!without.contains("</details>"), "{without}");
+}

@@ -173,6 +173,14 @@ pub async fn spawn_for_github_with(
 }
 
 impl TestApp {
+    /// The SQLite database file, when the app runs on one in its temporary directory.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self._dir
+            .as_ref()
+            .map(|d| d.path().join("folio.db"))
+            .filter(|p| p.exists())
+    }
+
     /// Waits until no job is pending or running (retries included), or panics after `timeout`.
     pub async fn wait_idle(&self, timeout: std::time::Duration) {
         let deadline = tokio::time::Instant::now() + timeout;

@@ -504,6 +504,7 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
         // GitHub's v3 docs: endpoints that take PATCH also accept POST (octocrab's
         // `update_comment` relies on it).
         ("PATCH" | "POST", ["issues", "comments", id]) => edit_comment(w, ctx, full, id),
+        ("DELETE", ["issues", "comments", id]) => delete_comment(w, ctx, full, id),
         ("GET", ["issues", n]) => {
             let Some(n) = parse_id(n) else {
                 return Reply::not_found();
@@ -848,6 +849,41 @@ fn create_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str) -> Reply {
     let v = json::issue_comment(w, repo, &comment);
     let location = format!("{}/repos/{full}/issues/comments/{id}", w.base_url);
     Reply::json(StatusCode::CREATED, v).header("location", location)
+}
+
+/// GitHub answers 204 with no body; an app deletes only what it wrote, a person their own
+/// comments or any with write permission.
+fn delete_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, id: &str) -> Reply {
+    let Some(repo) = w.repo(full) else {
+        return Reply::not_found();
+    };
+    let Some(existing) = parse_id(id)
+        .and_then(|id| repo.issue_comments.iter().find(|c| c.id == id))
+        .cloned()
+    else {
+        return Reply::not_found();
+    };
+    let allowed = match &ctx.who {
+        TokenKind::Installation(_) => installation_can(w, ctx, repo) && existing.via_app,
+        TokenKind::Personal(login) => {
+            login.eq_ignore_ascii_case(&existing.user)
+                || repo
+                    .permission_of(login)
+                    .is_some_and(|p| p >= super::Permission::Write)
+        }
+        _ => false,
+    };
+    if !allowed {
+        return Reply::error(StatusCode::FORBIDDEN, NOT_ACCESSIBLE, DOCS);
+    }
+    if let Some(r) = w.repo_mut(full) {
+        r.issue_comments.retain(|c| c.id != existing.id);
+    }
+    Reply {
+        status: StatusCode::NO_CONTENT,
+        body: ReplyBody::Empty,
+        headers: Vec::new(),
+    }
 }
 
 fn edit_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, id: &str) -> Reply {
