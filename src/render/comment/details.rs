@@ -140,12 +140,7 @@ fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, c
         }
         any = true;
         // The name links to the public explanation: one link, no extra link text.
-        let _ = writeln!(
-            out,
-            "**{}**: {}\n",
-            docs_link(info),
-            inline(&info.why),
-        );
+        let _ = writeln!(out, "**{}**: {}\n", docs_link(info), inline(&info.why),);
         let mut not_found: Vec<String> = Vec::new();
         for f in &entries {
             if bare(f) {
