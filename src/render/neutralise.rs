@@ -122,9 +122,7 @@ pub fn prose(text: &str, links: Links<'_>) -> String {
     // either side (`@` NUL `a` into a mention) after the checks had seen them apart.
     let chars: Vec<char> = text
         .chars()
-        .filter(|&c| {
-            !c.is_control() || matches!(c, '\r' | '\n' | '\t') || is_invisible_or_bidi(c)
-        })
+        .filter(|&c| !c.is_control() || matches!(c, '\r' | '\n' | '\t') || is_invisible_or_bidi(c))
         .collect();
     let mut out = String::with_capacity(text.len() + 16);
     if starts_a_block(&chars) {
