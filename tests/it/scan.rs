@@ -355,5 +355,8 @@ fn text_shows_hidden_and_control_characters_visibly() {
         !text.contains('\u{202E}') && !text.contains('\u{1b}'),
         "{text}"
     );
-    assert!(text.contains("\\u{202E}"), "shown as a visible escape: {text}");
+    assert!(
+        text.contains("\\u{202E}"),
+        "shown as a visible escape: {text}"
+    );
 }
