@@ -23,6 +23,26 @@ Examples:
   folio jobs list --state dead && folio jobs retry 42
   folio forget octocat                          # delete a candidate's data";
 
+/// How `folio scan` prints: plain text for a person, or the Markdown and JSON of the other
+/// commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+impl ScanFormat {
+    /// Text for a person at a terminal; Markdown when the output goes to a file or a pipe.
+    pub(crate) fn default_for(stdout_is_terminal: bool) -> Self {
+        if stdout_is_terminal {
+            Self::Text
+        } else {
+            Self::Markdown
+        }
+    }
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "folio",
@@ -77,8 +97,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  folio scan .\n  folio scan ~/src/project --format json")]
     Scan {
         path: PathBuf,
-        #[arg(long, value_enum, default_value_t = OutputFormat::Markdown)]
-        format: OutputFormat,
+        /// `text` on a terminal, `markdown` otherwise.
+        #[arg(long, value_enum)]
+        format: Option<ScanFormat>,
     },
     /// Read JSON lines of review comments on stdin; write one JSON line of signals for each.
     #[command(
@@ -211,7 +232,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Scan { path, format } => {
-            let out = crate::scan::run(&path, format)?;
+            let format = format.unwrap_or_else(|| {
+                ScanFormat::default_for(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            });
+            let out = match format {
+                ScanFormat::Text => crate::scan::run_text(&path)?,
+                ScanFormat::Markdown => crate::scan::run(&path, OutputFormat::Markdown)?,
+                ScanFormat::Json => crate::scan::run(&path, OutputFormat::Json)?,
+            };
             println!("{out}");
             Ok(())
         }
@@ -303,6 +331,28 @@ fn healthz_url(listen: std::net::SocketAddr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scan_prints_text_on_a_terminal_and_markdown_elsewhere() {
+        assert_eq!(ScanFormat::default_for(true), ScanFormat::Text);
+        assert_eq!(ScanFormat::default_for(false), ScanFormat::Markdown);
+        for (arg, want) in [
+            (Some("text"), Some(ScanFormat::Text)),
+            (Some("markdown"), Some(ScanFormat::Markdown)),
+            (Some("json"), Some(ScanFormat::Json)),
+            (None, None),
+        ] {
+            let mut argv = vec!["folio", "scan", "."];
+            if let Some(a) = arg {
+                argv.extend(["--format", a]);
+            }
+            let cli = Cli::try_parse_from(argv).expect("parses");
+            match cli.command {
+                Command::Scan { format, .. } => assert_eq!(format, want),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn healthcheck_probes_loopback_for_a_wildcard_listen_address() {

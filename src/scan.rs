@@ -47,6 +47,21 @@ const SKIPPED_DIRS: &[&str] = &[
 
 /// Runs the scan and returns what to print on stdout.
 pub fn run(path: &Path, format: OutputFormat) -> Result<String, CliError> {
+    check_dir(path)?;
+    let snapshot = load_dir(path)?;
+    let report = scan_report(&snapshot);
+    match format {
+        OutputFormat::Json => {
+            let mut text =
+                serde_json::to_string_pretty(&report).context("serialising the report")?;
+            text.push('\n');
+            Ok(text)
+        }
+        OutputFormat::Markdown => Ok(crate::render::scan::markdown(&display_name(path), &report)),
+    }
+}
+
+fn check_dir(path: &Path) -> Result<(), CliError> {
     if !path.exists() {
         return Err(CliError::usage(format!(
             "{} does not exist; give `folio scan` the path of a local directory",
@@ -59,24 +74,41 @@ pub fn run(path: &Path, format: OutputFormat) -> Result<String, CliError> {
             path.display()
         )));
     }
+    Ok(())
+}
+
+/// Runs the scan and returns plain text for a person at a terminal: the criterion levels the
+/// directory would earn as the candidate's own work, practices by plain name, `file:line`
+/// evidence.
+pub fn run_text(path: &Path) -> Result<String, CliError> {
+    check_dir(path)?;
     let snapshot = load_dir(path)?;
     let report = scan_report(&snapshot);
-    match format {
-        OutputFormat::Json => {
-            let mut text =
-                serde_json::to_string_pretty(&report).context("serialising the report")?;
-            text.push('\n');
-            Ok(text)
-        }
-        OutputFormat::Markdown => {
-            let name = path
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
-                .unwrap_or_else(|| path.display().to_string());
-            Ok(crate::render::scan::markdown(&name, &report))
-        }
-    }
+    let preview = owned_preview(&report)?;
+    Ok(crate::render::scan::text(&display_name(path), &preview))
+}
+
+/// The report the service would build if the scanned directory were a repository the
+/// candidate owns: the rubric run on the scan's findings.
+pub(crate) fn owned_preview(report: &Report) -> Result<Report, CliError> {
+    let rubric = crate::report::Rubric::builtin().context("loading the built-in rubric")?;
+    let input = crate::report::ReportInput {
+        repo_practices: vec![crate::report::RepoPractices {
+            repository: None,
+            attribution: crate::model::Attribution::Owned,
+            findings: report.practices.clone(),
+        }],
+        warnings: report.warnings.clone(),
+        ..Default::default()
+    };
+    Ok(crate::report::build(input, &rubric))
+}
+
+fn display_name(path: &Path) -> String {
+    path.canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| path.display().to_string())
 }
 
 /// The report of a snapshot: practices and warnings, no candidate, no pull requests.

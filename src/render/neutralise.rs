@@ -118,7 +118,12 @@ fn starts_with_ci(chars: &[char], i: usize, word: &str) -> bool {
 /// references explicit links, addresses code spans; no HTML, no Markdown control characters,
 /// no newlines.
 pub fn prose(text: &str, links: Links<'_>) -> String {
-    let chars: Vec<char> = text.chars().collect();
+    // Control characters are dropped up front: dropped later, they would join what stands on
+    // either side (`@` NUL `a` into a mention) after the checks had seen them apart.
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|&c| !c.is_control() || matches!(c, '\r' | '\n' | '\t') || is_invisible_or_bidi(c))
+        .collect();
     let mut out = String::with_capacity(text.len() + 16);
     if starts_a_block(&chars) {
         // Text placed after `- ` or at the start of a line must not open a list of its own.
@@ -764,6 +769,12 @@ pub(crate) mod tests {
                 let out = prose(&s, links);
                 prop_assert_eq!(dangerous(&out), None, "input {:?} gave {:?}", s, out);
             }
+        }
+
+        #[test]
+        fn a_dropped_control_character_joins_nothing(a in "[@#]", b in "[a-z0-9]{1,8}") {
+            let out = prose(&format!("{a}\u{0}{b}"), WEB);
+            prop_assert_eq!(dangerous(&out), None, "gave {:?}", out);
         }
 
         #[test]

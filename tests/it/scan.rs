@@ -294,3 +294,69 @@ fn virtualenvs_under_any_name_are_not_walked() {
     let r = folio::scan::load_dir(d).unwrap_or_else(|e| panic!("{}", e.one_line()));
     assert!(r.files.contains_key("env/uv.lock"));
 }
+
+fn scan_text(name: &str) -> String {
+    folio::scan::run_text(&fixture(name))
+        .unwrap_or_else(|e| panic!("scan {name}: {}", e.one_line()))
+}
+
+#[test]
+fn mature_lib_text_snapshot() {
+    let text = scan_text("mature-lib");
+    // A preview of the levels, practices by plain name, `file:line` evidence; no headline count.
+    assert!(text.contains("Levels below are a preview"));
+    assert!(text.contains("Testing: "));
+    assert!(text.contains("Tests run in CI"), "plain names: {text}");
+    assert!(!text.contains("tests_in_ci"), "no practice ids: {text}");
+    assert!(!text.contains("practices present"), "no N-of-24 headline");
+    insta::assert_snapshot!("mature_lib_text", text);
+}
+
+#[test]
+fn text_has_no_markdown_escapes_or_html() {
+    for name in [
+        "mature-lib",
+        "hobby-project",
+        "monorepo",
+        "broken-workflows",
+    ] {
+        let text = scan_text(name);
+        for bad in [
+            "\\_", "\\*", "\\#", "\\(", "\\[", "\\`", "&lt;", "&gt;", "&amp;", "<", ">", "**",
+        ] {
+            assert!(!text.contains(bad), "{name}: {bad:?} in\n{text}");
+        }
+        assert!(
+            text.lines().any(|l| {
+                let l = l.trim();
+                l.split_once(':').is_some_and(|(_, rest)| {
+                    rest.split_whitespace()
+                        .next()
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+                }) && !l.starts_with('-')
+            }),
+            "{name}: file:line evidence in\n{text}"
+        );
+    }
+}
+
+#[test]
+fn text_shows_hidden_and_control_characters_visibly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join(".github/workflows")).expect("mkdir");
+    std::fs::write(
+        d.join(".github/workflows/ci.yml"),
+        "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: pytest \u{202E}evil\u{1b}[31m\n",
+    )
+    .expect("write");
+    let text = folio::scan::run_text(d).unwrap_or_else(|e| panic!("{}", e.one_line()));
+    assert!(
+        !text.contains('\u{202E}') && !text.contains('\u{1b}'),
+        "{text}"
+    );
+    assert!(
+        text.contains("\\u{202E}"),
+        "shown as a visible escape: {text}"
+    );
+}

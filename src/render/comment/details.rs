@@ -69,8 +69,22 @@ fn criterion(
     let _ = writeln!(
         out,
         "<details>\n<summary>How this level was reached</summary>\n\n{}\n\n</details>\n</details>\n",
-        inline(&c.because)
+        inline(arithmetic(&c.because))
     );
+}
+
+/// The rubric's arithmetic from a `because`: the thresholds met. Its first sentence is the
+/// table's reason and its evidence list repeats the lines above, so both are left out when
+/// the arithmetic is there to show.
+fn arithmetic(because: &str) -> &str {
+    let Some(start) = because.find("Met: ") else {
+        return because;
+    };
+    let rest = &because[start..];
+    match rest.find(" Evidence: ") {
+        Some(end) => &rest[..end],
+        None => rest,
+    }
 }
 
 fn status_words(f: &PracticeFinding) -> &'static str {
@@ -125,14 +139,8 @@ fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, c
             continue;
         }
         any = true;
-        let _ = writeln!(
-            out,
-            "**{}**: {} ([about {}]({}))\n",
-            inline(&info.name),
-            inline(&info.why),
-            inline(&info.name.to_lowercase()),
-            neutralise::url(&info.docs).unwrap_or_default()
-        );
+        // The name links to the public explanation: one link, no extra link text.
+        let _ = writeln!(out, "**{}**: {}\n", docs_link(info), inline(&info.why),);
         let mut not_found: Vec<String> = Vec::new();
         for f in &entries {
             if bare(f) {

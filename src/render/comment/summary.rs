@@ -8,7 +8,7 @@ use super::{Limits, QUOTE_CHARS, link_or_text, links_for, web_base};
 use crate::catalogue;
 use crate::model::{
     Attribution, Criterion, CriterionResult, Level, PracticeFinding, PracticeStatus,
-    PullRequestSummary, Report, ReviewCommentSummary,
+    PullRequestSummary, Report, ReviewCommentSummary, Source,
 };
 use crate::render::neutralise::{inline, quote};
 use crate::render::text::{iso_date, plural, repo_of, short_url};
@@ -119,8 +119,11 @@ fn criterion_sentence(report: &Report, c: &CriterionResult) -> Option<String> {
     let mut names: Vec<String> = Vec::new();
     let mut repos: Vec<&str> = Vec::new();
     for p in &found {
-        if names.len() < 3 && !names.contains(&practice_link(p)) {
-            names.push(practice_link(p));
+        // Plain words here: the table links the repositories and the details hold each
+        // practice's permalink, so repeating long links at a glance only costs room.
+        let name = inline(catalogue::name_of(&p.id));
+        if names.len() < 3 && !names.contains(&name) {
+            names.push(name);
         }
         if let Some(r) = p.repository.as_deref()
             && !repos.contains(&r)
@@ -239,12 +242,36 @@ fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
             .map(comment_label)
             .collect();
     }
-    let mut out: Vec<String> = Vec::new();
+    // Practice names in words, linked to the repository where they were found: short links,
+    // each claim's permalink being in the details.
+    let mut per_repo: Vec<(Option<&str>, Vec<&str>)> = Vec::new();
     for p in credited(report, c.id) {
-        let l = practice_link(p);
-        if out.len() < 3 && !out.contains(&l) {
-            out.push(l);
+        let name = catalogue::name_of(&p.id);
+        let repo = p.repository.as_deref();
+        match per_repo.iter_mut().find(|(r, _)| *r == repo) {
+            Some((_, names)) => {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            None => per_repo.push((repo, vec![name])),
         }
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (repo, names) in per_repo.into_iter().take(3) {
+        let shown: Vec<String> = names.iter().take(3).map(|n| inline(n)).collect();
+        let mut entry = shown.join(", ");
+        if names.len() > 3 {
+            let _ = write!(entry, " and {} more", names.len() - 3);
+        }
+        // Only a plain `owner/name` with its address is linked: anything else could break
+        // the table row, and the details name the repository anyway.
+        if let Some(r) = repo.filter(|r| plain_repo_name(r))
+            && let Some(u) = repo_url(report, r)
+        {
+            let _ = write!(entry, " in {}", link_or_text(r, Some(u)));
+        }
+        out.push(entry);
     }
     if c.id == Criterion::Testing {
         for pr in tested_prs(report) {
@@ -255,6 +282,23 @@ fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
         }
     }
     out
+}
+
+fn plain_repo_name(r: &str) -> bool {
+    r.len() <= 200
+        && r.split('/').count() == 2
+        && r.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+/// The web address of a linked repository, from the report's sources.
+fn repo_url<'a>(report: &'a Report, name: &str) -> Option<&'a str> {
+    report.sources.iter().find_map(|s| match s {
+        Source::Repository { url, .. } if repo_of(url).as_deref() == Some(name) => {
+            Some(url.as_str())
+        }
+        _ => None,
+    })
 }
 
 pub(super) fn table(out: &mut String, report: &Report) {
