@@ -207,6 +207,11 @@ pub fn prose(text: &str, links: Links<'_>) -> String {
                 out.push('`');
             }
             '#' => out.push_str("\\#"),
+            // An `@` before a letter that is not a handle's (`@¹`, `@é`) pings nobody on GitHub
+            // today; written as an entity, no future reading of handles can make it one.
+            '@' if at_word_start && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric()) => {
+                out.push_str("&#64;");
+            }
             c if c.is_control() => {}
             c => push_escaped(&mut out, c),
         }
@@ -570,6 +575,19 @@ pub(crate) mod tests {
         );
         assert_eq!(inline("ping @octocat"), "ping `@octocat`");
         assert_eq!(inline("mail a@b.example"), "mail a@b.example");
+    }
+
+    #[test]
+    fn an_at_sign_before_any_letter_is_written_as_an_entity() {
+        for text in ["@¹", "see @é", "x @\u{00B2}y"] {
+            let out = prose(text, WEB);
+            assert!(!out.contains('@'), "{text:?} → {out}");
+        }
+        assert!(
+            prose("mail me at a@b.c", WEB).contains("a@b.c"),
+            "an address stays"
+        );
+        assert!(prose("just @ alone", WEB).contains('@'));
     }
 
     #[test]
