@@ -4,7 +4,7 @@
 # request counts (first evaluation and an unchanged re-evaluation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo test --release --test evaluation -- --ignored --nocapture bench_delivery_to_comment 2>&1 \
+cargo test --release --test it -- --ignored --nocapture evaluation::bench_delivery_to_comment 2>&1 \
   | grep -E "delivery to comment|test result"
-cargo test --release --test evaluation -- --nocapture a_five_pull_request 2>&1 \
+cargo test --release --test it -- --nocapture evaluation::a_five_pull_request 2>&1 \
   | grep -E "^(first evaluation|unchanged re-evaluation)"
