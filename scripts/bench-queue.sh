@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export FOLIO_TEST_POSTGRES_URL="${FOLIO_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-cargo test --release --test replicas -- --ignored --nocapture bench_queue 2>&1 \
+cargo test --release --test it -- --ignored --nocapture replicas::bench_queue 2>&1 \
   | grep -E "replica\(s\)|test result"
