@@ -13,7 +13,7 @@ use serde::Deserialize;
 use sha2::Digest;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::analyze::practices::{PracticeTable, analyze_repo, is_wanted_path};
+use crate::analyze::practices::{PracticeTable, RepoOutcome, analyze_repo_guarded, is_wanted_path};
 use crate::analyze::review::analyze_pull_request;
 use crate::cli_error::CliError;
 use crate::config::Settings;
@@ -98,7 +98,22 @@ pub fn assemble(
             }
             continue;
         }
-        let mut findings = analyze_repo(&repo.snapshot, table);
+        // A file that trips a parser costs its repository's findings, with a warning that
+        // says so, never the evaluation of the rest.
+        let mut findings = match analyze_repo_guarded(&repo.snapshot, table) {
+            RepoOutcome::Analysed {
+                findings,
+                warnings: notes,
+            } => {
+                let name = &repo.meta.full_name;
+                warnings.extend(notes.into_iter().map(|n| format!("{name}: {n}")));
+                findings
+            }
+            RepoOutcome::OverLimits { warning } => {
+                warnings.push(warning);
+                Vec::new()
+            }
+        };
         let sha = repo.snapshot.commit.clone().unwrap_or_default();
         for f in &mut findings {
             f.repository = Some(repo.meta.full_name.clone());
@@ -169,7 +184,15 @@ pub async fn authored_practices(
         ) {
             continue;
         }
-        let findings = analyze_repo(&repo.snapshot, table);
+        // Analysis is CPU work on untrusted files: off the async threads that answer webhooks.
+        let (snapshot, table) = (repo.snapshot.clone(), table.clone());
+        let analysed =
+            tokio::task::spawn_blocking(move || analyze_repo_guarded(&snapshot, &table)).await;
+        let findings = match analysed {
+            Ok(RepoOutcome::Analysed { findings, .. }) => findings,
+            // The warning is given once, by the report's own analysis of this repository.
+            Ok(RepoOutcome::OverLimits { .. }) | Err(_) => continue,
+        };
         let lines = crate::attribution::evidence_lines(&findings, &repo.snapshot);
         if lines.is_empty() {
             continue;

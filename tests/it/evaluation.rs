@@ -1338,3 +1338,45 @@ async fn comments_by_folio_or_other_bots_are_not_commands() {
     the_comment(&gh, 19);
     app.stop().await;
 }
+
+/// A workflow that would expand to gigabytes through YAML aliases is a warning naming the
+/// repository and the file: the evaluation completes, and the rest is still analysed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_workflow_is_a_warning_and_the_evaluation_completes() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let big = "x".repeat(600_000);
+    let mut bomb = format!("name: bomb\non: [push]\nanchor: &a \"{big}\"\nlist:\n");
+    for _ in 0..500 {
+        bomb.push_str("  - *a\n");
+    }
+    gh.repo("octocat/hello").commit(
+        CommitSpec::new("Add a workflow")
+            .author("octocat")
+            .file(".github/workflows/bomb.yml", bomb),
+    );
+    let app = start(&gh).await;
+    assert_eq!(open_issue(&gh, 1, "octocat", &standard_form()).await, 202);
+    app.wait_idle(WAIT).await;
+
+    let body = the_comment(&gh, 1);
+    assert!(body.starts_with(MARKER), "{body}");
+    let report = last_report(&app, 1).await;
+    let warnings = report["warnings"].as_array().expect("warnings");
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap_or_default();
+            w.starts_with("octocat/hello: could not parse .github/workflows/bomb.yml")
+        }),
+        "{warnings:#?}"
+    );
+    // The other workflow of the same repository is still read.
+    let tests_in_ci = report["practices"]
+        .as_array()
+        .expect("practices")
+        .iter()
+        .find(|p| p["id"] == "tests_in_ci" && p["repository"] == "octocat/hello")
+        .expect("tests_in_ci for octocat/hello");
+    assert_eq!(tests_in_ci["present"], true, "{tests_in_ci:#}");
+    app.stop().await;
+}
