@@ -19,7 +19,7 @@ const INSTALLATION: u64 = 42;
 const MARKER: &str = "<!-- folio:evidence v1 -->";
 const WAIT: Duration = Duration::from_secs(30);
 
-const CI: &str = "name: ci
+pub(crate) const CI: &str = "name: ci
 on: [push, pull_request]
 permissions:
   contents: read
@@ -163,7 +163,8 @@ fn standard_form() -> String {
     )
 }
 
-async fn start(gh: &FakeGitHub) -> TestApp {
+/// Starts Folio against the fake GitHub and points the App's webhook at it.
+pub(crate) async fn start(gh: &FakeGitHub) -> TestApp {
     let app = spawn_for_github(&gh.url(), gh.app_id(), &gh.private_key_pem()).await;
     gh.set_webhook_secret(harness::SECRET);
     gh.webhook_to(&format!("{}/webhook", app.url));

@@ -8,7 +8,8 @@ use crate::support;
 
 use std::time::Duration;
 
-use harness::{TestApp, spawn_for_github};
+use crate::evaluation::start;
+use harness::TestApp;
 use sqlx::Row;
 use support::fake_github::{CommitSpec, Event, FakeGitHub, Permission};
 
@@ -38,13 +39,6 @@ fn world(gh: &FakeGitHub) {
 
 fn form() -> String {
     "### GitHub username\n\noctocat\n\n### Pull requests\n\n_No response_\n\n### Repositories\n\nhttps://github.com/octocat/hello\n\n### Notes\n\n_No response_\n".to_string()
-}
-
-async fn start(gh: &FakeGitHub) -> TestApp {
-    let app = spawn_for_github(&gh.url(), gh.app_id(), &gh.private_key_pem()).await;
-    gh.set_webhook_secret(harness::SECRET);
-    gh.webhook_to(&format!("{}/webhook", app.url));
-    app
 }
 
 /// Opens the submission and waits for its evidence comment; returns that comment's id.

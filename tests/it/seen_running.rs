@@ -7,34 +7,14 @@ use crate::support;
 
 use std::time::Duration;
 
-use harness::{TestApp, spawn_for_github};
+use crate::evaluation::{CI, start};
+use harness::TestApp;
 use serde_json::Value;
 use support::fake_github::{CommitSpec, Event, FakeGitHub, Fault, Matcher};
 
 const HIRING: &str = "acme/hiring";
 const INSTALLATION: u64 = 42;
 const WAIT: Duration = Duration::from_secs(30);
-
-const CI: &str = "name: ci
-on: [push, pull_request]
-permissions:
-  contents: read
-jobs:
-  test:
-    runs-on: ubuntu-latest
-    strategy:
-      matrix:
-        python: ['3.11', '3.12']
-    steps:
-      - uses: actions/checkout@v4
-      - uses: actions/setup-python@v5
-        with:
-          python-version: ${{ matrix.python }}
-      - run: pip install -e .[test]
-      - run: ruff check .
-      - run: mypy --strict src
-      - run: pytest --cov=hello --cov-fail-under=90
-";
 
 const DEPENDABOT: &str = "version: 2
 updates:
@@ -101,9 +81,7 @@ fn form(repo: &str) -> String {
 }
 
 async fn evaluate(gh: &FakeGitHub) -> (TestApp, Value) {
-    let app = spawn_for_github(&gh.url(), gh.app_id(), &gh.private_key_pem()).await;
-    gh.set_webhook_secret(harness::SECRET);
-    gh.webhook_to(&format!("{}/webhook", app.url));
+    let app = start(gh).await;
     gh.issue(HIRING, 1)
         .author("octocat")
         .title("Candidate portfolio")
