@@ -43,6 +43,7 @@ impl JobHandler for Dispatcher {
                 action,
                 account_login,
                 account_type,
+                label_repositories,
             } => {
                 match action.as_str() {
                     "deleted" => {
@@ -78,6 +79,14 @@ impl JobHandler for Dispatcher {
                         }
                     }
                 }
+                if !label_repositories.is_empty() && action != "deleted" {
+                    let session = self.pipeline.session(installation_id)?;
+                    for repo in &label_repositories {
+                        crate::labels::make_once(store, &session, installation_id, repo, None)
+                            .await
+                            .map_err(crate::pipeline::gh_to_job)?;
+                    }
+                }
                 Ok(())
             }
             JobPayload::IssueClosed {
@@ -93,7 +102,7 @@ impl JobHandler for Dispatcher {
                 repo, issue_number, ..
             } => {
                 store
-                    .delete_submission(&repo, issue_number)
+                    .delete_submission(&repo, issue_number, Some(job.id))
                     .await
                     .map_err(store_err)?;
                 Ok(())

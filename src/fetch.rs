@@ -742,6 +742,13 @@ impl Fetcher<'_> {
         full: &str,
         sha: &str,
     ) -> Result<(BTreeMap<String, String>, Vec<SkippedFile>), GhError> {
+        if self.store.is_some() {
+            self.session
+                .note_cache_link(crate::store::CacheLink::Snapshot {
+                    repo: full.to_string(),
+                    commit: sha.to_string(),
+                });
+        }
         if let Some(store) = self.store
             && let Ok(Some(bytes)) = store.snapshot_get(full, sha).await
             && let Ok(cached) = serde_json::from_slice::<CachedFiles>(&bytes)

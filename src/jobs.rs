@@ -69,6 +69,10 @@ pub enum JobPayload {
         action: String,
         account_login: String,
         account_type: String,
+        /// Repositories to make Folio's labels in: those an installation (or a change to it)
+        /// added, when there are at most [`crate::labels::MAX_REPOSITORIES_AT_INSTALL`].
+        #[serde(default)]
+        label_repositories: Vec<String>,
     },
 }
 
@@ -101,9 +105,21 @@ impl JobPayload {
             Self::Forget {
                 repo, issue_number, ..
             } => crate::store::issue_job_key("forget", repo, *issue_number),
+            // Jobs that make labels keep their own key, so that a later change to the
+            // installation does not replace them while they wait.
             Self::Installation {
-                installation_id, ..
-            } => format!("installation:{installation_id}"),
+                installation_id,
+                label_repositories,
+                ..
+            } if label_repositories.is_empty() => format!("installation:{installation_id}"),
+            Self::Installation {
+                installation_id,
+                label_repositories,
+                ..
+            } => format!(
+                "installation:{installation_id}:labels:{}",
+                label_repositories.join(",").to_lowercase()
+            ),
         }
     }
 

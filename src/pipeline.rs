@@ -297,7 +297,7 @@ fn rank(role: &str) -> u8 {
     }
 }
 
-fn gh_to_job(e: GhError) -> JobError {
+pub(crate) fn gh_to_job(e: GhError) -> JobError {
     match e {
         GhError::RateLimited(d) => JobError::RetryAfter(d, anyhow::anyhow!("GitHub rate limit")),
         e if e.is_transient() => JobError::Retry(anyhow::Error::new(e)),
@@ -357,6 +357,11 @@ impl Pipeline {
         Ok(gh)
     }
 
+    /// A session for an installation, on the one shared client.
+    pub(crate) fn session(&self, installation_id: i64) -> Result<Session, JobError> {
+        Ok(self.github()?.session(Some(installation_id)))
+    }
+
     async fn has_permission(
         &self,
         session: &Session,
@@ -370,44 +375,6 @@ impl Pipeline {
         let have = rank(p.role_name.as_deref().unwrap_or(""))
             .max(rank(p.permission.as_deref().unwrap_or("")));
         Ok(have >= rank(min.as_str()))
-    }
-
-    /// Reads `.github/folio.yml` from the hiring repo, else from the org's `.github` repo.
-    async fn config(
-        &self,
-        session: &Session,
-        repo: &str,
-    ) -> Result<Result<RepoConfig, String>, GhError> {
-        let read = |path: String| async move {
-            #[derive(Deserialize)]
-            struct Content {
-                #[serde(default)]
-                content: Option<String>,
-                #[serde(default)]
-                encoding: Option<String>,
-            }
-            let c: Option<Content> = session.get_optional(&path).await?;
-            Ok::<Option<String>, GhError>(c.and_then(|c| {
-                let raw = c.content?;
-                if c.encoding.as_deref() != Some("base64") {
-                    return Some(raw);
-                }
-                let cleaned: String = raw.chars().filter(|ch| !ch.is_whitespace()).collect();
-                base64_decode(&cleaned).and_then(|b| String::from_utf8(b).ok())
-            }))
-        };
-        let hiring = read(format!("/repos/{repo}/contents/.github/folio.yml")).await?;
-        let org_file = match &hiring {
-            Some(_) => None,
-            None => {
-                let owner = repo.split('/').next().unwrap_or(repo);
-                read(format!("/repos/{owner}/.github/contents/.github/folio.yml")).await?
-            }
-        };
-        Ok(
-            crate::repo_config::resolve(hiring.as_deref(), org_file.as_deref())
-                .map_err(|e| e.to_string()),
-        )
     }
 
     pub async fn evaluate_issue(
@@ -496,7 +463,10 @@ impl Pipeline {
             bot_login: &bot_login,
         };
 
-        let config = match self.config(&session, repo).await.map_err(gh_to_job)? {
+        let config = match crate::hiring_config::read(&session, repo)
+            .await
+            .map_err(gh_to_job)?
+        {
             Ok(c) => c,
             Err(message) => {
                 let label_refs: Vec<&str> = labels.iter().map(String::as_str).collect();
@@ -526,6 +496,13 @@ impl Pipeline {
         if !crate::webhook::event::is_submission(Some(&body), &label_refs) {
             info!("not a submission; left alone");
             return Ok(());
+        }
+        // The repository's first submission makes the labels if the install did not; a
+        // failure here costs the labels' colours, never the evaluation.
+        if let Err(e) =
+            crate::labels::make_once(store, &session, installation_id, repo, Some(names)).await
+        {
+            warn!(error = %e, "labels not made; trying again at the next submission");
         }
 
         let limits = LinkLimits {
@@ -777,6 +754,11 @@ impl Pipeline {
         metrics::counter!("folio_evaluations_total", "outcome" => outcome.to_string()).increment(1);
         self.state
             .store
+            .link_cache(submission_id, &session.cache_links())
+            .await
+            .map_err(store_to_job)?;
+        self.state
+            .store
             .record_evaluation(&EvaluationRecord {
                 submission_id,
                 outcome: outcome.to_string(),
@@ -842,33 +824,6 @@ impl Pipeline {
             warn!(error = %e, "could not tell the issue that the evaluation failed");
         }
     }
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut lookup = [255u8; 256];
-    for (i, c) in ALPHABET.iter().enumerate() {
-        lookup[*c as usize] = i as u8;
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for b in s.bytes() {
-        if b == b'=' {
-            break;
-        }
-        let v = lookup[b as usize];
-        if v == 255 {
-            return None;
-        }
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-        }
-    }
-    Some(out)
 }
 
 /// `folio evaluate`: the same fetch, analysis and report from a terminal.
@@ -1014,12 +969,6 @@ mod tests {
         };
         let per_repo = 8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64;
         assert_eq!(request_estimate(&parsed), 2 * per_repo + 8);
-    }
-
-    #[test]
-    fn base64_of_github_contents() {
-        assert_eq!(base64_decode("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
-        assert!(base64_decode("!!").is_none());
     }
 
     #[test]

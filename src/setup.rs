@@ -205,7 +205,8 @@ pub fn page(
          <p>GitHub sends you back here afterwards. Folio then stores the app's key and webhook \
          secret in <code>{path}</code> and starts taking webhooks at once.</p>\
          <p>If <code>{public}</code> is not the address GitHub should call, stop Folio, set \
-         <code>FOLIO_PUBLIC_URL</code> and start it again.</p>",
+         <code>FOLIO_PUBLIC_URL</code> and start it again.</p>\
+         {PRIVATE_REPO_ADVICE}",
         webhook = escape(&format!("{public}/webhook")),
         action = escape(&action),
         manifest = escape(&manifest_json),
@@ -224,6 +225,14 @@ pub fn page(
     }
     Ok(res)
 }
+
+/// Shown before and after registration: the choice of hiring repository is the operator's, and
+/// its visibility decides who can see a candidate's job search.
+const PRIVATE_REPO_ADVICE: &str = "<h2 id=\"private-repository\">Use a private hiring repository</h2>\
+     <p>In a public repository, the tracking issue and Folio's comment are public, and GitHub \
+     adds a \"mentioned this\" reference to every linked public pull request, which can \
+     reveal that the candidate is looking for a job. Install Folio on a private repository that \
+     only your hiring team can read.</p>";
 
 fn origin(u: &url::Url) -> String {
     u.origin().ascii_serialization()
@@ -368,7 +377,9 @@ pub async fn callback(
          are in <code>{path}</code> (keep that file private and backed up).</p>\
          <p><a id=\"install\" href=\"{install}\">Install the app</a> on your hiring repository, \
          then copy <code>deploy/issue-template/portfolio.yml</code> to \
-         <code>.github/ISSUE_TEMPLATE/</code> there.</p>",
+         <code>.github/ISSUE_TEMPLATE/</code> there. Folio creates its labels in the repositories \
+         you select (up to 5 at install; otherwise at each one's first submission).</p>\
+         {PRIVATE_REPO_ADVICE}",
         id = stored.app_id,
         path = escape(&path.display().to_string()),
         install = escape(&install),

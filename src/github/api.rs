@@ -12,6 +12,7 @@
 //! | `delete_issue_comment` | `DELETE /repos/{r}/issues/comments/{id}` | Issues: write |
 //! | `add_labels` | `POST /repos/{r}/issues/{n}/labels` | Issues: write |
 //! | `remove_label` | `DELETE /repos/{r}/issues/{n}/labels/{name}` | Issues: write |
+//! | `create_label` | `POST /repos/{r}/labels` | Issues: write |
 //! | `collaborator_permission` | `GET /repos/{r}/collaborators/{login}/permission` | Metadata: read |
 //! | `file_contents` | `GET /repos/{r}/contents/{path}` | Contents: read |
 //! | `repository` | `GET /repos/{r}` | Metadata: read |
@@ -130,6 +131,28 @@ impl Session {
             segment(name)
         ))
         .await
+    }
+
+    /// Creates a label; `Ok(false)` when one of that name exists already (GitHub answers 422
+    /// `already_exists`), which is left as it is.
+    pub async fn create_label(
+        &self,
+        full: &str,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<bool, GhError> {
+        match self
+            .post_json::<_, serde_json::Value>(
+                &format!("{}/labels", repo_path(full)),
+                &json!({ "name": name, "color": color, "description": description }),
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(GhError::Other { status: 422, .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     /// `None` when the user is not a collaborator (GitHub answers 404).

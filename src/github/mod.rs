@@ -223,6 +223,7 @@ impl GitHub {
             gh: self.clone(),
             installation,
             counters: Arc::new(Counters::default()),
+            cache_links: Arc::default(),
         }
     }
 

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 use sha2::Digest;
 
 use super::{ApiResponse, Counters, Credentials, GhError, GitHub};
-use crate::store::CachedResponse;
+use crate::store::{CacheLink, CachedResponse};
 
 /// The cached body keeps the `Link` header on its first line: a 304 has no body, and pages
 /// must still chain.
@@ -64,6 +64,9 @@ pub struct Session {
     pub(super) gh: Arc<GitHub>,
     pub(super) installation: Option<i64>,
     pub counters: Arc<Counters>,
+    /// The cache entries this session read or wrote (responses, repository snapshots), so
+    /// that the evaluation can link them to its submission and erasure can find them.
+    pub(super) cache_links: Arc<std::sync::Mutex<std::collections::BTreeSet<CacheLink>>>,
 }
 
 impl Session {
@@ -96,6 +99,22 @@ impl Session {
         }
     }
 
+    /// The cache entries this session used, as erasure links.
+    pub fn cache_links(&self) -> Vec<CacheLink> {
+        self.cache_links
+            .lock()
+            .map(|links| links.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Notes a cache entry used on this session's behalf outside the HTTP cache (a repository
+    /// snapshot).
+    pub fn note_cache_link(&self, link: CacheLink) {
+        if let Ok(mut links) = self.cache_links.lock() {
+            links.insert(link);
+        }
+    }
+
     /// Fails fast (as a deferral) when this identity's remaining rate limit is below `needed`.
     pub fn ensure_budget(&self, needed: u64) -> Result<(), GhError> {
         self.gh.rate_check(&self.scope(), "/", needed)
@@ -116,7 +135,13 @@ impl Session {
             None
         };
         let cached = match cache {
-            Some(store) => store.cache_get(&scope, path).await.ok().flatten(),
+            Some(store) => {
+                self.note_cache_link(CacheLink::Http {
+                    scope: scope.clone(),
+                    url: path.to_string(),
+                });
+                store.cache_get(&scope, path).await.ok().flatten()
+            }
             None => None,
         };
         let mut auth = self.auth().await?;

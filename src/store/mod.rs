@@ -85,7 +85,28 @@ pub struct NewDelivery {
     pub action: Option<String>,
     pub installation_id: Option<i64>,
     pub received_at: i64,
+    /// The tracking issue the delivery is about (repository, number), so that erasing the
+    /// submission erases the delivery too.
+    pub issue: Option<(String, i64)>,
     pub job: Option<NewJob>,
+}
+
+/// A cache entry an evaluation read, linked to its submission so that erasure finds it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CacheLink {
+    /// An `http_cache` row: (scope, url).
+    Http { scope: String, url: String },
+    /// A `repo_snapshots` row: (repository, commit).
+    Snapshot { repo: String, commit: String },
+}
+
+impl CacheLink {
+    fn parts(&self) -> (&'static str, &str, &str) {
+        match self {
+            Self::Http { scope, url } => ("http", scope, url),
+            Self::Snapshot { repo, commit } => ("snapshot", repo, commit),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,6 +207,9 @@ pub struct Erased {
     pub submissions: u64,
     pub evaluations: u64,
     pub jobs: u64,
+    pub deliveries: u64,
+    /// Cached API responses and repository snapshots read for the submission alone.
+    pub cached: u64,
 }
 
 impl std::ops::AddAssign for Erased {
@@ -193,6 +217,8 @@ impl std::ops::AddAssign for Erased {
         self.submissions += o.submissions;
         self.evaluations += o.evaluations;
         self.jobs += o.jobs;
+        self.deliveries += o.deliveries;
+        self.cached += o.cached;
     }
 }
 
@@ -270,6 +296,11 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_installation(&self, id: i64) -> Result<u64, StoreError>;
     async fn installation_count(&self) -> Result<i64, StoreError>;
     async fn installation_suspended(&self, id: i64) -> Result<bool, StoreError>;
+    /// Whether Folio already made (or found) its labels in this repository.
+    async fn labels_made(&self, repo: &str) -> Result<bool, StoreError>;
+    async fn record_labels_made(&self, installation_id: i64, repo: &str) -> Result<(), StoreError>;
+    /// Links the cache entries an evaluation read to its submission, for erasure.
+    async fn link_cache(&self, submission_id: i64, links: &[CacheLink]) -> Result<(), StoreError>;
 
     async fn upsert_submission(
         &self,
@@ -291,7 +322,14 @@ pub trait Store: Send + Sync + 'static {
         issue_number: i64,
         closed_at: Option<i64>,
     ) -> Result<(), StoreError>;
-    async fn delete_submission(&self, repo: &str, issue_number: i64) -> Result<u64, StoreError>;
+    /// Erases a deleted issue's candidate data; `running_job` is the job doing it (its row
+    /// stays until it finishes).
+    async fn delete_submission(
+        &self,
+        repo: &str,
+        issue_number: i64,
+        running_job: Option<i64>,
+    ) -> Result<u64, StoreError>;
     /// Deletes every submission naming the login as candidate or author (`folio forget`).
     async fn forget_login(&self, login: &str) -> Result<u64, StoreError>;
     /// Erases one tracking issue's candidate data (`/folio forget`): the submission, its
@@ -832,22 +870,88 @@ macro_rules! impl_store_methods {
         }
 
         async fn delete_installation(&self, id: i64) -> Result<u64, crate::store::StoreError> {
+            use sqlx::Row;
             let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
-            let subs = sqlx::query("DELETE FROM submissions WHERE installation_id = $1")
+            let issues = sqlx::query("SELECT repo, issue_number FROM submissions WHERE installation_id = $1")
                 .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                .fetch_all(&mut *tx)
+                .await?;
+            let mut erased = crate::store::Erased::default();
+            for row in issues {
+                let repo: String = row.try_get(0)?;
+                let number: i64 = row.try_get(1)?;
+                erased += Self::erase_issue(&mut tx, &repo, number, None).await?;
+            }
             sqlx::query("DELETE FROM http_cache WHERE scope = $1")
                 .bind(format!("installation:{id}"))
                 .execute(&mut *tx)
                 .await?;
-            sqlx::query("DELETE FROM installations WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            for statement in [
+                "DELETE FROM deliveries WHERE installation_id = $1",
+                "DELETE FROM jobs WHERE installation_id = $1 AND state <> 'running'",
+                "DELETE FROM repo_labels WHERE installation_id = $1",
+                "DELETE FROM installations WHERE id = $1",
+            ] {
+                sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+            }
             tx.commit().await.map_err(crate::store::StoreError::classify)?;
-            Ok(subs)
+            self.finish_erasure().await?;
+            Ok(erased.submissions)
+        }
+
+        async fn labels_made(&self, repo: &str) -> Result<bool, crate::store::StoreError> {
+            Ok(sqlx::query("SELECT 1 FROM repo_labels WHERE repo = LOWER($1)")
+                .bind(repo)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .is_some())
+        }
+
+        async fn record_labels_made(
+            &self,
+            installation_id: i64,
+            repo: &str,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "INSERT INTO repo_labels (repo, installation_id, made_at) VALUES (LOWER($1), $2, $3) \
+                 ON CONFLICT (repo) DO UPDATE SET installation_id = excluded.installation_id, made_at = excluded.made_at",
+            )
+            .bind(repo)
+            .bind(installation_id)
+            .bind(crate::store::now_ms())
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
+            Ok(())
+        }
+
+        async fn link_cache(
+            &self,
+            submission_id: i64,
+            links: &[crate::store::CacheLink],
+        ) -> Result<(), crate::store::StoreError> {
+            // A few statements of many rows: an evaluation reads hundreds of entries, and
+            // one insert each would hold the database's one connection for too long.
+            for chunk in links.chunks(200) {
+                let values = (0..chunk.len())
+                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let sql = format!(
+                    "INSERT INTO submission_cache (submission_id, kind, k1, k2) VALUES {values} ON CONFLICT DO NOTHING"
+                );
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for link in chunk {
+                    let (kind, k1, k2) = link.parts();
+                    query = query.bind(submission_id).bind(kind).bind(k1).bind(k2);
+                }
+                query
+                    .execute(&self.pool)
+                    .await
+                    .map_err(crate::store::StoreError::classify)?;
+            }
+            Ok(())
         }
 
         async fn installation_count(&self) -> Result<i64, crate::store::StoreError> {
@@ -941,14 +1045,13 @@ macro_rules! impl_store_methods {
             &self,
             repo: &str,
             issue_number: i64,
+            running_job: Option<i64>,
         ) -> Result<u64, crate::store::StoreError> {
-            Ok(sqlx::query("DELETE FROM submissions WHERE repo = $1 AND issue_number = $2")
-                .bind(repo)
-                .bind(issue_number)
-                .execute(&self.pool)
-                .await
-                .map_err(crate::store::StoreError::classify)?
-                .rows_affected())
+            let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
+            let erased = Self::erase_issue(&mut tx, repo, issue_number, running_job).await?;
+            tx.commit().await.map_err(crate::store::StoreError::classify)?;
+            self.finish_erasure().await?;
+            Ok(erased.submissions)
         }
 
         async fn forget_login(&self, login: &str) -> Result<u64, crate::store::StoreError> {
@@ -1243,13 +1346,28 @@ macro_rules! impl_store_methods {
             let closed_cutoff = now - i64::from(closed_issue_days) * DAY;
             let cache_cutoff = now - i64::from(cache_days) * DAY;
             let mut tx = self.pool.begin().await.map_err(crate::store::StoreError::classify)?;
-            let submissions = sqlx::query(
-                "DELETE FROM submissions WHERE state = 'closed' AND closed_at IS NOT NULL AND closed_at < $1",
+            use sqlx::Row;
+            // An expired submission goes the way of any erasure: with its jobs, deliveries and
+            // what was fetched for it alone.
+            let expired = sqlx::query(
+                "SELECT repo, issue_number FROM submissions WHERE state = 'closed' AND closed_at IS NOT NULL AND closed_at < $1",
             )
             .bind(closed_cutoff)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut erased = crate::store::Erased::default();
+            for row in expired {
+                let repo: String = row.try_get(0)?;
+                let number: i64 = row.try_get(1)?;
+                erased += Self::erase_issue(&mut tx, &repo, number, None).await?;
+            }
+            let submissions = erased.submissions;
+            // Links left by an evaluation that finished after its submission was erased.
+            sqlx::query(
+                "DELETE FROM submission_cache WHERE submission_id NOT IN (SELECT id FROM submissions)",
+            )
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            .await?;
             let http_cache = sqlx::query("DELETE FROM http_cache WHERE stored_at < $1")
                 .bind(cache_cutoff)
                 .execute(&mut *tx)
@@ -1341,6 +1459,41 @@ macro_rules! impl_store_methods {
                     .bind(keep)
                     .execute(&mut **tx)
                     .await?;
+                let deliveries = sqlx::query(
+                    "DELETE FROM deliveries WHERE LOWER(repo) = LOWER($1) AND issue_number = $2",
+                )
+                .bind(repo)
+                .bind(issue_number)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                // What was fetched for this submission alone: an entry another submission read
+                // too is still in use and stays (it expires with the cache).
+                let mut cached = 0;
+                for statement in [
+                    "DELETE FROM http_cache WHERE (scope, url) IN (SELECT l.k1, l.k2 FROM submission_cache l \
+                     WHERE l.kind = 'http' AND l.submission_id IN \
+                     (SELECT id FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2) \
+                     AND NOT EXISTS (SELECT 1 FROM submission_cache o WHERE o.kind = l.kind AND o.k1 = l.k1 \
+                     AND o.k2 = l.k2 AND o.submission_id <> l.submission_id))",
+                    "DELETE FROM repo_snapshots WHERE (repo, commit_sha) IN (SELECT l.k1, l.k2 FROM submission_cache l \
+                     WHERE l.kind = 'snapshot' AND l.submission_id IN \
+                     (SELECT id FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2) \
+                     AND NOT EXISTS (SELECT 1 FROM submission_cache o WHERE o.kind = l.kind AND o.k1 = l.k1 \
+                     AND o.k2 = l.k2 AND o.submission_id <> l.submission_id))",
+                    "DELETE FROM submission_cache WHERE submission_id IN \
+                     (SELECT id FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2)",
+                ] {
+                    let n = sqlx::query(statement)
+                        .bind(repo)
+                        .bind(issue_number)
+                        .execute(&mut **tx)
+                        .await?
+                        .rows_affected();
+                    if !statement.starts_with("DELETE FROM submission_cache") {
+                        cached += n;
+                    }
+                }
                 let evaluations = sqlx::query(
                     "DELETE FROM evaluations WHERE submission_id IN \
                      (SELECT id FROM submissions WHERE LOWER(repo) = LOWER($1) AND issue_number = $2)",
@@ -1362,6 +1515,8 @@ macro_rules! impl_store_methods {
                     submissions,
                     evaluations,
                     jobs,
+                    deliveries,
+                    cached,
                 })
             }
         }

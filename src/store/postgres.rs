@@ -37,7 +37,9 @@ impl PgStore {
     /// After an erasure: dead tuples of the erased rows are reclaimed now rather than whenever
     /// autovacuum comes by.
     async fn finish_erasure(&self) -> Result<(), StoreError> {
-        sqlx::query("VACUUM submissions, evaluations, jobs")
+        sqlx::query(
+            "VACUUM submissions, evaluations, jobs, deliveries, http_cache, repo_snapshots, submission_cache",
+        )
             .execute(&self.pool)
             .await
             .map_err(StoreError::classify)?;
@@ -136,8 +138,8 @@ impl_store_methods!(PgStore, sqlx::Postgres);
 
 /// One statement for any batch size: the rows travel as arrays (`UNNEST`), so the prepared
 /// statement is reused instead of a new multi-row statement being parsed for every batch size.
-const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at) \
-    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[]) \
+const INSERT_DELIVERIES: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at, repo, issue_number) \
+    SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::int8[], $6::text[], $7::int8[]) \
     ON CONFLICT (guid) DO NOTHING RETURNING guid";
 
 const UPSERT_JOBS: &str = concat!(
@@ -156,12 +158,19 @@ async fn insert_deliveries(
     let actions: Vec<Option<&str>> = rows.iter().map(|d| d.action.as_deref()).collect();
     let installations: Vec<Option<i64>> = rows.iter().map(|d| d.installation_id).collect();
     let received: Vec<i64> = rows.iter().map(|d| d.received_at).collect();
+    let repos: Vec<Option<&str>> = rows
+        .iter()
+        .map(|d| d.issue.as_ref().map(|i| i.0.as_str()))
+        .collect();
+    let issues: Vec<Option<i64>> = rows.iter().map(|d| d.issue.as_ref().map(|i| i.1)).collect();
     sqlx::query_scalar(INSERT_DELIVERIES)
         .bind(guids)
         .bind(events)
         .bind(actions)
         .bind(installations)
         .bind(received)
+        .bind(repos)
+        .bind(issues)
         .fetch_all(&mut **tx)
         .await
 }

@@ -313,8 +313,8 @@ fn classify(e: rusqlite::Error) -> StoreError {
     }
 }
 
-const INSERT_DELIVERY: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at) \
-    VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (guid) DO NOTHING";
+const INSERT_DELIVERY: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at, repo, issue_number) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (guid) DO NOTHING";
 
 const UPSERT_JOB: &str = concat!(
     "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) ",
@@ -338,7 +338,9 @@ fn ingest_sync(
                 d.event,
                 d.action,
                 d.installation_id,
-                d.received_at
+                d.received_at,
+                d.issue.as_ref().map(|i| i.0.as_str()),
+                d.issue.as_ref().map(|i| i.1)
             ])?;
             if rows > 0 {
                 inserted.insert(d.guid.as_str());
@@ -526,6 +528,7 @@ mod tests {
             action: None,
             installation_id: None,
             received_at: 1,
+            issue: None,
             job: None,
         };
         store.ingest(vec![ping]).await.expect("ingest");
@@ -561,6 +564,7 @@ mod tests {
             action: None,
             installation_id: None,
             received_at: 1,
+            issue: None,
             job: None,
         };
         let batches: Vec<Vec<NewDelivery>> = (0..8)
@@ -606,6 +610,7 @@ mod tests {
             action: Some("opened".into()),
             installation_id: Some(1),
             received_at: 1,
+            issue: None,
             job: Some(NewJob {
                 kind: "evaluate".into(),
                 dedupe_key: key.into(),

@@ -20,6 +20,8 @@ pub enum Event {
         installation_id: i64,
         account_login: String,
         account_type: String,
+        /// The repositories the installation selects, as the payload lists them.
+        repositories: Vec<String>,
     },
     InstallationRepositories {
         action: String,
@@ -155,6 +157,8 @@ struct Payload {
     #[serde(default)]
     hook: Option<Hook>,
     #[serde(default)]
+    repositories: Vec<RepoRef>,
+    #[serde(default)]
     repositories_added: Vec<RepoRef>,
     #[serde(default)]
     repositories_removed: Vec<RepoRef>,
@@ -223,6 +227,11 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
                 installation_id: inst.id,
                 account_login: login,
                 account_type: kind,
+                repositories: payload
+                    .repositories
+                    .into_iter()
+                    .map(|r| r.full_name)
+                    .collect(),
             }
         }
         "installation_repositories" => {

@@ -195,7 +195,7 @@ pub async fn handle(
                 );
             }
         };
-        let (action, installation_id) = match &parsed {
+        let (action, installation_id, issue) = match &parsed {
             event::Event::Installation {
                 action,
                 installation_id,
@@ -205,18 +205,26 @@ pub async fn handle(
                 action,
                 installation_id,
                 ..
-            } => (Some(action.clone()), Some(*installation_id)),
+            } => (Some(action.clone()), Some(*installation_id), None),
             event::Event::Issue {
                 action,
                 installation_id,
+                repo,
+                number,
                 ..
             }
             | event::Event::IssueComment {
                 action,
                 installation_id,
+                repo,
+                issue_number: number,
                 ..
-            } => (Some(action.clone()), *installation_id),
-            _ => (None, None),
+            } => (
+                Some(action.clone()),
+                *installation_id,
+                Some((repo.clone(), *number)),
+            ),
+            _ => (None, None, None),
         };
         let delivery = NewDelivery {
             guid: guid.to_string(),
@@ -224,6 +232,7 @@ pub async fn handle(
             action,
             installation_id,
             received_at: now,
+            issue,
             job,
         };
         match state.ingestor.submit(delivery).await {

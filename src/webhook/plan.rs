@@ -5,6 +5,16 @@ use super::event::{Command, Event};
 use crate::jobs::{JobPayload, Trigger};
 use crate::store::NewJob;
 
+/// The repositories to make labels in at install: all of them when there are few, none
+/// otherwise (their first submission makes them).
+fn label_targets(repositories: &[String]) -> Vec<String> {
+    if repositories.len() <= crate::labels::MAX_REPOSITORIES_AT_INSTALL {
+        repositories.to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
 /// What a parsed event asks for: a job (with the actor who asked), or nothing and why.
 pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
     match event {
@@ -15,18 +25,28 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             installation_id,
             account_login,
             account_type,
+            repositories,
         } => Ok(Some(
             JobPayload::Installation {
                 installation_id: *installation_id,
                 action: action.clone(),
                 account_login: account_login.clone(),
                 account_type: account_type.clone(),
+                label_repositories: if matches!(
+                    action.as_str(),
+                    "created" | "new_permissions_accepted"
+                ) {
+                    label_targets(repositories)
+                } else {
+                    Vec::new()
+                },
             }
             .to_job(None, now),
         )),
         Event::InstallationRepositories {
             installation_id,
             account_login,
+            added,
             ..
         } => Ok(Some(
             JobPayload::Installation {
@@ -34,6 +54,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                 action: "repositories_changed".into(),
                 account_login: account_login.clone().unwrap_or_default(),
                 account_type: String::new(),
+                label_repositories: label_targets(added),
             }
             .to_job(None, now),
         )),
@@ -185,5 +206,53 @@ mod tests {
             }
         );
         assert!(plan(&comment(vec![]), 5).is_err());
+    }
+
+    fn installed(action: &str, count: usize) -> JobPayload {
+        let event = Event::Installation {
+            action: action.into(),
+            installation_id: 9,
+            account_login: "acme".into(),
+            account_type: "Organization".into(),
+            repositories: (0..count).map(|i| format!("acme/r{i}")).collect(),
+        };
+        let job = plan(&event, 1).expect("planned").expect("a job");
+        serde_json::from_str(&job.payload).expect("json")
+    }
+
+    fn label_repositories(p: &JobPayload) -> Vec<String> {
+        match p {
+            JobPayload::Installation {
+                label_repositories, ..
+            } => label_repositories.clone(),
+            other => panic!("not an installation job: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn labels_are_made_at_install_on_five_repositories_or_fewer_only() {
+        assert_eq!(label_repositories(&installed("created", 5)).len(), 5);
+        assert!(label_repositories(&installed("created", 6)).is_empty());
+        assert!(label_repositories(&installed("deleted", 1)).is_empty());
+        assert!(label_repositories(&installed("suspend", 1)).is_empty());
+        let added = Event::InstallationRepositories {
+            action: "added".into(),
+            installation_id: 9,
+            account_login: Some("acme".into()),
+            added: vec!["acme/new".into()],
+            removed: vec![],
+        };
+        let job = plan(&added, 1).expect("planned").expect("a job");
+        let payload: JobPayload = serde_json::from_str(&job.payload).expect("json");
+        assert_eq!(label_repositories(&payload), ["acme/new"]);
+        // Its own key: a later change to the installation cannot replace it while it waits.
+        assert_ne!(job.dedupe_key, "installation:9");
+    }
+
+    #[test]
+    fn an_installation_job_queued_before_labels_existed_still_reads() {
+        let old = r#"{"kind":"installation","installation_id":3,"action":"created","account_login":"acme","account_type":"User"}"#;
+        let payload: JobPayload = serde_json::from_str(old).expect("old payload");
+        assert!(label_repositories(&payload).is_empty());
     }
 }

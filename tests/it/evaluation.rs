@@ -763,6 +763,13 @@ async fn a_five_pull_request_three_repository_portfolio_stays_within_its_request
     let gh = FakeGitHub::start().await;
     let body = five_and_three(&gh);
     let app = start(&gh).await;
+    // Installed on the hiring repository alone: the labels are made then, not at the first
+    // evaluation.
+    gh.send_webhook(Event::InstallationCreated {
+        installation: INSTALLATION,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
     gh.reset_log();
     let before = gh.rate_limit_remaining();
     open_issue(&gh, 9, "octocat", &body).await;

@@ -93,11 +93,11 @@ async fn database(app: &TestApp) -> sqlx::SqlitePool {
         .expect("open the database")
 }
 
-/// Every row of every table but the disposable caches, as text, for searching.
-async fn rows_outside_caches(db: &sqlx::SqlitePool) -> Vec<(String, String)> {
+/// Every row of every table, the caches' bodies included, as text, for searching.
+async fn all_rows(db: &sqlx::SqlitePool) -> Vec<(String, String)> {
     let tables: Vec<String> = sqlx::query(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-         AND name NOT IN ('http_cache', 'repo_snapshots', '_sqlx_migrations')",
+         AND name <> '_sqlx_migrations'",
     )
     .fetch_all(db)
     .await
@@ -162,6 +162,27 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
     assert_eq!(app.store.queue_stats().await.expect("stats").dead, 1);
     let db = database(&app).await;
     assert_eq!(count(&db, "SELECT COUNT(*) FROM evaluations").await, 1);
+    // What the erasure must find: the issue's deliveries, and the responses and snapshot
+    // fetched for the portfolio.
+    const ISSUE_DELIVERIES: &str =
+        "SELECT COUNT(*) FROM deliveries WHERE repo = 'acme/hiring' AND issue_number = 1";
+    assert!(count(&db, ISSUE_DELIVERIES).await >= 1);
+    assert!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM http_cache WHERE url LIKE '/repos/octocat/hello%'"
+        )
+        .await
+            >= 1
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM repo_snapshots WHERE repo = 'octocat/hello'"
+        )
+        .await,
+        1
+    );
     gh.reset_log();
 
     comment(
@@ -218,7 +239,9 @@ async fn the_candidates_forget_erases_the_submission_and_the_comment_and_is_answ
         .await,
         0
     );
-    for (table, row) in rows_outside_caches(&db).await {
+    assert_eq!(count(&db, ISSUE_DELIVERIES).await, 0);
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM submission_cache").await, 0);
+    for (table, row) in all_rows(&db).await {
         assert!(
             !row.to_ascii_lowercase().contains("octocat"),
             "{table} still names the candidate: {row}"

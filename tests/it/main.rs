@@ -14,6 +14,7 @@ mod evaluation;
 mod fake_github;
 mod forget;
 mod github_client;
+mod labels;
 mod logs;
 mod privacy;
 mod reconcile;

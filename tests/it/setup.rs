@@ -133,6 +133,10 @@ async fn setup_page_posts_the_filled_in_manifest_to_github() {
         html.contains("<button id=\"register-button\" type=\"submit\">"),
         "{html}"
     );
+    assert!(
+        html.contains("id=\"private-repository\"") && html.contains("mentioned this"),
+        "the setup page advises a private hiring repository: {html}"
+    );
     let p = parse_page(&html);
     assert!(
         p.action
@@ -208,6 +212,10 @@ async fn manifest_flow_stores_the_credentials_and_opens_webhooks() {
     let html = res.text().await.unwrap();
     assert_eq!(status, StatusCode::OK, "{html}");
     let install = attribute(&html, "id=\"install\"", "href").expect("install link");
+    assert!(
+        html.contains("id=\"private-repository\""),
+        "the advice is repeated where the operator picks the repository: {html}"
+    );
     assert_eq!(
         install,
         format!(

@@ -35,6 +35,7 @@ fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {
         action: Some("opened".into()),
         installation_id: Some(1),
         received_at: now_ms(),
+        issue: None,
         job: key.map(|k| job(k, None)),
     }
 }
@@ -726,4 +727,119 @@ async fn wait_until(mut cond: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
     panic!("condition not met within 10 s");
+}
+
+/// Erasing a submission (forget, issue deletion, retention, uninstall) takes its deliveries
+/// and the cache entries fetched for it alone; an entry another submission read stays.
+#[tokio::test]
+async fn erasure_takes_the_deliveries_and_the_caches_read_for_that_submission_alone() {
+    use folio::store::{CacheLink, CachedResponse};
+    for (name, store, _dir) in backends().await {
+        let cached = |url: &str| CachedResponse {
+            etag: Some(format!("\"{url}\"")),
+            last_modified: None,
+            body: format!("{{\"url\":\"{url}\"}}").into_bytes(),
+            stored_at: now_ms(),
+        };
+        let one = store
+            .upsert_submission(7, "acme/hiring", 1, Some("octocat"), Some("octocat"))
+            .await
+            .unwrap();
+        let two = store
+            .upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("hubot"))
+            .await
+            .unwrap();
+        let scope = "installation:7";
+        for url in ["/repos/octocat/hello", "/repos/acme/hiring/contents/x"] {
+            store.cache_put(scope, url, &cached(url)).await.unwrap();
+        }
+        store
+            .snapshot_put("octocat/hello", "abc", b"{}")
+            .await
+            .unwrap();
+        let http = |url: &str| CacheLink::Http {
+            scope: scope.into(),
+            url: url.into(),
+        };
+        store
+            .link_cache(
+                one.id,
+                &[
+                    http("/repos/octocat/hello"),
+                    http("/repos/acme/hiring/contents/x"),
+                    CacheLink::Snapshot {
+                        repo: "octocat/hello".into(),
+                        commit: "abc".into(),
+                    },
+                ],
+            )
+            .await
+            .unwrap();
+        // Linking twice is harmless.
+        store
+            .link_cache(one.id, &[http("/repos/octocat/hello")])
+            .await
+            .unwrap();
+        store
+            .link_cache(two.id, &[http("/repos/acme/hiring/contents/x")])
+            .await
+            .unwrap();
+        let about = |guid: &str, number: i64| NewDelivery {
+            issue: Some(("acme/hiring".into(), number)),
+            ..delivery(guid, None)
+        };
+        store
+            .ingest(vec![about("d1", 1), about("d2", 1), about("d3", 2)])
+            .await
+            .unwrap();
+        assert_eq!(store.delivery_count().await.unwrap(), 3, "{name}");
+
+        let erased = store
+            .forget_submission("Acme/Hiring", 1, None)
+            .await
+            .unwrap();
+        assert_eq!(erased.submissions, 1, "{name}");
+        assert_eq!(erased.deliveries, 2, "{name}");
+        assert_eq!(erased.cached, 2, "{name}: the response and the snapshot");
+        assert!(
+            store
+                .cache_get(scope, "/repos/octocat/hello")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(
+            store
+                .snapshot_get("octocat/hello", "abc")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert!(
+            store
+                .cache_get(scope, "/repos/acme/hiring/contents/x")
+                .await
+                .unwrap()
+                .is_some(),
+            "{name}: still read by the other submission"
+        );
+        assert_eq!(store.delivery_count().await.unwrap(), 1, "{name}");
+
+        // The issue's deletion erases the other one, and then the shared entry goes too.
+        store
+            .delete_submission("acme/hiring", 2, None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .cache_get(scope, "/repos/acme/hiring/contents/x")
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+        assert_eq!(store.delivery_count().await.unwrap(), 0, "{name}");
+    }
 }

@@ -42,6 +42,7 @@ const FIXTURES: &[(&str, &str)] = &[
     rest_fixture!("get-repos_owner_repo_issues_issue_number_comments.200"),
     rest_fixture!("patch-repos_owner_repo_issues_issue_number.200"),
     rest_fixture!("post-repos_owner_repo_issues_issue_number_labels.200"),
+    rest_fixture!("post-repos_owner_repo_labels.201"),
     rest_fixture!("get-repos_owner_repo_contents_path.200"),
     rest_fixture!("get-repos_owner_repo_contents_path.200.response-if-content-is-a-directory"),
     rest_fixture!("get-repos_owner_repo_git_trees_tree_sha.200"),
@@ -448,6 +449,20 @@ fn label_json(r: &Repo, name: &str) -> Value {
     m.insert("description".into(), json!(label.description));
     m.insert("color".into(), json!(label.color));
     m.insert("default".into(), json!(false));
+    v
+}
+
+/// The answer to `POST /repos/{r}/labels`: the same label object, from its own example.
+pub fn created_label(r: &Repo, name: &str) -> Value {
+    let mut v = template("post-repos_owner_repo_labels.201");
+    let full = label_json(r, name);
+    if let (Some(m), Some(from)) = (v.as_object_mut(), full.as_object()) {
+        for (k, value) in from {
+            if m.contains_key(k) {
+                m.insert(k.clone(), value.clone());
+            }
+        }
+    }
     v
 }
 

@@ -441,6 +441,22 @@ impl FakeGitHub {
             .unwrap_or_default()
     }
 
+    /// The repository's labels: name, colour and description, by name.
+    pub fn repo_labels(&self, repo: &str) -> Vec<(String, String, Option<String>)> {
+        let world = lock(&self.world);
+        let mut labels: Vec<_> = world
+            .repo(repo)
+            .map(|r| {
+                r.labels
+                    .values()
+                    .map(|l| (l.name.clone(), l.color.clone(), l.description.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        labels.sort();
+        labels
+    }
+
     /// Label names on an issue or pull request, in the order they were added.
     pub fn issue_labels(&self, repo: &str, number: u64) -> Vec<String> {
         let world = lock(&self.world);

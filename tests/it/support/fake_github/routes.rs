@@ -545,6 +545,7 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
             )
         }
         ("POST", ["issues", n, "labels"]) => add_labels(w, ctx, full, n),
+        ("POST", ["labels"]) => create_label(w, ctx, full),
         ("DELETE", ["issues", n, "labels", name]) => remove_label(w, ctx, full, n, name),
         ("GET", ["collaborators", login, "permission"]) => {
             let Some(user) = w.user(login) else {
@@ -993,6 +994,46 @@ fn add_labels(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str) -> Reply {
     });
     match w.repo(full) {
         Some(repo) => Reply::ok(json::labels(repo, &names)),
+        None => Reply::not_found(),
+    }
+}
+
+/// `POST /repos/{r}/labels`: 201 with the label, or 422 `already_exists` when a label of that
+/// name exists in any case.
+fn create_label(w: &mut World, ctx: &Ctx<'_>, full: &str) -> Reply {
+    let Some(repo) = w.repo(full) else {
+        return Reply::not_found();
+    };
+    if let Err(reply) = check_write(w, ctx, repo, Some(super::Permission::Triage)) {
+        return reply;
+    }
+    let body: Value = serde_json::from_slice(ctx.body).unwrap_or(Value::Null);
+    let Some(name) = body.get("name").and_then(Value::as_str).map(str::to_string) else {
+        return validation_failed("name");
+    };
+    if repo.labels.contains_key(&key(&name)) {
+        return Reply::json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"message": "Validation Failed",
+                   "errors": [{"resource": "Label", "code": "already_exists", "field": "name"}],
+                   "documentation_url": "https://docs.github.com/rest/issues/labels#create-a-label",
+                   "status": "422"}),
+        );
+    }
+    let color = body
+        .get("color")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let description = body
+        .get("description")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    ensure_label(w, full, &name, color.as_deref());
+    if let Some(label) = w.repo_mut(full).and_then(|r| r.labels.get_mut(&key(&name))) {
+        label.description = description;
+    }
+    match w.repo(full) {
+        Some(repo) => Reply::json(StatusCode::CREATED, json::created_label(repo, &name)),
         None => Reply::not_found(),
     }
 }
