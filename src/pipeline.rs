@@ -27,7 +27,7 @@ use crate::repo_config::{Permission, RepoConfig};
 use crate::report::rubric::Rubric;
 use crate::report::{RepoPractices, ReportInput};
 use crate::state::AppState;
-use crate::store::{EvaluationRecord, now_ms};
+use crate::store::{Confirmation, EvaluationRecord, now_ms};
 use crate::submission::{LinkLimits, ParsedSubmission};
 use crate::worker::JobError;
 
@@ -278,14 +278,6 @@ struct LabelJson {
     name: String,
 }
 
-#[derive(Deserialize)]
-struct PermissionJson {
-    #[serde(default)]
-    permission: Option<String>,
-    #[serde(default)]
-    role_name: Option<String>,
-}
-
 fn rank(role: &str) -> u8 {
     match role {
         "admin" => 5,
@@ -369,12 +361,21 @@ impl Pipeline {
         login: &str,
         min: Permission,
     ) -> Result<bool, GhError> {
-        let path = format!("/repos/{repo}/collaborators/{login}/permission");
-        let p: Option<PermissionJson> = session.get_optional(&path).await?;
-        let Some(p) = p else { return Ok(false) };
-        let have = rank(p.role_name.as_deref().unwrap_or(""))
-            .max(rank(p.permission.as_deref().unwrap_or("")));
-        Ok(have >= rank(min.as_str()))
+        Ok(self.permission_rank(session, repo, login).await? >= rank(min.as_str()))
+    }
+
+    /// The login's role on the hiring repository as a rank (0 for none).
+    async fn permission_rank(
+        &self,
+        session: &Session,
+        repo: &str,
+        login: &str,
+    ) -> Result<u8, GhError> {
+        let Some(p) = session.collaborator_permission(repo, login).await? else {
+            return Ok(0);
+        };
+        Ok(rank(p.role_name.as_deref().unwrap_or(""))
+            .max(rank(p.permission.as_deref().unwrap_or(""))))
     }
 
     pub async fn evaluate_issue(
@@ -524,28 +525,57 @@ impl Pipeline {
         let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
         let min = config.commands.min_permission;
 
-        // Who may start an evaluation: the candidate, or a maintainer who confirms.
-        let mut confirmed = sub.confirmed_by.is_some();
+        // Who may start an evaluation: the candidate, or a maintainer who confirms. A
+        // confirmation holds for the candidate and the links it confirmed; when either has
+        // changed since, it is cleared and the submission waits for a new one.
+        let links = parsed.links_hash();
+        let author_is_candidate = author.eq_ignore_ascii_case(&candidate);
+        let mut confirmed = sub.confirmed_for(&candidate, &links);
+        if sub.confirmed_by.is_some() && !confirmed {
+            info!("the confirmation was for another candidate or other links; cleared");
+            store
+                .confirm_submission(sub.id, None)
+                .await
+                .map_err(store_to_job)?;
+        }
+        // Read before anything below records an outcome: the daily limit counts first
+        // evaluations, whatever started them.
+        let first = store
+            .last_evaluation(sub.id)
+            .await
+            .map_err(store_to_job)?
+            .is_none();
+        let mut exempt_from_issue_limit = false;
         if trigger == Trigger::Refresh {
             let Some(actor) = actor else { return Ok(()) };
             if actor.eq_ignore_ascii_case(&bot_login) || actor.ends_with("[bot]") {
                 return Ok(());
             }
-            if !self
-                .has_permission(&session, repo, actor, min)
+            let actor_rank = self
+                .permission_rank(&session, repo, actor)
                 .await
-                .map_err(gh_to_job)?
-            {
+                .map_err(gh_to_job)?;
+            if actor_rank < rank(min.as_str()) {
                 info!(%actor, "refresh refused: not enough permission on the hiring repository");
                 return Ok(());
             }
-            if !confirmed && !author.eq_ignore_ascii_case(&candidate) {
+            if !confirmed && !author_is_candidate {
+                let confirmation = Confirmation {
+                    by: actor.to_string(),
+                    candidate: candidate.clone(),
+                    links: links.clone(),
+                };
                 store
-                    .confirm_submission(sub.id, actor)
+                    .confirm_submission(sub.id, Some(&confirmation))
                     .await
                     .map_err(store_to_job)?;
             }
             confirmed = true;
+            exempt_from_issue_limit = actor_rank >= rank(Permission::Write.as_str());
+        }
+        // Re-evaluations of one issue are limited whatever triggers them (opened, edited,
+        // reopened, a triager's refresh), so that closing and reopening cannot loop.
+        if !exempt_from_issue_limit {
             let hour_ago = now_ms() - 3_600_000;
             let recent = store
                 .evaluations_since(sub.id, hour_ago)
@@ -556,9 +586,8 @@ impl Pipeline {
                 return Ok(());
             }
         }
-        let author_is_candidate = author.eq_ignore_ascii_case(&candidate);
         // The author's permission is asked only when it decides something: someone else's
-        // submission, or a candidate over the daily limit (maintainers are not limited). A
+        // submission, or an author over the daily limit (maintainers are not limited). A
         // candidate's own submission then costs no permission request.
         let mut author_is_maintainer = None;
         if !author_is_candidate && !confirmed {
@@ -574,18 +603,9 @@ impl Pipeline {
             }
             author_is_maintainer = Some(m);
         }
-        if trigger == Trigger::Edited {
-            let hour_ago = now_ms() - 3_600_000;
-            let recent = store
-                .evaluations_since(sub.id, hour_ago)
-                .await
-                .map_err(store_to_job)?;
-            if recent >= i64::from(config.limits.reevaluations_per_hour) {
-                info!(recent, "re-evaluation limit reached for this issue");
-                return Ok(());
-            }
-        }
-        if trigger == Trigger::Opened && author_is_maintainer != Some(true) {
+        // A submission's first evaluation counts against its author's daily limit, whether the
+        // issue was opened as one or edited into one; a maintainer's refresh starts it anyway.
+        if first && trigger != Trigger::Refresh && author_is_maintainer != Some(true) {
             let day_ago = now_ms() - 86_400_000;
             let count = store
                 .submissions_by_author_since(installation_id, &author, day_ago)

@@ -46,6 +46,28 @@ pub struct ParsedSubmission {
     pub warnings: Vec<String>,
 }
 
+impl ParsedSubmission {
+    /// A digest of the links Folio would read, independent of their order, case and
+    /// duplicates: a maintainer's confirmation holds for these links only.
+    pub fn links_hash(&self) -> String {
+        use sha2::Digest as _;
+        let mut links: Vec<String> = self
+            .pull_requests
+            .iter()
+            .map(|p| format!("pr {}#{}", p.repo.full_name(), p.number))
+            .chain(
+                self.repositories
+                    .iter()
+                    .map(|r| format!("repo {}", r.full_name())),
+            )
+            .map(|l| l.to_lowercase())
+            .collect();
+        links.sort();
+        links.dedup();
+        hex::encode(sha2::Sha256::digest(links.join("\n").as_bytes()))
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct LinkLimits {
     pub max_pull_requests: usize,
@@ -373,5 +395,27 @@ mod tests {
             let ok = valid_login(&s);
             prop_assert_eq!(ok, !s.is_empty() && s.len() <= 39 && !s.starts_with('-') && !s.ends_with('-') && !s.contains("--"));
         }
+    }
+
+    #[test]
+    fn the_links_hash_ignores_order_and_case_and_sees_any_change() {
+        let web = url::Url::parse("https://github.com").expect("url");
+        let parse_links = |links: &str| {
+            parse(
+                &format!("### GitHub username\n\noctocat\n\n### Pull requests\n\n{links}\n"),
+                &web,
+                LinkLimits::default(),
+            )
+        };
+        let a =
+            parse_links("https://github.com/psf/requests/pull/1\nhttps://github.com/octocat/hello");
+        let b =
+            parse_links("https://github.com/octocat/Hello\nhttps://github.com/PSF/requests/pull/1");
+        assert_eq!(a.links_hash(), b.links_hash());
+        let c =
+            parse_links("https://github.com/psf/requests/pull/2\nhttps://github.com/octocat/hello");
+        assert_ne!(a.links_hash(), c.links_hash());
+        let d = parse_links("https://github.com/octocat/hello");
+        assert_ne!(a.links_hash(), d.links_hash());
     }
 }

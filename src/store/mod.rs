@@ -169,8 +169,32 @@ pub struct Submission {
     pub candidate: Option<String>,
     pub author: Option<String>,
     pub confirmed_by: Option<String>,
+    /// The candidate and the links' hash the confirmation was given for.
+    pub confirmed_candidate: Option<String>,
+    pub confirmed_links: Option<String>,
     pub state: String,
     pub closed_at: Option<i64>,
+}
+
+/// A maintainer's confirmation of someone else's submission, bound to what it confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub by: String,
+    pub candidate: String,
+    /// [`crate::submission::ParsedSubmission::links_hash`] of the confirmed links.
+    pub links: String,
+}
+
+impl Submission {
+    /// Whether a maintainer confirmed exactly this candidate and these links.
+    pub fn confirmed_for(&self, candidate: &str, links: &str) -> bool {
+        self.confirmed_by.is_some()
+            && self
+                .confirmed_candidate
+                .as_deref()
+                .is_some_and(|c| c.eq_ignore_ascii_case(candidate))
+            && self.confirmed_links.as_deref() == Some(links)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,7 +339,13 @@ pub trait Store: Send + Sync + 'static {
         repo: &str,
         issue_number: i64,
     ) -> Result<Option<Submission>, StoreError>;
-    async fn confirm_submission(&self, id: i64, by: &str) -> Result<(), StoreError>;
+    /// Records a maintainer's confirmation of this candidate and these links; `None` clears
+    /// it (the candidate or the links changed since).
+    async fn confirm_submission(
+        &self,
+        id: i64,
+        confirmation: Option<&Confirmation>,
+    ) -> Result<(), StoreError>;
     async fn set_issue_state(
         &self,
         repo: &str,
@@ -1010,14 +1040,23 @@ macro_rules! impl_store_methods {
             row.map(|r| crate::store::submission_from_row(&r)).transpose()
         }
 
-        async fn confirm_submission(&self, id: i64, by: &str) -> Result<(), crate::store::StoreError> {
-            sqlx::query("UPDATE submissions SET confirmed_by = $1, updated_at = $2 WHERE id = $3")
-                .bind(by)
-                .bind(crate::store::now_ms())
-                .bind(id)
-                .execute(&self.pool)
-                .await
-                .map_err(crate::store::StoreError::classify)?;
+        async fn confirm_submission(
+            &self,
+            id: i64,
+            confirmation: Option<&crate::store::Confirmation>,
+        ) -> Result<(), crate::store::StoreError> {
+            sqlx::query(
+                "UPDATE submissions SET confirmed_by = $1, confirmed_candidate = $2, confirmed_links = $3, \
+                 updated_at = $4 WHERE id = $5",
+            )
+            .bind(confirmation.map(|c| c.by.as_str()))
+            .bind(confirmation.map(|c| c.candidate.as_str()))
+            .bind(confirmation.map(|c| c.links.as_str()))
+            .bind(crate::store::now_ms())
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(crate::store::StoreError::classify)?;
             Ok(())
         }
 
@@ -1587,8 +1626,7 @@ pub(crate) use impl_requeue;
 
 pub(crate) const JOB_COLUMNS: &str = "id, kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, lease_owner, lease_until, last_error, created_at, updated_at";
 
-pub(crate) const SUBMISSION_COLUMNS: &str =
-    "id, installation_id, repo, issue_number, candidate, author, confirmed_by, state, closed_at";
+pub(crate) const SUBMISSION_COLUMNS: &str = "id, installation_id, repo, issue_number, candidate, author, confirmed_by, confirmed_candidate, confirmed_links, state, closed_at";
 
 pub(crate) fn job_from_row<R: sqlx::Row>(r: &R) -> Result<Job, StoreError>
 where
@@ -1632,6 +1670,8 @@ where
         candidate: r.try_get("candidate")?,
         author: r.try_get("author")?,
         confirmed_by: r.try_get("confirmed_by")?,
+        confirmed_candidate: r.try_get("confirmed_candidate")?,
+        confirmed_links: r.try_get("confirmed_links")?,
         state: r.try_get("state")?,
         closed_at: r.try_get("closed_at")?,
     })

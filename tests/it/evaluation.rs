@@ -1205,6 +1205,151 @@ async fn a_submission_for_someone_else_waits_for_a_maintainer_to_confirm() {
     app.wait_idle(WAIT).await;
     let evaluated = the_comment(&gh, 16);
     assert!(evaluated.contains("https://github.com/psf/requests/pull/101"));
+
+    // The confirmation was for octocat and those links: re-pointed at someone else, the
+    // submission waits again, and nothing of the new person is read.
+    gh.user("victim");
+    gh.repo("victim/private-life").public().commit(
+        CommitSpec::new("Diary")
+            .author("victim")
+            .file("pyproject.toml", "[project]\nname = \"diary\"\n"),
+    );
+    gh.reset_log();
+    let before = standard_form();
+    gh.issue(HIRING, 16).body(&form(
+        "victim",
+        &[],
+        &["https://github.com/victim/private-life"],
+    ));
+    gh.send_webhook(Event::IssueEdited {
+        repo: HIRING.into(),
+        number: 16,
+        previous_body: Some(before),
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.contains("victim")),
+        "{:#?}",
+        gh.requests()
+    );
+    let waiting = the_comment(&gh, 16);
+    assert!(waiting.contains("/folio refresh"), "{waiting}");
+    assert!(!waiting.contains("private-life"), "{waiting}");
+    let sub = app
+        .store
+        .submission(HIRING, 16)
+        .await
+        .expect("store")
+        .expect("submission");
+    assert_eq!(sub.confirmed_by, None);
+
+    // Back to octocat but with other links: still a new confirmation to give.
+    gh.reset_log();
+    gh.issue(HIRING, 16).body(&form(
+        "octocat",
+        &["https://github.com/psf/requests/pull/102"],
+        &[],
+    ));
+    gh.send_webhook(Event::IssueEdited {
+        repo: HIRING.into(),
+        number: 16,
+        previous_body: None,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/repos/psf/")),
+        "{:#?}",
+        gh.requests()
+    );
+    refresh_by(&gh, 16, "recruiter", "/folio refresh").await;
+    app.wait_idle(WAIT).await;
+    let evaluated = the_comment(&gh, 16);
+    assert!(
+        evaluated.contains("https://github.com/psf/requests/pull/102"),
+        "{evaluated}"
+    );
+    app.stop().await;
+}
+
+/// The per-issue limit holds whatever triggers the evaluation (closing and reopening too),
+/// and an issue opened plain and then edited into a submission counts against its author's
+/// daily limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_and_editing_into_a_submission_cannot_get_past_the_limits() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.repo(HIRING).file(
+        ".github/folio.yml",
+        "limits:\n  reevaluations_per_hour: 2\n  submissions_per_day: 1\n",
+    );
+    let app = start(&gh).await;
+    open_issue(&gh, 30, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let sub = app
+        .store
+        .submission(HIRING, 30)
+        .await
+        .expect("store")
+        .expect("submission");
+    for _ in 0..4 {
+        gh.send_webhook(Event::IssueClosed {
+            repo: HIRING.into(),
+            number: 30,
+        })
+        .await;
+        gh.send_webhook(Event::IssueReopened {
+            repo: HIRING.into(),
+            number: 30,
+        })
+        .await;
+        app.wait_idle(WAIT).await;
+    }
+    assert_eq!(
+        app.store.evaluations_since(sub.id, 0).await.expect("store"),
+        2,
+        "four reopenings within the hour, limit 2"
+    );
+
+    // The second submission of the day, disguised: opened plain, then edited into one.
+    gh.issue(HIRING, 31)
+        .author("octocat")
+        .title("Hello")
+        .body("Just saying hello.");
+    gh.send_webhook(Event::IssueOpened {
+        repo: HIRING.into(),
+        number: 31,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert!(
+        !gh.issue_comments(HIRING, 31)
+            .iter()
+            .any(|c| c.user == gh.bot_login()),
+        "a plain issue is left alone"
+    );
+    gh.reset_log();
+    gh.issue(HIRING, 31).body(&standard_form());
+    gh.send_webhook(Event::IssueEdited {
+        repo: HIRING.into(),
+        number: 31,
+        previous_body: Some("Just saying hello.".into()),
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    let limited = the_comment(&gh, 31);
+    assert!(limited.contains("submissions today"), "{limited}");
+    assert!(
+        !gh.requests()
+            .iter()
+            .any(|r| r.path_and_query.starts_with("/repos/psf/")),
+        "the portfolio is not read over the limit"
+    );
     app.stop().await;
 }
 

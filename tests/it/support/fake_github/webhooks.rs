@@ -46,6 +46,10 @@ pub enum Event {
         repo: String,
         number: u64,
     },
+    IssueReopened {
+        repo: String,
+        number: u64,
+    },
     IssueCommentCreated {
         repo: String,
         number: u64,
@@ -117,7 +121,8 @@ pub fn prepare(world: &mut World, event: &Event) -> Result<Prepared, String> {
         Event::IssueOpened { repo, number }
         | Event::IssueEdited { repo, number, .. }
         | Event::IssueLabeled { repo, number, .. }
-        | Event::IssueClosed { repo, number } => {
+        | Event::IssueClosed { repo, number }
+        | Event::IssueReopened { repo, number } => {
             let r = world
                 .repo(repo)
                 .ok_or_else(|| format!("no repository {repo}"))?;
@@ -147,6 +152,10 @@ pub fn prepare(world: &mut World, event: &Event) -> Result<Prepared, String> {
                         .unwrap_or(Value::Null);
                     ("issues", p)
                 }
+                Event::IssueReopened { .. } => (
+                    "issues",
+                    fixture(webhook_fixture!("issues/reopened.payload.json")),
+                ),
                 _ => {
                     let mut p = fixture(webhook_fixture!("issues/reopened.payload.json"));
                     p["action"] = json!("closed");
