@@ -368,6 +368,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("opening {}", redact_url(&settings.database_url)))?;
     store.migrate().await.context("applying migrations")?;
+    let released = store
+        .release_orphans()
+        .await
+        .context("releasing jobs cut off by the last stop")?;
+    if released > 0 {
+        info!(
+            jobs = released,
+            "jobs cut off by the last stop run again now"
+        );
+    }
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;

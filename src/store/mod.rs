@@ -282,6 +282,11 @@ pub trait Store: Send + Sync + 'static {
     async fn claim(&self, owner: &str, lease: Duration) -> Result<Option<Job>, StoreError>;
     /// Extends the lease; false when the lease was lost (another worker reclaimed it).
     async fn heartbeat(&self, id: i64, owner: &str, lease: Duration) -> Result<bool, StoreError>;
+    /// At startup of a single-node store (SQLite), every job still marked running was cut off
+    /// by the crash or kill that ended the last process: its lease ends now, so that it runs
+    /// again at once instead of after the lease. Replicas (PostgreSQL) rely on short leases
+    /// renewed while a job works. Returns how many jobs were released.
+    async fn release_orphans(&self) -> Result<u64, StoreError>;
     async fn complete(&self, id: i64, owner: &str) -> Result<bool, StoreError>;
     /// Schedules a retry, or marks the job dead when `retry_at` is `None`.
     async fn fail(
@@ -643,6 +648,17 @@ macro_rules! impl_store_methods {
             .await
             .map_err(crate::store::StoreError::classify)?;
             Ok(row.try_get(0)?)
+        }
+
+        async fn release_orphans(&self) -> Result<u64, crate::store::StoreError> {
+            if Self::BACKEND != "sqlite" {
+                return Ok(0);
+            }
+            Ok(sqlx::query("UPDATE jobs SET lease_until = 0 WHERE state = 'running'")
+                .execute(&self.pool)
+                .await
+                .map_err(crate::store::StoreError::classify)?
+                .rows_affected())
         }
 
         async fn heartbeat(
