@@ -70,9 +70,11 @@ impl SqliteStore {
         // order, woken as soon as the connection is free) beats several connections meeting
         // in SQLite's busy handler, which sleeps up to 100 ms between tries and made the
         // webhook's p99 latency hundreds of milliseconds under load.
+        // The wait in line is long enough for a burst (an evaluation's hundreds of cache reads
+        // on a loaded machine) and still ends for a database that is stuck.
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(30))
             .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Open(format!("{e}")))?;
