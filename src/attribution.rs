@@ -222,6 +222,160 @@ pub fn owned_practice_attribution(
     Attribution::Owned
 }
 
+/// The candidate's commits read for some evidence files, and the files for which every commit
+/// of theirs was read, so that "none of them added this line" is a fact there, not a guess.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CandidateHistory {
+    pub commits: Vec<CandidateCommit>,
+    pub complete_paths: BTreeSet<String>,
+}
+
+/// The files of a repository's first commit, with their patches (`None` where GitHub left
+/// the patch out).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirstCommitFiles {
+    pub files: BTreeMap<String, Option<String>>,
+    /// Whether `files` lists every file of the commit, so that a path missing from it did not
+    /// come with the commit.
+    pub complete: bool,
+}
+
+/// What is known of a repository the candidate owns, for [`owned_attributions`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OwnedFacts<'a> {
+    pub template: Option<TemplateOrigin>,
+    /// Whether `template` is a fact: `false` when no marker was found and the first commit,
+    /// whose message could name cookiecutter, could not be read.
+    pub template_known: bool,
+    /// `None` when the contributors lookup failed.
+    pub only_human_author: Option<bool>,
+    /// The template's first commit, when it was read.
+    pub first_commit: Option<&'a FirstCommitFiles>,
+    /// The candidate's own commits to the evidence files, when they were read.
+    pub history: Option<&'a CandidateHistory>,
+}
+
+/// Whether the candidate added `text` to `path`: `Some(true)` when one of their commits did,
+/// `Some(false)` when every commit of theirs to that file was read and none did, `None`
+/// otherwise. A root commit that may be a template's copy is no proof either way.
+fn added_by_candidate(
+    history: &CandidateHistory,
+    path: &str,
+    text: &str,
+    skip_root: bool,
+) -> Option<bool> {
+    let mut root_touched = false;
+    for c in &history.commits {
+        if is_bot(c.author_login.as_deref()) {
+            continue;
+        }
+        for (_, patch) in c.files.iter().filter(|(p, _)| p == path) {
+            if skip_root && c.parents == 0 {
+                root_touched = true;
+                continue;
+            }
+            if patch
+                .as_deref()
+                .is_some_and(|patch| added_lines(patch).any(|l| l == text))
+            {
+                return Some(true);
+            }
+        }
+    }
+    (history.complete_paths.contains(path) && !root_touched).then_some(false)
+}
+
+/// Whether the first commit brought `text` (or, with `None`, the file itself) to `path`.
+fn in_first_commit(first: &FirstCommitFiles, path: &str, text: Option<&str>) -> Option<bool> {
+    match (first.files.get(path), text) {
+        (Some(_), None) => Some(true),
+        (Some(Some(patch)), Some(text)) => Some(added_lines(patch).any(|l| l == text)),
+        (Some(None), Some(_)) => None,
+        (None, _) => first.complete.then_some(false),
+    }
+}
+
+/// Credited first, then who else: one line the candidate added makes the practice theirs.
+fn attribution_order(a: Attribution) -> u8 {
+    match a {
+        Attribution::Authored => 5,
+        Attribution::Owned => 4,
+        Attribution::Reviewed => 3,
+        Attribution::Project => 2,
+        Attribution::Template => 1,
+        Attribution::Unrelated => 0,
+    }
+}
+
+/// Each present practice's attribution in a repository the candidate owns, line by line
+/// through [`owned_practice_attribution`]. A practice shown by files is judged by its lines
+/// (or, for a file that is the practice, by the file); the links that only show it running
+/// say nothing about who added it. A practice shown only by API facts (tags, releases) is
+/// never a template's: templates copy files.
+pub fn owned_attributions(
+    findings: &[PracticeFinding],
+    snapshot: &RepoSnapshot,
+    facts: &OwnedFacts<'_>,
+) -> BTreeMap<String, Attribution> {
+    // An unknown template origin must not let every line count as the candidate's.
+    let (template, only_human) = if facts.template_known {
+        (facts.template, facts.only_human_author)
+    } else {
+        (None, None)
+    };
+    let skip_root = facts.template.is_some() || !facts.template_known;
+    let mut out = BTreeMap::new();
+    for f in findings {
+        if f.status != PracticeStatus::Present {
+            continue;
+        }
+        let with_path: Vec<&crate::model::Evidence> =
+            f.evidence.iter().filter(|e| e.path.is_some()).collect();
+        let mut lines: Vec<LineFacts> = Vec::new();
+        for e in &with_path {
+            let Some(path) = e.path.as_deref() else {
+                continue;
+            };
+            let text = e.line.and_then(|n| {
+                let idx = usize::try_from(n).ok()?.checked_sub(1)?;
+                snapshot.files.get(path)?.lines().nth(idx).map(str::trim)
+            });
+            lines.push(match (e.line, text) {
+                (Some(_), Some(text)) if significant(text) => LineFacts {
+                    added_by_candidate: facts
+                        .history
+                        .and_then(|h| added_by_candidate(h, path, text, skip_root)),
+                    in_template_commit: facts
+                        .first_commit
+                        .and_then(|fc| in_first_commit(fc, path, Some(text))),
+                },
+                // A short or missing line cannot say who wrote it.
+                (Some(_), _) => LineFacts::default(),
+                (None, _) => LineFacts {
+                    added_by_candidate: None,
+                    in_template_commit: facts
+                        .first_commit
+                        .and_then(|fc| in_first_commit(fc, path, None)),
+                },
+            });
+        }
+        if with_path.is_empty() {
+            lines.push(LineFacts {
+                added_by_candidate: None,
+                in_template_commit: Some(false),
+            });
+        }
+        let best = lines
+            .into_iter()
+            .map(|l| owned_practice_attribution(template, only_human, l))
+            .max_by_key(|a| attribution_order(*a));
+        if let Some(a) = best {
+            out.insert(f.id.clone(), a);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,5 +635,195 @@ mod tests {
             owned_practice_attribution(cc, Some(false), lf(Some(false), None)),
             A::Owned
         );
+    }
+
+    fn present(id: &str, evidence: Vec<Evidence>) -> PracticeFinding {
+        let mut f = PracticeFinding::new(id, PracticeStatus::Present);
+        f.evidence = evidence;
+        f
+    }
+
+    fn at(path: &str, line: u32) -> Evidence {
+        Evidence {
+            url: None,
+            path: Some(path.into()),
+            line: Some(line),
+            detail: String::new(),
+        }
+    }
+
+    fn link(url: &str) -> Evidence {
+        Evidence {
+            url: Some(url.into()),
+            path: None,
+            line: None,
+            detail: String::new(),
+        }
+    }
+
+    const WF: &str = ".github/workflows/ci.yml";
+    const LINT_CI: &str =
+        "jobs:\n  t:\n    steps:\n      - run: ruff check .\n      - run: mypy --strict src\n";
+
+    fn owned_case(facts: &OwnedFacts<'_>) -> BTreeMap<String, Attribution> {
+        let snap = snapshot(&[(WF, LINT_CI), ("SECURITY.md", "Report it.\n")]);
+        let findings = vec![
+            present(
+                "lint",
+                vec![at(WF, 4), link("https://github.com/o/r/actions/runs/1")],
+            ),
+            present("type_check", vec![at(WF, 5)]),
+            present(
+                "security_policy",
+                vec![Evidence {
+                    line: None,
+                    ..at("SECURITY.md", 1)
+                }],
+            ),
+            present(
+                "semver_tags",
+                vec![link("https://github.com/o/r/tree/v1.0.0")],
+            ),
+        ];
+        owned_attributions(&findings, &snap, facts)
+    }
+
+    #[test]
+    fn a_sole_author_owns_every_line_of_a_repository_no_template_made() {
+        use Attribution as A;
+        let got = owned_case(&OwnedFacts {
+            template: None,
+            template_known: true,
+            only_human_author: Some(true),
+            first_commit: None,
+            history: None,
+        });
+        for id in ["lint", "type_check", "security_policy", "semver_tags"] {
+            assert_eq!(got[id], A::Authored, "{id}");
+        }
+        // Whether a template made it is unknown (the first commit was not read): owned.
+        let got = owned_case(&OwnedFacts {
+            template_known: false,
+            ..OwnedFacts {
+                only_human_author: Some(true),
+                ..OwnedFacts::default()
+            }
+        });
+        assert_eq!(got["lint"], A::Owned);
+        assert_eq!(got["semver_tags"], A::Owned);
+    }
+
+    #[test]
+    fn what_came_with_the_templates_first_commit_is_the_templates() {
+        use Attribution as A;
+        let first = FirstCommitFiles {
+            files: BTreeMap::from([
+                (
+                    WF.to_string(),
+                    Some(
+                        "@@ -0,0 +1,4 @@\n+jobs:\n+  t:\n+    steps:\n+      - run: ruff check .\n"
+                            .to_string(),
+                    ),
+                ),
+                ("SECURITY.md".to_string(), Some("+Report it.".to_string())),
+            ]),
+            complete: true,
+        };
+        let got = owned_case(&OwnedFacts {
+            template: Some(TemplateOrigin::Cookiecutter),
+            template_known: true,
+            only_human_author: Some(true),
+            first_commit: Some(&first),
+            history: None,
+        });
+        // The run link beside the template's line does not make the linter the candidate's.
+        assert_eq!(got["lint"], A::Template);
+        assert_eq!(got["type_check"], A::Authored);
+        assert_eq!(got["security_policy"], A::Template);
+        // Tags are never copied by a template.
+        assert_eq!(got["semver_tags"], A::Authored);
+        // The first commit's list was cut: a line missing from it is not known to be later.
+        let cut = FirstCommitFiles {
+            files: BTreeMap::new(),
+            complete: false,
+        };
+        let got = owned_case(&OwnedFacts {
+            template: Some(TemplateOrigin::Cookiecutter),
+            template_known: true,
+            only_human_author: Some(true),
+            first_commit: Some(&cut),
+            history: None,
+        });
+        assert_eq!(got["type_check"], A::Owned);
+    }
+
+    #[test]
+    fn with_other_authors_the_candidates_commits_decide_line_by_line() {
+        use Attribution as A;
+        let mypy = commit(
+            "c2",
+            "octocat",
+            1,
+            WF,
+            "@@ -4,0 +5,1 @@\n+      - run: mypy --strict src\n",
+        );
+        let history = CandidateHistory {
+            commits: vec![mypy.clone()],
+            complete_paths: BTreeSet::from([WF.to_string()]),
+        };
+        let facts = OwnedFacts {
+            template: None,
+            template_known: true,
+            only_human_author: Some(false),
+            first_commit: None,
+            history: Some(&history),
+        };
+        let got = owned_case(&facts);
+        assert_eq!(got["type_check"], A::Authored);
+        assert_eq!(got["lint"], A::Project);
+        // Not every commit of theirs to the file was read: not known, so owned.
+        let partial = CandidateHistory {
+            commits: vec![mypy],
+            complete_paths: BTreeSet::new(),
+        };
+        let got = owned_case(&OwnedFacts {
+            history: Some(&partial),
+            ..facts
+        });
+        assert_eq!(got["lint"], A::Owned);
+        assert_eq!(got["security_policy"], A::Owned);
+    }
+
+    #[test]
+    fn the_candidates_root_commit_of_a_templated_repository_proves_nothing() {
+        use Attribution as A;
+        let root = commit(
+            "r1",
+            "octocat",
+            0,
+            WF,
+            "@@ -0,0 +1,5 @@\n+      - run: ruff check .\n+      - run: mypy --strict src\n",
+        );
+        let history = CandidateHistory {
+            commits: vec![root],
+            complete_paths: BTreeSet::from([WF.to_string()]),
+        };
+        let got = owned_case(&OwnedFacts {
+            template: None,
+            template_known: false,
+            only_human_author: Some(false),
+            first_commit: None,
+            history: Some(&history),
+        });
+        assert_eq!(got["lint"], A::Owned);
+        // In a repository no template made, the same root commit is the candidate's work.
+        let got = owned_case(&OwnedFacts {
+            template: None,
+            template_known: true,
+            only_human_author: Some(false),
+            first_commit: None,
+            history: Some(&history),
+        });
+        assert_eq!(got["lint"], A::Authored);
     }
 }

@@ -9,7 +9,7 @@ use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use tracing::{Instrument, debug, info_span};
 
-use crate::attribution::CandidateCommit;
+use crate::attribution::{TemplateOrigin, template_origin};
 use crate::github::{GhError, Session};
 use crate::model::RepoAttribution;
 use crate::snapshot::{
@@ -19,14 +19,15 @@ use crate::snapshot::{
 use crate::store::DynStore;
 use crate::submission::{PrRef, RepoRef};
 
+mod authorship;
+
+pub(crate) use authorship::{OWNED_ATTRIBUTION_REQUESTS, OwnedHistory};
+
 /// Files larger than this are not read (a hostile repository must not exhaust memory).
 pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
 /// At most this much text is kept from one repository.
 const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;
 const CONCURRENCY: usize = 4;
-/// Commits read per repository to attribute practices; older ones rarely add what is still
-/// there, and each costs a request.
-const MAX_ATTRIBUTION_COMMITS: usize = 10;
 /// Job listings read per repository (one request each): one per workflow file, newest
 /// first. A run beyond the bound keeps `jobs: None` and is judged by its own conclusion.
 pub(crate) const MAX_JOB_REQUESTS: usize = 8;
@@ -41,6 +42,9 @@ pub struct RepoMeta {
     pub parent: Option<String>,
     pub from_template: bool,
     pub template: Option<String>,
+    /// How it came from a template: GitHub's template, cruft's or copier's answers file, or
+    /// (read for owned repositories only) a first commit that names cookiecutter.
+    pub template_origin: Option<TemplateOrigin>,
     pub default_branch: String,
 }
 
@@ -51,6 +55,8 @@ pub struct FetchedRepo {
     pub attribution: RepoAttribution,
     /// Whether it was linked directly (else it is the repository of a linked pull request).
     pub linked: bool,
+    /// Contributors and first commit, for a repository the candidate owns.
+    pub owned_history: Option<OwnedHistory>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -385,90 +391,6 @@ impl Fetcher<'_> {
         }))
     }
 
-    /// The candidate's commits that touched any of `paths`, with their patches, for
-    /// [`crate::attribution`]. One list request per path, then one request per distinct
-    /// commit, at most `MAX_ATTRIBUTION_COMMITS` of them (newest first).
-    pub async fn candidate_commits(
-        &self,
-        full: &str,
-        paths: &[String],
-    ) -> Result<Vec<CandidateCommit>, GhError> {
-        #[derive(Deserialize)]
-        struct Listed {
-            sha: String,
-        }
-        let requests: Vec<String> = paths
-            .iter()
-            .map(|p| {
-                format!(
-                    "/repos/{full}/commits?path={}&author={}&per_page=100",
-                    enc(p),
-                    enc(self.candidate)
-                )
-            })
-            .collect();
-        let lists: Vec<Result<Vec<Listed>, GhError>> = stream::iter(requests)
-            .map(|path| async move { self.session.get_json::<Vec<Listed>>(&path).await })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut shas: Vec<String> = Vec::new();
-        for list in lists {
-            for c in list? {
-                if !shas.contains(&c.sha) {
-                    shas.push(c.sha);
-                }
-            }
-        }
-        shas.truncate(MAX_ATTRIBUTION_COMMITS);
-        let requests: Vec<String> = shas
-            .iter()
-            .map(|sha| format!("/repos/{full}/commits/{sha}"))
-            .collect();
-        let details: Vec<Result<serde_json::Value, GhError>> = stream::iter(requests)
-            .map(|path| async move { self.session.get_json::<serde_json::Value>(&path).await })
-            .buffered(CONCURRENCY)
-            .collect()
-            .await;
-        let mut out = Vec::new();
-        for (sha, d) in shas.iter().zip(details) {
-            let d = match d {
-                Ok(d) => d,
-                // Gone since it was listed (a force-push): nothing to attribute.
-                Err(GhError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            };
-            let files = d
-                .get("files")
-                .and_then(|f| f.as_array())
-                .map(|files| {
-                    files
-                        .iter()
-                        .filter_map(|f| {
-                            let name = f.get("filename")?.as_str()?.to_string();
-                            let patch = f.get("patch").and_then(|p| p.as_str()).map(str::to_string);
-                            Some((name, patch))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            out.push(CandidateCommit {
-                sha: sha.clone(),
-                parents: d
-                    .get("parents")
-                    .and_then(|p| p.as_array())
-                    .map_or(0, Vec::len),
-                author_login: d
-                    .get("author")
-                    .and_then(|a| a.get("login"))
-                    .and_then(|l| l.as_str())
-                    .map(str::to_string),
-                files,
-            });
-        }
-        Ok(out)
-    }
-
     /// Merged pull requests of dependency bots per repository, through the search API (one
     /// query per bot for all repositories). A failed or incomplete search leaves the counts
     /// it could not establish unknown; what another search found still counts.
@@ -514,7 +436,12 @@ impl Fetcher<'_> {
     /// runs the analysis judges: per workflow file, the latest on the default branch, or,
     /// for a workflow with no default-branch run (tag- and release-triggered ones), the
     /// latest on any ref. `None` when the listing failed: unknown, never "did not run".
-    async fn workflow_runs(&self, full: &str, default_branch: &str) -> Option<Vec<WorkflowRun>> {
+    async fn workflow_runs(
+        &self,
+        full: &str,
+        default_branch: &str,
+        head_jobs: Option<&HeadJobs>,
+    ) -> Option<Vec<WorkflowRun>> {
         let listed = match self.session.workflow_runs(full).await {
             Ok(l) => l,
             Err(e) => {
@@ -522,6 +449,18 @@ impl Fetcher<'_> {
                 return None;
             }
         };
+        // A run at the default branch's head reports its jobs as check runs of that commit,
+        // in its check suite: those were read already, so its jobs cost no request.
+        let mut known_jobs: HashMap<u64, Vec<WorkflowJob>> = HashMap::new();
+        if let Some(head) = head_jobs {
+            for r in &listed {
+                if r.head_sha.as_deref() == Some(head.sha.as_str())
+                    && let Some(jobs) = r.check_suite_id.and_then(|s| head.by_suite.get(&s))
+                {
+                    known_jobs.insert(r.id, jobs.clone());
+                }
+            }
+        }
         let mut runs: Vec<(u64, WorkflowRun)> = listed
             .into_iter()
             .filter_map(|r| {
@@ -546,7 +485,16 @@ impl Fetcher<'_> {
             })
             .collect();
         runs.sort_by_key(|(_, r)| std::cmp::Reverse(r.created_at));
-        let wanted = runs_needing_jobs(&runs, default_branch);
+        let mut wanted = runs_needing_jobs(&runs, default_branch);
+        wanted.retain(|id| match known_jobs.remove(id) {
+            Some(jobs) => {
+                if let Some((_, run)) = runs.iter_mut().find(|(rid, _)| rid == id) {
+                    run.jobs = Some(jobs);
+                }
+                false
+            }
+            None => true,
+        });
         let jobs: Vec<(u64, Option<Vec<WorkflowJob>>)> = stream::iter(wanted)
             .map(|id| async move {
                 let jobs = match self.session.workflow_run_jobs(full, id).await {
@@ -597,16 +545,17 @@ impl Fetcher<'_> {
         let checks = self
             .session
             .get_json::<CheckRuns>(&format!(
-                "/repos/{full}/commits/{}/check-runs",
+                "/repos/{full}/commits/{}/check-runs?per_page=100",
                 enc(&branch)
             ))
             .await;
-        let (default_branch_checks, head_from_checks) = match checks {
+        let (default_branch_checks, head_from_checks, head_jobs) = match checks {
             Ok(c) => {
                 let sha = c.head_sha();
-                (Some(c.into_runs()), sha)
+                let jobs = c.head_jobs();
+                (Some(c.into_runs()), sha, jobs)
             }
-            Err(GhError::NotFound(_)) => (None, None),
+            Err(GhError::NotFound(_)) => (None, None, None),
             Err(e) => return Err(e),
         };
         #[derive(Deserialize)]
@@ -649,14 +598,42 @@ impl Fetcher<'_> {
             format!("/repos/{full}/tags"),
             format!("/repos/{full}/releases"),
         );
-        let tags = self.session.get_all::<serde_json::Value>(&tags_path, 100);
-        let releases = self
-            .session
-            .get_all::<serde_json::Value>(&releases_path, 30);
-        let runs = self.workflow_runs(&full, &branch);
-        let (files, tags, releases, workflow_runs) = futures::join!(files, tags, releases, runs);
+        let tags_and_releases = async {
+            let tags = self
+                .session
+                .get_all::<serde_json::Value>(&tags_path, 100)
+                .await?;
+            // A published release always has its tag (GitHub turns a release whose tag is
+            // deleted back into a draft), so a repository without tags has none to read.
+            let releases = if tags.is_empty() {
+                Vec::new()
+            } else {
+                self.session
+                    .get_all::<serde_json::Value>(&releases_path, 30)
+                    .await?
+            };
+            Ok::<_, GhError>((tags, releases))
+        };
+        let runs = self.workflow_runs(&full, &branch, head_jobs.as_ref());
+        let owned = async {
+            match attribution {
+                RepoAttribution::Owned => Some(self.owned_history(&full, &head.sha).await),
+                _ => None,
+            }
+        };
+        let (files, tags_and_releases, workflow_runs, owned_history) =
+            futures::join!(files, tags_and_releases, runs, owned);
         let (files, skipped) = files?;
-        let tags = tags?
+        let (tags, releases) = tags_and_releases?;
+        let origin = template_origin(
+            repo.template_repository.is_some(),
+            &files,
+            owned_history
+                .as_ref()
+                .and_then(|h| h.first_commit.as_ref())
+                .map(|c| c.message.as_str()),
+        );
+        let tags = tags
             .iter()
             .filter_map(|t| {
                 Some(Tag {
@@ -670,7 +647,7 @@ impl Fetcher<'_> {
                 })
             })
             .collect();
-        let releases = releases?
+        let releases = releases
             .iter()
             .filter_map(|r| {
                 let s = |k: &str| r.get(k).and_then(|x| x.as_str()).map(str::to_string);
@@ -712,8 +689,9 @@ impl Fetcher<'_> {
                 private: false,
                 fork: repo.fork,
                 parent: repo.parent.map(|p| p.full_name),
-                from_template: repo.template_repository.is_some(),
+                from_template: origin.is_some(),
                 template: repo.template_repository.map(|t| t.full_name),
+                template_origin: origin,
                 default_branch: branch,
             },
             snapshot: RepoSnapshot {
@@ -732,6 +710,7 @@ impl Fetcher<'_> {
             },
             attribution,
             linked: true,
+            owned_history,
         }))
     }
 
@@ -840,10 +819,53 @@ struct CachedFiles {
 #[derive(Deserialize)]
 struct CheckRuns {
     #[serde(default)]
+    total_count: Option<u64>,
+    #[serde(default)]
     check_runs: Vec<serde_json::Value>,
 }
 
+/// The completed check runs of the default branch's head, by check suite: an Actions run's
+/// jobs, when the run is at that commit.
+struct HeadJobs {
+    sha: String,
+    by_suite: HashMap<u64, Vec<WorkflowJob>>,
+}
+
 impl CheckRuns {
+    /// `None` when the page does not hold every check run of the commit: a suite's jobs
+    /// could be missing from it.
+    fn head_jobs(&self) -> Option<HeadJobs> {
+        if self
+            .total_count
+            .is_none_or(|t| t > self.check_runs.len() as u64)
+        {
+            return None;
+        }
+        let mut by_suite: HashMap<u64, Vec<WorkflowJob>> = HashMap::new();
+        for c in &self.check_runs {
+            let s = |k: &str| c.get(k).and_then(|x| x.as_str()).map(str::to_string);
+            let Some(suite) = c
+                .get("check_suite")
+                .and_then(|x| x.get("id"))
+                .and_then(|x| x.as_u64())
+            else {
+                continue;
+            };
+            if s("status").as_deref() != Some("completed") {
+                continue;
+            }
+            by_suite.entry(suite).or_default().push(WorkflowJob {
+                name: s("name").unwrap_or_default(),
+                conclusion: s("conclusion"),
+                html_url: s("html_url"),
+            });
+        }
+        Some(HeadJobs {
+            sha: self.head_sha()?,
+            by_suite,
+        })
+    }
+
     fn head_sha(&self) -> Option<String> {
         self.check_runs
             .iter()
@@ -1095,6 +1117,44 @@ mod tests {
             serde_json::json!({"total_count": 1, "incomplete_results": true, "items": [item]})
         ));
         assert!(!page(serde_json::json!({"items": []})));
+    }
+
+    #[test]
+    fn the_heads_check_runs_are_the_jobs_of_its_runs_by_check_suite() {
+        let sha = "a".repeat(40);
+        let run = |name: &str, suite: u64, conclusion: &str| {
+            serde_json::json!({"name": name, "head_sha": sha, "status": "completed",
+                "conclusion": conclusion, "html_url": format!("https://github.com/o/r/runs/{suite}"),
+                "check_suite": {"id": suite}})
+        };
+        let checks: CheckRuns = serde_json::from_value(serde_json::json!({
+            "total_count": 3,
+            "check_runs": [run("test (3.11)", 7, "success"), run("test (3.12)", 7, "failure"), run("lint", 8, "success")],
+        }))
+        .unwrap();
+        let jobs = checks.head_jobs().expect("a complete page");
+        assert_eq!(jobs.sha, sha);
+        let of = |suite: u64| -> Vec<(String, Option<String>)> {
+            jobs.by_suite[&suite]
+                .iter()
+                .map(|j| (j.name.clone(), j.conclusion.clone()))
+                .collect()
+        };
+        assert_eq!(
+            of(7),
+            vec![
+                ("test (3.11)".to_string(), Some("success".to_string())),
+                ("test (3.12)".to_string(), Some("failure".to_string()))
+            ]
+        );
+        assert_eq!(of(8).len(), 1);
+        // A page that does not hold every check run could miss a suite's jobs.
+        let cut: CheckRuns = serde_json::from_value(serde_json::json!({
+            "total_count": 140,
+            "check_runs": [run("lint", 8, "success")],
+        }))
+        .unwrap();
+        assert!(cut.head_jobs().is_none());
     }
 
     #[test]

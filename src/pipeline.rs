@@ -4,7 +4,7 @@
 
 mod forget;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -17,10 +17,10 @@ use crate::analyze::practices::{PracticeTable, RepoOutcome, analyze_repo_guarded
 use crate::analyze::review::analyze_pull_request;
 use crate::cli_error::CliError;
 use crate::config::Settings;
-use crate::fetch::{Fetcher, Portfolio};
+use crate::fetch::{FetchedRepo, Fetcher, OWNED_ATTRIBUTION_REQUESTS, Portfolio};
 use crate::github::{GhError, GitHub, Session};
 use crate::jobs::Trigger;
-use crate::model::{Attribution, OutputFormat, RepoAttribution, Report, Source};
+use crate::model::{Attribution, OutputFormat, PracticeFinding, RepoAttribution, Report, Source};
 use crate::publish::Publisher;
 use crate::render::comment::CommentContext;
 use crate::repo_config::{Permission, RepoConfig};
@@ -44,7 +44,7 @@ pub fn assemble(
     candidate: &str,
     portfolio: &Portfolio,
     parsed: &ParsedSubmission,
-    authored_practices: &HashSet<(String, String)>,
+    attributions: &PracticeAttributions,
     api_requests: u64,
 ) -> Report {
     let (table, rubric, web_url) = (analysis.table, analysis.rubric, analysis.web_url);
@@ -117,10 +117,10 @@ pub fn assemble(
         let sha = repo.snapshot.commit.clone().unwrap_or_default();
         for f in &mut findings {
             f.repository = Some(repo.meta.full_name.clone());
-            if authored_practices
-                .contains(&(repo.meta.full_name.to_ascii_lowercase(), f.id.clone()))
+            if let Some(a) =
+                attributions.get(&(repo.meta.full_name.to_ascii_lowercase(), f.id.clone()))
             {
-                f.attribution = Some(Attribution::Authored);
+                f.attribution = Some(*a);
             }
             for e in &mut f.evidence {
                 if e.url.is_none()
@@ -167,21 +167,24 @@ pub fn assemble(
     report
 }
 
-/// Which practices the candidate's own commits added for the repositories that are
-/// not simply theirs: in an owned repository every practice is already `owned`. Reading
-/// history is best effort: when it fails the practices stay `project`, which credits less,
-/// never more.
-pub async fn authored_practices(
+/// Practice attributions decided line by line, keyed by (lower-case `owner/name`, practice
+/// id); a practice missing here keeps its repository's attribution.
+pub type PracticeAttributions = HashMap<(String, String), Attribution>;
+
+/// Who added each practice, from the repositories' history. In a project the candidate
+/// contributed to (or a fork), a practice is `authored` where their commits added its line. In
+/// a repository they own, it is `authored`, `template` or `project` line by line
+/// ([`crate::attribution::owned_attributions`]), and stays `owned` where that could not be
+/// determined. Reading history is best effort: when it fails the practices keep their
+/// repository's attribution.
+pub async fn practice_attributions(
     fetcher: &Fetcher<'_>,
     portfolio: &Portfolio,
     table: &PracticeTable,
-) -> Result<HashSet<(String, String)>, GhError> {
-    let mut out = HashSet::new();
+) -> Result<PracticeAttributions, GhError> {
+    let mut out = HashMap::new();
     for repo in &portfolio.repositories {
-        if !matches!(
-            repo.attribution,
-            RepoAttribution::Contributed | RepoAttribution::Fork
-        ) {
+        if repo.attribution == RepoAttribution::Unrelated {
             continue;
         }
         // Analysis is CPU work on untrusted files: off the async threads that answer webhooks.
@@ -193,30 +196,102 @@ pub async fn authored_practices(
             // The warning is given once, by the report's own analysis of this repository.
             Ok(RepoOutcome::OverLimits { .. }) | Err(_) => continue,
         };
-        let lines = crate::attribution::evidence_lines(&findings, &repo.snapshot);
-        if lines.is_empty() {
-            continue;
-        }
-        let paths =
-            crate::attribution::paths_to_check(&lines, crate::attribution::MAX_FILES_PER_REPO);
-        let commits = match fetcher
-            .candidate_commits(&repo.meta.full_name, &paths)
-            .await
-        {
-            Ok(c) => c,
+        let key = repo.meta.full_name.to_ascii_lowercase();
+        let found = if repo.attribution == RepoAttribution::Owned {
+            owned_attributions(fetcher, repo, &findings).await
+        } else {
+            contributed_attributions(fetcher, repo, &findings).await
+        };
+        let found = match found {
+            Ok(found) => found,
             Err(e) if e.is_transient() || matches!(e, GhError::RateLimited(_)) => return Err(e),
             Err(e) => {
-                warn!(repo = %repo.meta.full_name, error = %e, "commit history unreadable; practices stay `project`");
+                warn!(repo = %repo.meta.full_name, error = %e, "commit history unreadable; practices keep the repository's attribution");
                 continue;
             }
         };
-        let key = repo.meta.full_name.to_ascii_lowercase();
-        for id in crate::attribution::authored_practices(&lines, &commits, repo.meta.from_template)
-        {
-            out.insert((key.clone(), id));
+        for (id, a) in found {
+            out.insert((key.clone(), id), a);
         }
     }
     Ok(out)
+}
+
+/// The practices whose line one of the candidate's commits added, in someone else's
+/// repository or a fork.
+async fn contributed_attributions(
+    fetcher: &Fetcher<'_>,
+    repo: &FetchedRepo,
+    findings: &[PracticeFinding],
+) -> Result<BTreeMap<String, Attribution>, GhError> {
+    let lines = crate::attribution::evidence_lines(findings, &repo.snapshot);
+    if lines.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let paths = crate::attribution::paths_to_check(&lines, crate::attribution::MAX_FILES_PER_REPO);
+    let commits = fetcher
+        .candidate_commits(&repo.meta.full_name, &paths)
+        .await?;
+    Ok(
+        crate::attribution::authored_practices(&lines, &commits, repo.meta.from_template)
+            .into_iter()
+            .map(|id| (id, Attribution::Authored))
+            .collect(),
+    )
+}
+
+/// Line by line in a repository the candidate owns. With the candidate as its only human
+/// author, the contributors listing already says whose the lines are; only a template's first
+/// commit is read (one request), to set apart what came with it. With other authors, at most
+/// [`OWNED_ATTRIBUTION_REQUESTS`] requests in all (the first commit's lookup included) read
+/// the candidate's commits to the files with most evidence.
+async fn owned_attributions(
+    fetcher: &Fetcher<'_>,
+    repo: &FetchedRepo,
+    findings: &[PracticeFinding],
+) -> Result<BTreeMap<String, Attribution>, GhError> {
+    let Some(history) = &repo.owned_history else {
+        return Ok(BTreeMap::new());
+    };
+    let full = &repo.meta.full_name;
+    let template = repo.meta.template_origin;
+    let mut spent = history.requests;
+    let first_commit = match (&history.first_commit, template) {
+        (Some(first), Some(_)) => {
+            spent += 1;
+            Some(fetcher.first_commit_files(full, &first.sha).await?)
+        }
+        _ => None,
+    };
+    let candidate_history = if history.only_human_author == Some(false) {
+        let lines = crate::attribution::evidence_lines(findings, &repo.snapshot);
+        let left = OWNED_ATTRIBUTION_REQUESTS.saturating_sub(spent);
+        // Half of what is left lists the candidate's commits per file, the rest reads them.
+        let paths = crate::attribution::paths_to_check(&lines, (left / 2).max(1).min(left));
+        if paths.is_empty() {
+            None
+        } else {
+            Some(
+                fetcher
+                    .candidate_history(full, &paths, left - paths.len())
+                    .await?,
+            )
+        }
+    } else {
+        None
+    };
+    let facts = crate::attribution::OwnedFacts {
+        template,
+        template_known: template.is_some() || history.first_commit.is_some(),
+        only_human_author: history.only_human_author,
+        first_commit: first_commit.as_ref(),
+        history: candidate_history.as_ref(),
+    };
+    Ok(crate::attribution::owned_attributions(
+        findings,
+        &repo.snapshot,
+        &facts,
+    ))
 }
 
 /// An upper estimate of the requests an evaluation makes, so that it waits for the rate
@@ -224,7 +299,9 @@ pub async fn authored_practices(
 /// (the pull request, files, reviews, comments, commits, check runs), per repository 8 (the
 /// repository of every pull request is read too; metadata, head, check runs, tarball, tags,
 /// releases, and reading the candidate's commits for attribution) plus the workflow runs
-/// listing and at most [`crate::fetch::MAX_JOB_REQUESTS`] job listings, and 8 for the issue,
+/// listing and at most [`crate::fetch::MAX_JOB_REQUESTS`] job listings, and, for a
+/// repository the candidate owns, the contributors listing and at most
+/// [`OWNED_ATTRIBUTION_REQUESTS`] more to attribute its lines; and 8 for the issue,
 /// configuration, searches and publishing.
 pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
     let mut repos: HashSet<String> = parsed
@@ -238,7 +315,8 @@ pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
             .iter()
             .map(|p| p.repo.full_name().to_ascii_lowercase()),
     );
-    let per_repo = 8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64;
+    let per_repo =
+        8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64 + 1 + OWNED_ATTRIBUTION_REQUESTS as u64;
     6 * parsed.pull_requests.len() as u64 + per_repo * repos.len() as u64 + 8
 }
 
@@ -672,7 +750,7 @@ impl Pipeline {
             .portfolio(&parsed.pull_requests, &parsed.repositories)
             .await
             .map_err(gh_to_job)?;
-        let authored = authored_practices(&fetcher, &portfolio, &table)
+        let authored = practice_attributions(&fetcher, &portfolio, &table)
             .await
             .map_err(gh_to_job)?;
         // Analysis and rendering are CPU work (a large portfolio takes a while); off the async
@@ -942,7 +1020,7 @@ pub async fn evaluate_cli(
     let rubric = Rubric::builtin()
         .map_err(|e| CliError::Failure(anyhow::anyhow!("built-in rubric: {e}")))?;
     let table = PracticeTable::builtin();
-    let authored = authored_practices(&fetcher, &portfolio, &table)
+    let authored = practice_attributions(&fetcher, &portfolio, &table)
         .await
         .map_err(|e| CliError::Failure(anyhow::Error::new(e).context("reading commit history")))?;
     let analysis = Analysis {
@@ -987,7 +1065,8 @@ mod tests {
             repositories: vec![repo("a"), repo("b")],
             ..ParsedSubmission::default()
         };
-        let per_repo = 8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64;
+        let per_repo =
+            8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64 + 1 + OWNED_ATTRIBUTION_REQUESTS as u64;
         assert_eq!(request_estimate(&parsed), 2 * per_repo + 8);
     }
 

@@ -18,6 +18,8 @@
 //! | `repository` | `GET /repos/{r}` | Metadata: read |
 //! | `commit` | `GET /repos/{r}/commits/{ref}` | Contents: read |
 //! | `commits_by` | `GET /repos/{r}/commits?path=&author=` | Contents: read |
+//! | `commit_at` | `GET /repos/{r}/commits?sha=&per_page=1&page=` | Contents: read |
+//! | `contributors` | `GET /repos/{r}/contributors?anon=1` | Metadata: read |
 //! | `check_runs` | `GET /repos/{r}/commits/{ref}/check-runs` | Checks: read |
 //! | `workflow_runs` | `GET /repos/{r}/actions/runs?status=completed` | none for public repositories (Actions: read for private ones) |
 //! | `workflow_run_jobs` | `GET /repos/{r}/actions/runs/{id}/jobs` | none for public repositories (Actions: read for private ones) |
@@ -39,10 +41,10 @@
 use serde_json::json;
 
 use super::types::{
-    App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, FileContents, HookDelivery,
-    InstallationToken, Issue, IssueComment, ManifestConversion, PullCommit, PullFile, PullRequest,
-    Release, Repository, Review, ReviewComment, SearchResults, Tag, WorkflowJobItem, WorkflowJobs,
-    WorkflowRunItem, WorkflowRuns,
+    App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, ContributorItem, FileContents,
+    HookDelivery, InstallationToken, Issue, IssueComment, ListedCommit, ManifestConversion,
+    PullCommit, PullFile, PullRequest, Release, Repository, Review, ReviewComment, SearchResults,
+    Tag, WorkflowJobItem, WorkflowJobs, WorkflowRunItem, WorkflowRuns,
 };
 use super::web::{query_value, repo, segment, segments};
 use super::{Counters, GhError, GitHub, Session, session::decode};
@@ -205,6 +207,36 @@ impl Session {
             "{}/commits?{filter}author={}&per_page={per_page}",
             repo_path(full),
             query_value(author)
+        ))
+        .await
+    }
+
+    /// The commit at `position` (1 = newest) in the history from `git_ref`: one commit per
+    /// page, so that the last position, the history's length, is its first commit. `None`
+    /// past the end.
+    pub async fn commit_at(
+        &self,
+        full: &str,
+        git_ref: &str,
+        position: u64,
+    ) -> Result<Option<ListedCommit>, GhError> {
+        let page: Vec<ListedCommit> = self
+            .get_json(&format!(
+                "{}/commits?sha={}&per_page=1&page={position}",
+                repo_path(full),
+                query_value(git_ref)
+            ))
+            .await?;
+        Ok(page.into_iter().next())
+    }
+
+    /// Who wrote the repository's default branch, e-mail authors with no account included
+    /// (`anon=1`): the first page of 100 only, which is enough to tell whether one person
+    /// wrote it. Conditional like every cached GET.
+    pub async fn contributors(&self, full: &str) -> Result<Vec<ContributorItem>, GhError> {
+        self.get_json(&format!(
+            "{}/contributors?anon=1&per_page=100",
+            repo_path(full)
         ))
         .await
     }

@@ -230,6 +230,30 @@ pub struct CommitSummary {
     pub sha: String,
 }
 
+/// A commit in a repository's list, with its message and how many parents it has: enough to
+/// recognise the repository's first commit and what made it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ListedCommit {
+    pub sha: String,
+    #[serde(default)]
+    pub parents: Vec<IgnoredAny>,
+    #[serde(default)]
+    pub commit: Option<GitCommit>,
+}
+
+/// One entry of `GET /repos/{r}/contributors?anon=1`: an account (`User`, `Bot`), or an author
+/// e-mail linked to no account (`Anonymous`, without a login).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ContributorItem {
+    #[serde(default)]
+    pub login: Option<String>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+    /// Commits on the default branch.
+    #[serde(default)]
+    pub contributions: u64,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CommitFile {
     #[serde(default)]
@@ -409,6 +433,11 @@ pub struct WorkflowRunItem {
     pub html_url: Option<String>,
     #[serde(default)]
     pub created_at: Option<String>,
+    #[serde(default)]
+    pub head_sha: Option<String>,
+    /// The check suite the run's jobs are reported in, as check runs of `head_sha`.
+    #[serde(default)]
+    pub check_suite_id: Option<u64>,
 }
 
 /// One page of `GET /repos/{r}/actions/runs/{id}/jobs`.

@@ -16,6 +16,7 @@ mod forget;
 mod github_client;
 mod labels;
 mod logs;
+mod owned_lines;
 mod privacy;
 mod reconcile;
 mod replicas;

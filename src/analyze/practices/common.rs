@@ -77,6 +77,87 @@ pub fn action_specs(def: &PracticeDef) -> Vec<ActionSpec> {
     def.actions.iter().map(|a| a.spec()).collect()
 }
 
+/// The names a Python project runs itself by: its distribution name, its console scripts and
+/// the packages they live in (`python -m mylinter` is normalised to `mylinter`), with `-`
+/// and `_` alike. Read from `[project]` of pyproject.toml.
+fn own_names(project: &Node) -> Vec<String> {
+    let norm = |s: &str| s.trim().to_ascii_lowercase().replace('_', "-");
+    let mut names: Vec<String> = project
+        .get("name")
+        .and_then(Node::as_str)
+        .map(norm)
+        .into_iter()
+        .collect();
+    for (k, v) in project
+        .get("scripts")
+        .map(Node::entries)
+        .unwrap_or_default()
+    {
+        names.extend(k.as_str().map(norm));
+        // `mylinter.cli:main`: the top package.
+        if let Some(target) = v.as_str()
+            && let Some(package) = target.split([':', '.']).next()
+        {
+            names.push(norm(package));
+        }
+    }
+    names.retain(|n| !n.is_empty());
+    names
+}
+
+/// Whether the project's own description, keywords or classifiers use one of `words` (whole
+/// words or phrases, any case).
+fn describes_itself(project: &Node, words: &[String]) -> bool {
+    let mut text: Vec<&str> = project
+        .get("description")
+        .map(Node::strings)
+        .unwrap_or_default();
+    for key in ["keywords", "classifiers"] {
+        text.extend(project.get(key).map(Node::strings).unwrap_or_default());
+    }
+    let tokens = |s: &str| -> Vec<String> {
+        s.to_ascii_lowercase()
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    text.iter().any(|t| {
+        let have = tokens(t);
+        words.iter().any(|w| {
+            let want = tokens(w);
+            !want.is_empty() && have.windows(want.len()).any(|win| win == want.as_slice())
+        })
+    })
+}
+
+/// A tool's run on its own code: a command CI reaches (directly or through a task runner)
+/// that runs the project itself on some path, when the project's metadata says it is the kind
+/// of tool `def` names in `self_run_words`. A linter linting itself is a linter in CI, whether
+/// or not the table lists it.
+pub fn self_run_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+    if def.self_run_words.is_empty() {
+        return Vec::new();
+    }
+    let Some(project) = f.pyproject().and_then(|p| p.get("project")) else {
+        return Vec::new();
+    };
+    if !describes_itself(project, &def.self_run_words) {
+        return Vec::new();
+    }
+    let names = own_names(project);
+    f.ci.iter()
+        .filter(|c| {
+            c.argv
+                .first()
+                .is_some_and(|t| names.contains(&t.replace('_', "-")))
+                // `mylinter --version` is a smoke test, not a run on the code.
+                && !super::shell::positionals(&c.argv).is_empty()
+        })
+        .map(cmd_ev)
+        .collect()
+}
+
 /// Commands CI runs, actions CI uses and pre-commit hooks that the table names for `def`.
 pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     let cmds = command_specs(def);
@@ -85,6 +166,7 @@ pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     out.extend(f.uses_matching(&acts).map(uses_ev));
     out.extend(hook_evidence(f, def));
     out.extend(plugin_evidence(f, def));
+    out.extend(self_run_evidence(f, def));
     out
 }
 

@@ -162,6 +162,10 @@ pub struct PracticeDef {
     pub secret_flags: Vec<String>,
     #[serde(default)]
     pub secret_env: Vec<String>,
+    /// Words by which a project's own metadata says it is this kind of tool (a linter): its
+    /// run on its own code then counts, as any listed tool's would.
+    #[serde(default)]
+    pub self_run_words: Vec<String>,
 }
 
 /// An org's additions for one practice (SPEC §6 `practices:`). Only lists that extend what

@@ -1073,3 +1073,56 @@ fn invoke_tasks_called_by_ci_are_followed() {
     // A task CI never calls does not run in CI.
     assert_eq!(finding(&s, "type_check").status, PracticeStatus::Absent);
 }
+
+/// A linter project linting itself: its own tool, which no table lists, run on its code
+/// through a tox env that CI calls, counts for `lint`; running an app that is not a linter,
+/// a version smoke test, or an env CI never calls does not.
+#[test]
+fn a_linter_linting_itself_counts() {
+    let pyproject = |description: &str| {
+        format!(
+            "[project]\nname = \"my-linter\"\ndescription = \"{description}\"\nkeywords = [\"python\"]\n[project.scripts]\nmylint = \"my_linter.cli:main\"\n"
+        )
+    };
+    let tox = |cmd: &str| {
+        format!(
+            "[tox]\nenvlist = py,lint\n[testenv]\ncommands = pytest\n[testenv:lint]\ncommands = {cmd}\n"
+        )
+    };
+    let ci = wf("tox -e lint");
+    let linter = pyproject("A fast linter for Python");
+    let with = |meta: &str, tox: &str, ci: &str| {
+        status(
+            &[
+                ("pyproject.toml", meta),
+                ("tox.ini", tox),
+                (".github/workflows/ci.yml", ci),
+            ],
+            "lint",
+        )
+    };
+    assert_eq!(with(&linter, &tox("python -m my_linter src"), &ci), P);
+    assert_eq!(with(&linter, &tox("mylint src tests"), &ci), P);
+    // Directly in a workflow step, too.
+    assert_eq!(with(&linter, &tox("pytest"), &wf("mylint .")), P);
+    let evidence = finding(
+        &snap(&[
+            ("pyproject.toml", &linter),
+            ("tox.ini", &tox("python -m my_linter src")),
+            (".github/workflows/ci.yml", &ci),
+        ]),
+        "lint",
+    )
+    .evidence;
+    assert_eq!(evidence[0].path.as_deref(), Some("tox.ini"));
+    assert_eq!(evidence[0].line, Some(6));
+    // Near misses.
+    let app = pyproject("A command-line app for notes");
+    assert_eq!(with(&app, &tox("python -m my_linter src"), &ci), A);
+    assert_eq!(with(&linter, &tox("mylint --version"), &ci), A);
+    assert_eq!(
+        with(&linter, &tox("python -m my_linter src"), &wf("tox -e py")),
+        A
+    );
+    assert_eq!(with(&linter, &tox("python -m other_tool src"), &ci), A);
+}

@@ -98,6 +98,18 @@ fn status_words(f: &PracticeFinding) -> &'static str {
     }
 }
 
+/// Who put the practice there, in words (SPEC §2's attribution of a practice).
+fn who_added(a: Option<Attribution>) -> &'static str {
+    match a {
+        Some(Attribution::Authored) => "added by the candidate",
+        Some(Attribution::Template) => "came with the template",
+        Some(Attribution::Project) => "added by another maintainer",
+        Some(Attribution::Owned) => "in a repository the candidate owns",
+        Some(a @ (Attribution::Reviewed | Attribution::Unrelated)) => a.as_str(),
+        None => "unattributed",
+    }
+}
+
 fn entries_for<'a>(report: &'a Report, id: &str) -> Vec<&'a PracticeFinding> {
     let per_repo: Vec<&PracticeFinding> = report
         .practices_by_repository
@@ -151,8 +163,8 @@ fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, c
             let mut line = format!(
                 "- {} ({}{}): {}",
                 repo_label(f),
-                f.attribution.map_or("unattributed", Attribution::as_str),
-                if credited { "" } else { ", context only" },
+                who_added(f.attribution),
+                if credited { "" } else { "; context only" },
                 status_words(f)
             );
             if !credited && !limits.context_evidence {

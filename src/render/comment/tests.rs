@@ -109,3 +109,58 @@ fn the_answer_to_forget_names_the_candidate_without_a_ping_and_is_not_the_eviden
     assert!(!scanned.contains("@mallory"), "{without}");
     assert!(!without.contains("</details>"), "{without}");
 }
+
+/// Each practice's entry says who put it there: the candidate, the template, another
+/// maintainer, or (where no line could be attributed) a repository the candidate owns.
+#[test]
+fn practice_entries_say_who_added_the_practice() {
+    use crate::model::{
+        Attribution, Criterion, CriterionResult, Evidence, Level, PracticeFinding, PracticeStatus,
+    };
+    let entry = |id: &str, repo: &str, a: Attribution| {
+        let mut f = PracticeFinding::new(id, PracticeStatus::Present);
+        f.attribution = Some(a);
+        f.repository = Some(repo.into());
+        f.evidence.push(Evidence {
+            url: Some(format!("https://github.com/{repo}/blob/abc/ci.yml#L3")),
+            path: Some("ci.yml".into()),
+            line: Some(3),
+            detail: "ruff check .".into(),
+        });
+        f
+    };
+    let report = crate::model::Report {
+        folio_version: "0.1.0".into(),
+        candidate: Some("octocat".into()),
+        sources: Vec::new(),
+        practices: Vec::new(),
+        pull_requests: Vec::new(),
+        reviews: Vec::new(),
+        review_comments: Vec::new(),
+        criteria: vec![CriterionResult {
+            id: Criterion::StaticChecks,
+            level: Level::Some,
+            because: "some because: a linter.".into(),
+            evidence_count: 2,
+        }],
+        warnings: Vec::new(),
+        api_requests: 3,
+        rubric_version: "test".into(),
+        practices_by_repository: vec![
+            entry("lint", "octocat/a", Attribution::Authored),
+            entry("lint", "octocat/b", Attribution::Template),
+            entry("lint", "octocat/c", Attribution::Project),
+            entry("lint", "octocat/d", Attribution::Owned),
+        ],
+        releases: Vec::new(),
+    };
+    let body = comment(&report, &ctx());
+    for line in [
+        "- octocat/a (added by the candidate): found",
+        "- octocat/b (came with the template; context only): found",
+        "- octocat/c (added by another maintainer; context only): found",
+        "- octocat/d (in a repository the candidate owns): found",
+    ] {
+        assert!(body.contains(line), "{line} missing from:\n{body}");
+    }
+}

@@ -524,10 +524,27 @@ impl RepoBuilder {
             let mut world = lock(&self.world);
             let id = world.next_id();
             let created_at = world.tick();
+            let check_suite_id = world.next_id();
             let job_ids: Vec<u64> = jobs.iter().map(|_| world.next_id()).collect();
             if let Some(repo) = world.repo_mut(&self.full_name) {
                 let head_sha = repo.branches.get(branch).cloned().unwrap_or_default();
                 let failed = jobs.iter().any(|(_, c)| *c != "success" && *c != "skipped");
+                // As on GitHub, each job is also a check run of the commit (same id), in the
+                // run's check suite.
+                if !head_sha.is_empty() {
+                    for (jid, (name, conclusion)) in job_ids.iter().zip(jobs) {
+                        repo.check_runs.push(CheckRun {
+                            id: *jid,
+                            head_sha: head_sha.clone(),
+                            name: name.to_string(),
+                            status: "completed".to_string(),
+                            conclusion: Some(conclusion.to_string()),
+                            app_slug: "github-actions".to_string(),
+                            completed_at: created_at + 60,
+                            check_suite_id: Some(check_suite_id),
+                        });
+                    }
+                }
                 repo.workflow_runs.push(super::state::WorkflowRun {
                     id,
                     path: path.to_string(),
@@ -537,6 +554,7 @@ impl RepoBuilder {
                     status: "completed".to_string(),
                     conclusion: Some(if failed { "failure" } else { "success" }.to_string()),
                     created_at,
+                    check_suite_id,
                     jobs: job_ids
                         .into_iter()
                         .zip(jobs)
@@ -599,6 +617,7 @@ pub(crate) fn add_check_run(
             conclusion: Some(conclusion.to_string()),
             app_slug: "github-actions".to_string(),
             completed_at,
+            check_suite_id: None,
         });
     }
 }

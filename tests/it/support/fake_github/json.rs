@@ -52,6 +52,7 @@ const FIXTURES: &[(&str, &str)] = &[
     rest_fixture!("get-repos_owner_repo_actions_runs.200"),
     rest_fixture!("get-repos_owner_repo_actions_runs_run_id_jobs.200"),
     rest_fixture!("get-repos_owner_repo_collaborators_username_permission.200"),
+    rest_fixture!("get-repos_owner_repo_contributors.200"),
     rest_fixture!("get-search_issues.200"),
     rest_fixture!("get-users_username.200"),
     rest_fixture!("get-rate_limit.200"),
@@ -1152,6 +1153,7 @@ pub fn workflow_run(r: &Repo, run: &WorkflowRun) -> Value {
     m.insert("event".into(), json!(run.event));
     m.insert("head_branch".into(), json!(run.head_branch));
     m.insert("head_sha".into(), json!(run.head_sha));
+    m.insert("check_suite_id".into(), json!(run.check_suite_id));
     m.insert("status".into(), json!(run.status));
     m.insert("conclusion".into(), json!(run.conclusion));
     m.insert("created_at".into(), json!(rfc3339(run.created_at)));
@@ -1260,8 +1262,30 @@ pub fn check_run(world: &World, r: &Repo, c: &CheckRun) -> Value {
     );
     m.insert("started_at".into(), json!(rfc3339(started)));
     m.insert("completed_at".into(), json!(rfc3339(c.completed_at)));
+    if let Some(suite) = c.check_suite_id {
+        m.insert("check_suite".into(), json!({"id": suite}));
+    }
     m.insert("app".into(), app);
     m.insert("pull_requests".into(), json!([]));
+    v
+}
+
+/// One entry of the contributors listing: an account with its commit count, or, with
+/// `anon=1`, an author e-mail that no account claims.
+pub fn contributor(world: &World, login: Option<&str>, email: &str, name: &str, n: u64) -> Value {
+    let mut v = template("get-repos_owner_repo_contributors.200");
+    match login {
+        Some(login) => {
+            let user = simple_user(world, login);
+            if let (Value::Object(m), Value::Object(u)) = (&mut v, user) {
+                m.extend(u);
+            }
+        }
+        None => {
+            v = json!({"type": "Anonymous", "email": email, "name": name});
+        }
+    }
+    obj(&mut v).insert("contributions".into(), json!(n));
     v
 }
 

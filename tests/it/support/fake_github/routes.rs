@@ -380,6 +380,7 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
         ("GET", []) => Reply::ok(json::repo(w, repo)),
         ("GET", ["pulls", n, sub @ ..]) => pulls(w, ctx, repo, n, sub, &link_url),
         ("GET", ["commits"]) => list_commits(w, ctx, repo, &link_url),
+        ("GET", ["contributors"]) => contributors(w, ctx, repo, &link_url),
         ("GET", ["commits", reference]) => {
             match repo.resolve(reference).and_then(|s| repo.commit(&s)) {
                 Some(c) => Reply::ok(json::commit(w, repo, c, true)),
@@ -683,6 +684,41 @@ fn list_commits(w: &World, ctx: &Ctx<'_>, repo: &Repo, link_url: &str) -> Reply 
         })
         .filter(|c| since.is_none_or(|s| c.date >= s) && until.is_none_or(|u| c.date <= u))
         .map(|c| json::commit(w, repo, c, false))
+        .collect();
+    paged_array(items, ctx.query, link_url)
+}
+
+/// GitHub's contributors listing: the default branch's authors by commit count, most first;
+/// with `anon=1`, e-mail authors no account claims too. An empty repository answers 204.
+fn contributors(w: &World, ctx: &Ctx<'_>, repo: &Repo, link_url: &str) -> Reply {
+    let Some(head) = repo.head_sha() else {
+        return Reply {
+            status: StatusCode::NO_CONTENT,
+            body: ReplyBody::Empty,
+            headers: Vec::new(),
+        };
+    };
+    let anon = query_value(ctx.query, "anon").is_some_and(|a| a == "1" || a == "true");
+    // (login, email, name) of an author, then their commits, in order of first appearance.
+    type Author = (Option<String>, String, String);
+    let mut counts: Vec<(Author, u64)> = Vec::new();
+    for c in repo.history(&head) {
+        if c.author_login.is_none() && !anon {
+            continue;
+        }
+        let who = match &c.author_login {
+            Some(login) => (Some(login.clone()), String::new(), String::new()),
+            None => (None, c.author_email.clone(), c.author_name.clone()),
+        };
+        match counts.iter_mut().find(|(k, _)| *k == who) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((who, 1)),
+        }
+    }
+    counts.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+    let items = counts
+        .into_iter()
+        .map(|((login, email, name), n)| json::contributor(w, login.as_deref(), &email, &name, n))
         .collect();
     paged_array(items, ctx.query, link_url)
 }

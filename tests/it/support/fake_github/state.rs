@@ -155,6 +155,8 @@ pub struct CheckRun {
     pub conclusion: Option<String>,
     pub app_slug: String,
     pub completed_at: i64,
+    /// The check suite of an Actions run's jobs; `None` for a check run added on its own.
+    pub check_suite_id: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -286,6 +288,8 @@ pub struct WorkflowRun {
     pub status: String,
     pub conclusion: Option<String>,
     pub created_at: i64,
+    /// The check suite its jobs are reported in, as check runs of `head_sha`.
+    pub check_suite_id: u64,
     /// (id, name, conclusion)
     pub jobs: Vec<(u64, String, Option<String>)>,
 }
