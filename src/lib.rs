@@ -27,6 +27,7 @@ pub(crate) mod labels;
 pub mod model;
 pub mod pipeline;
 pub(crate) mod privacy;
+pub(crate) mod private_file;
 pub mod publish;
 pub mod reconcile;
 pub mod render;

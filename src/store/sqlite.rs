@@ -48,6 +48,24 @@ enum WriteTask {
 /// Called with the locked connection, or with why there is none.
 type Work = Box<dyn FnOnce(Result<&mut rusqlite::Connection, StoreError>) + Send>;
 
+/// The file SQLite would create for `url`, if it creates one on disk: not for an in-memory
+/// database (sqlx names those `file:…`) nor for a read-only one.
+fn file_to_create(url: &str, options: &SqliteConnectOptions) -> Option<std::path::PathBuf> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let mode = url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "mode")
+        .map(|(_, v)| v.into_owned());
+    if matches!(mode.as_deref(), Some("memory" | "ro")) {
+        return None;
+    }
+    let file = options.get_filename();
+    let name = file.to_string_lossy();
+    if name.is_empty() || name == ":memory:" || name.starts_with("file:") {
+        return None;
+    }
+    Some(file.to_path_buf())
+}
+
 impl SqliteStore {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
@@ -66,6 +84,12 @@ impl SqliteStore {
             // Deleted rows are overwritten, not only unlinked: an erased candidate's login must
             // not linger in free pages of the database file.
             .pragma("secure_delete", "on");
+        // The database holds candidates' data: private whatever the umask (SQLite would create
+        // it 0644 less the umask; its -wal and -shm files take the database file's mode).
+        if let Some(file) = file_to_create(url, &options) {
+            crate::private_file::create_empty_if_missing(&file)
+                .map_err(|e| StoreError::Open(format!("{e:#}")))?;
+        }
         // One connection: SQLite takes one writer at a time anyway, and queueing here (in
         // order, woken as soon as the connection is free) beats several connections meeting
         // in SQLite's busy handler, which sleeps up to 100 ms between tries and made the

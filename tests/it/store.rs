@@ -843,3 +843,26 @@ async fn erasure_takes_the_deliveries_and_the_caches_read_for_that_submission_al
         assert_eq!(store.delivery_count().await.unwrap(), 0, "{name}");
     }
 }
+
+/// The database holds candidates' data: its file, and the write-ahead log beside it, are
+/// readable by the service's user alone, whatever the umask (SQLite on its own creates them
+/// 0644 less the umask).
+#[tokio::test]
+async fn the_sqlite_database_and_its_log_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("folio.db");
+    let store = folio::store::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    store
+        .ingest(vec![delivery("mode-1", Some("acme/hiring#1"))])
+        .await
+        .unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&db), 0o600);
+    let wal = dir.path().join("folio.db-wal");
+    assert!(wal.exists(), "WAL mode keeps a -wal file");
+    assert_eq!(mode(&wal), 0o600);
+}
