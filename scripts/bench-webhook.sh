@@ -87,7 +87,9 @@ PY
 start_server() {
   local db_url=$1
   port=$((20000 + RANDOM % 20000))
+  admin_port=$((port + 1))
   FOLIO_DATABASE_URL="$db_url" FOLIO_WEBHOOK_SECRET=$secret FOLIO_LISTEN=127.0.0.1:$port \
+    FOLIO_ADMIN_LISTEN=127.0.0.1:$admin_port \
     FOLIO_LOG=warn FOLIO_WORKERS=1 FOLIO_CREDENTIALS_PATH="$work/none.json" \
     FOLIO_APP_ID=1 FOLIO_PRIVATE_KEY_PATH="$work/app.pem" FOLIO_GITHUB_API_URL=http://127.0.0.1:9 \
     "$FOLIO_BIN" serve 2>>"$work/server.log" &
@@ -133,7 +135,7 @@ for backend in $backends; do
     p50=$(echo "$out" | awk '$1=="50%" {print $2}')
     p99=$(echo "$out" | awk '$1=="99%" {print $2}')
     non2xx=$(echo "$out" | awk '/Non-2xx/ {print $5}')
-    committed=$(curl -s "http://127.0.0.1:$port/metrics" \
+    committed=$(curl -s "http://127.0.0.1:$admin_port/metrics" \
       | awk '/^folio_webhook_deliveries_total.*outcome="accepted"/ {s+=$2} END {print s+0}')
     rss=$(awk '/VmHWM/ {print $2 $3}' "/proc/$server/status")
     printf '%-9s %5s %13s %9s %9s %7s %10s %10s\n' \

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The setup page in a real browser: starts `folio serve` with no app credentials, loads `/` in
-# headless Chromium, and checks the DOM the browser built: the register button, the form that
-# posts to GitHub's "new app" page with a state, and the manifest field's JSON.
-# Not part of `cargo test` (it needs Chromium); tests/setup.rs asserts the same on the HTML.
+# The setup page in a real browser: starts `folio serve` with no app credentials, reads the
+# setup token with `folio setup-token`, POSTs it to `/` as the token form does, loads the page
+# Folio answered in headless Chromium, and checks the DOM the browser built: the register
+# button, the form that posts to GitHub's "new app" page with a state, and the manifest
+# field's JSON. Not part of `cargo test` (it needs Chromium); tests/it/setup.rs asserts the
+# same on the HTML.
 #
 #   scripts/check-setup-page.sh        # installs the Debian package `chromium` if missing
 #
@@ -33,6 +35,7 @@ web="https://github.example.org"
 # No FOLIO_APP_ID, key or webhook secret: serve starts in setup mode.
 env -u FOLIO_APP_ID -u FOLIO_PRIVATE_KEY -u FOLIO_PRIVATE_KEY_PATH -u FOLIO_WEBHOOK_SECRET \
   FOLIO_DATABASE_URL="sqlite://$work/folio.db" FOLIO_LISTEN="127.0.0.1:$port" \
+  FOLIO_ADMIN_LISTEN="127.0.0.1:$((port + 1))" \
   FOLIO_CREDENTIALS_PATH="$work/folio-credentials.json" FOLIO_PUBLIC_URL="$public" \
   FOLIO_WEB_URL="$web" FOLIO_LOG=warn \
   "$bin" serve 2>"$work/server.log" &
@@ -41,12 +44,20 @@ for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
   sleep 0.1
 done
-grep -q "set up the GitHub App at $public/?token=" "$work/server.log" \
-  || { echo "serve did not print the setup link" >&2; cat "$work/server.log" >&2; exit 1; }
+grep -q "folio setup-token" "$work/server.log" \
+  || { echo "serve did not say where the setup token is" >&2; cat "$work/server.log" >&2; exit 1; }
+token=$(FOLIO_CREDENTIALS_PATH="$work/folio-credentials.json" "$bin" setup-token)
+if grep -qF "$token" "$work/server.log"; then
+  echo "the setup token is in the log" >&2; exit 1
+fi
 
+# The token goes in a POSTed form, as the page's own form sends it; a file:// copy of the answer
+# lets Chromium build the DOM from exactly what Folio served.
+curl -sf -X POST --data-urlencode "token=$token" "http://127.0.0.1:$port/" >"$work/page.html" \
+  || { echo "POST / with the setup token failed" >&2; exit 1; }
 # --no-sandbox: this may run as root in a container, where Chromium's sandbox cannot start.
 chromium --headless --no-sandbox --disable-gpu --user-data-dir="$work/profile" \
-  --dump-dom "http://127.0.0.1:$port/" >"$work/dom.html" 2>"$work/chromium.log" \
+  --dump-dom "file://$work/page.html" >"$work/dom.html" 2>"$work/chromium.log" \
   || { cat "$work/chromium.log" >&2; exit 1; }
 
 python3 - "$work/dom.html" "$public" "$web" <<'PY'

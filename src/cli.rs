@@ -21,7 +21,8 @@ Examples:
   folio scan . --format json                    # offline practice scan of a checkout
   echo '{\"body\": \"This leaks the file handle; use a with block.\"}' | folio review-signals
   folio jobs list --state dead && folio jobs retry 42
-  folio forget octocat                          # delete a candidate's data";
+  folio forget octocat                          # delete a candidate's data
+  docker exec folio folio setup-token           # the token the first-run setup page asks for";
 
 /// How `folio scan` prints: plain text for a person, or the Markdown and JSON of the other
 /// commands.
@@ -60,7 +61,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the GitHub App service: POST /webhook, /healthz, /readyz, /metrics and /.
+    /// Run the GitHub App service: POST /webhook, /healthz, /readyz and the setup page on
+    /// FOLIO_LISTEN; /metrics and the status page on FOLIO_ADMIN_LISTEN.
     #[command(
         after_help = "Example:\n  FOLIO_WEBHOOK_SECRET=... FOLIO_APP_ID=123 FOLIO_PRIVATE_KEY_PATH=app.pem folio serve"
     )]
@@ -120,6 +122,14 @@ pub enum Command {
     /// Inspect and re-queue jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
+    /// Print the one-time setup token that the first-run setup page asks for: FOLIO_SETUP_TOKEN,
+    /// or the token `folio serve` keeps beside FOLIO_CREDENTIALS_PATH until setup is done. Run it
+    /// where Folio runs, with the same settings. Exit code 2 when there is none.
+    #[command(
+        name = "setup-token",
+        after_help = "Examples:\n  folio setup-token\n  docker exec folio folio setup-token\n  kubectl exec deploy/folio -- folio setup-token"
+    )]
+    SetupToken,
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,6 +272,17 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let n = store.forget_login(&login).await.context("deleting")?;
             eprintln!("deleted {n} submission(s) of {login} with their evaluations");
             Ok(())
+        }
+        Command::SetupToken => {
+            let s = settings(config)?;
+            match crate::setup_token::lookup(&s) {
+                Ok(token) => {
+                    println!("{}", token.expose());
+                    Ok(())
+                }
+                Err(crate::setup_token::LookupError::Unreadable(e)) => Err(CliError::Failure(e)),
+                Err(e) => Err(CliError::usage(e.to_string())),
+            }
         }
         Command::Jobs(cmd) => {
             let s = settings(config)?;

@@ -121,6 +121,9 @@ pub struct OtlpSettings {
     pub service_name: String,
 }
 
+/// The shortest `FOLIO_SETUP_TOKEN` accepted.
+pub(crate) const MIN_SETUP_TOKEN_CHARS: usize = 16;
+
 /// The OpenTelemetry default collector address for OTLP/HTTP.
 const OTLP_DEFAULT_ENDPOINT: &str = "http://localhost:4318";
 
@@ -134,6 +137,8 @@ pub struct AppCredentials {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
+    /// The admin listener: `/metrics` and the status page, kept off the public webhook port.
+    pub admin_listen: SocketAddr,
     pub database_url: String,
     pub github_api_url: url::Url,
     pub web_url: url::Url,
@@ -141,6 +146,9 @@ pub struct Settings {
     /// Where the candidate's terms are published, when not on Folio's own `/privacy` page.
     pub privacy_url: Option<url::Url>,
     pub credentials_path: PathBuf,
+    /// The operator's own setup token (`FOLIO_SETUP_TOKEN`); without it one is generated and
+    /// kept beside the credentials (`setup_token::path`).
+    pub setup_token: Option<Secret>,
     pub workers: usize,
     pub log: String,
     pub log_format: LogFormat,
@@ -162,6 +170,7 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 struct FileLayer {
     listen: Option<String>,
+    admin_listen: Option<String>,
     database_url: Option<String>,
     github_api_url: Option<String>,
     web_url: Option<String>,
@@ -261,6 +270,7 @@ impl FileLayer {
             top,
             [
                 listen,
+                admin_listen,
                 database_url,
                 github_api_url,
                 web_url,
@@ -380,6 +390,20 @@ impl Settings {
             )
         })?;
 
+        let admin_text = pick("FOLIO_ADMIN_LISTEN", &layer.admin_listen)?;
+        let admin_listen: SocketAddr = admin_text.parse().map_err(|_| {
+            invalid(
+                "FOLIO_ADMIN_LISTEN",
+                format!("{admin_text:?} is not an address like 127.0.0.1:9090"),
+            )
+        })?;
+        if admin_listen == listen && listen.port() != 0 {
+            return Err(invalid(
+                "FOLIO_ADMIN_LISTEN",
+                "must differ from FOLIO_LISTEN: the admin pages stay off the public port",
+            ));
+        }
+
         let database_url = pick("FOLIO_DATABASE_URL", &layer.database_url)?;
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
@@ -415,6 +439,19 @@ impl Settings {
             .transpose()?;
         let credentials_path =
             PathBuf::from(pick("FOLIO_CREDENTIALS_PATH", &layer.credentials_path)?);
+        // From the environment only, like every secret. A short token could be guessed
+        // through the public setup page.
+        let setup_token = match env.get("FOLIO_SETUP_TOKEN") {
+            None => None,
+            Some(t) if t.trim().is_empty() => None,
+            Some(t) if t.trim().chars().count() < MIN_SETUP_TOKEN_CHARS => {
+                return Err(invalid(
+                    "FOLIO_SETUP_TOKEN",
+                    format!("must have at least {MIN_SETUP_TOKEN_CHARS} characters"),
+                ));
+            }
+            Some(t) => Some(Secret::new(t.trim())),
+        };
 
         let workers = match get("FOLIO_WORKERS") {
             Some(v) => v
@@ -550,12 +587,14 @@ impl Settings {
 
         Ok(Settings {
             listen,
+            admin_listen,
             database_url,
             github_api_url,
             web_url,
             public_url,
             privacy_url,
             credentials_path,
+            setup_token,
             workers: workers as usize,
             log,
             log_format,
@@ -583,6 +622,11 @@ impl Settings {
     /// Whether the service can take webhooks: it needs a secret to check them against.
     pub fn webhooks_enabled(&self) -> bool {
         !self.webhook_secrets.is_empty()
+    }
+
+    /// Whether the App is configured, so that setup is over (as `AppState::configured`).
+    pub(crate) fn configured(&self) -> bool {
+        self.app.is_some() && self.webhooks_enabled()
     }
 }
 
@@ -766,6 +810,35 @@ mod tests {
         assert!(err.to_string().contains("FOLIO_LISTEN"), "{err}");
         let err = Settings::load_from(None, &env(&[("FOLIO_APP_ID", "12")])).unwrap_err();
         assert!(err.to_string().contains("FOLIO_PRIVATE_KEY"), "{err}");
+    }
+
+    #[test]
+    fn admin_listener_defaults_to_loopback_and_is_set_apart() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert_eq!(s.admin_listen.to_string(), "127.0.0.1:9090");
+        let s = Settings::load_from(None, &env(&[("FOLIO_ADMIN_LISTEN", "0.0.0.0:9191")])).unwrap();
+        assert_eq!(s.admin_listen.to_string(), "0.0.0.0:9191");
+        for bad in ["nowhere", "127.0.0.1:3000"] {
+            let err = Settings::load_from(None, &env(&[("FOLIO_ADMIN_LISTEN", bad)])).unwrap_err();
+            assert!(err.to_string().contains("FOLIO_ADMIN_LISTEN"), "{err}");
+        }
+    }
+
+    #[test]
+    fn setup_token_comes_from_the_environment_and_is_long_enough() {
+        let s = Settings::load_from(None, &env(&[])).unwrap();
+        assert!(s.setup_token.is_none());
+        let s = Settings::load_from(
+            None,
+            &env(&[("FOLIO_SETUP_TOKEN", " correct-horse-battery-staple ")]),
+        )
+        .unwrap();
+        let token = s.setup_token.expect("a token");
+        assert_eq!(token.expose(), "correct-horse-battery-staple");
+        assert!(!format!("{token:?}").contains("horse"));
+        let err = Settings::load_from(None, &env(&[("FOLIO_SETUP_TOKEN", "hunter2")])).unwrap_err();
+        assert!(err.to_string().contains("FOLIO_SETUP_TOKEN"), "{err}");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
     }
 
     #[test]

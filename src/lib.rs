@@ -37,6 +37,7 @@ pub mod review_signals;
 pub mod scan;
 pub mod server;
 pub mod setup;
+pub(crate) mod setup_token;
 pub mod snapshot;
 pub mod state;
 pub mod store;

@@ -1,14 +1,19 @@
 //! The HTTP service: routes, shared state, startup and graceful shutdown.
+//!
+//! Two listeners. The public one (`FOLIO_LISTEN`) takes GitHub's webhooks and serves what
+//! strangers may see: `/healthz` and `/readyz` (the probes of Kubernetes and load balancers
+//! reach the pod there), `/privacy`, and the setup pages until the App is configured. The admin
+//! one (`FOLIO_ADMIN_LISTEN`, loopback by default) serves `/metrics` and the status page, which
+//! tell the operator about traffic and queue depth and tell nobody else anything.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::Extension;
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -40,6 +45,8 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
+/// The public listener's routes. `/metrics` and the status page are not among them: they are
+/// on [`admin_router`], and here they answer 404.
 pub fn router(state: Arc<AppState>) -> Router {
     let max_body = state.settings.webhook.max_body_bytes;
     let timeout = state.settings.webhook.request_timeout;
@@ -51,9 +58,26 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/privacy", get(privacy))
-        .route("/metrics", get(metrics_page))
-        .route("/", get(index))
+        .route(
+            "/",
+            get(crate::setup::entry)
+                .post(crate::setup::register)
+                .layer(DefaultBodyLimit::max(crate::setup::MAX_FORM_BYTES)),
+        )
         .route("/setup/callback", get(crate::setup::callback))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+/// The admin listener's routes: Prometheus metrics and the status page.
+pub fn admin_router(state: Arc<AppState>) -> Router {
+    let timeout = state.settings.webhook.request_timeout;
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .route("/", get(status_page))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             timeout,
@@ -111,20 +135,9 @@ async fn metrics_page(State(state): State<Arc<AppState>>) -> Response {
         .into_response()
 }
 
-async fn index(
-    State(state): State<Arc<AppState>>,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+/// Version, health, queue and 24-hour outcome counts: no candidate names.
+async fn status_page(State(state): State<Arc<AppState>>) -> Response {
     let version = crate::model::FOLIO_VERSION;
-    if !state.configured() {
-        let query = crate::setup::PageQuery::parse(uri.query());
-        return match crate::setup::page(&state, crate::setup::peer(peer), &headers, &query) {
-            Ok(r) => r,
-            Err(e) => e.into_response(),
-        };
-    }
     let stats = state.store.queue_stats().await.unwrap_or_default();
     let installations = state.store.installation_count().await.unwrap_or(0);
     let day_ago = state.clock.now().as_millis() - 86_400_000;
@@ -137,7 +150,7 @@ async fn index(
     let body = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>Folio</title></head><body>\
          <h1>Folio {version}</h1>\
-         <p>Health: {health}. Up for {up} s.</p>\
+         <p>Health: {health}. Up for {up} s. GitHub App: {app}.</p>\
          <table><tr><th>installations</th><td>{installations}</td></tr>\
          <tr><th>queue: pending</th><td>{p}</td></tr><tr><th>queue: running</th><td>{r}</td></tr>\
          <tr><th>queue: dead</th><td>{d}</td></tr>\
@@ -149,6 +162,11 @@ async fn index(
             "database unreachable"
         },
         up = state.started.elapsed().as_secs(),
+        app = if state.configured() {
+            "configured"
+        } else {
+            "not set up (open the public address and enter the token that <code>folio setup-token</code> prints)"
+        },
         p = stats.pending,
         r = stats.running,
         d = stats.dead,
@@ -163,9 +181,12 @@ async fn index(
 /// reconciliation of missed deliveries.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where the admin listener took its address (`FOLIO_ADMIN_LISTEN`).
+    pub admin_addr: SocketAddr,
     pub state: Arc<AppState>,
     shutdown: tokio::sync::watch::Sender<bool>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    admin_server: tokio::task::JoinHandle<anyhow::Result<()>>,
     workers: Option<WorkerPool>,
     background: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -181,14 +202,20 @@ impl Running {
         for b in self.background.drain(..) {
             b.abort();
         }
+        let admin = match self.admin_server.await {
+            Ok(r) => r,
+            Err(e) => Err(anyhow::anyhow!("admin server task failed: {e}")),
+        };
         match self.server.await {
             Ok(r) => r,
             Err(e) => Err(anyhow::anyhow!("server task failed: {e}")),
-        }
+        }?;
+        admin
     }
 }
 
-/// Starts everything on an already-bound listener. `handler` overrides the job handler (tests).
+/// Starts everything on an already-bound public listener; the admin listener is bound here, on
+/// `FOLIO_ADMIN_LISTEN`. `handler` overrides the job handler (tests).
 pub async fn start(
     settings: Settings,
     store: DynStore,
@@ -196,6 +223,18 @@ pub async fn start(
     handler: Option<Arc<dyn JobHandler>>,
 ) -> anyhow::Result<Running> {
     let addr = listener.local_addr().context("listener has no address")?;
+    let admin_listener = TcpListener::bind(settings.admin_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (FOLIO_ADMIN_LISTEN)",
+                settings.admin_listen
+            )
+        })?;
+    let admin_addr = admin_listener
+        .local_addr()
+        .context("admin listener has no address")?;
+    let setup_token = open_setup(&settings);
     let clock = crate::clock::system();
     let jobs_ready = Arc::new(Notify::new());
     // PostgreSQL flushes the WAL of concurrent commits together, so a few transactions in
@@ -223,7 +262,7 @@ pub async fn start(
         metrics: metrics_handle(),
         started: Instant::now(),
         clock: clock.clone(),
-        setup: crate::state::SetupGate::new()?,
+        setup: crate::state::SetupGate::new(setup_token),
         webhook_bytes: Arc::new(tokio::sync::Semaphore::new(
             settings
                 .webhook
@@ -274,16 +313,72 @@ pub async fn start(
         header_read_timeout: state.settings.webhook.header_read_timeout,
         max_connections: state.settings.webhook.max_connections,
     };
-    let server = tokio::spawn(serve_connections(listener, app, limits, shutdown_rx));
-    info!(%addr, backend = store.backend(), configured = state.configured(), "folio is listening");
+    let server = tokio::spawn(serve_connections(
+        listener,
+        app,
+        limits,
+        shutdown_rx.clone(),
+    ));
+    let admin_server = tokio::spawn(serve_connections(
+        admin_listener,
+        admin_router(state.clone()),
+        limits,
+        shutdown_rx,
+    ));
+    info!(%addr, %admin_addr, backend = store.backend(), configured = state.configured(), "folio is listening");
     Ok(Running {
         addr,
+        admin_addr,
         state,
         shutdown,
         server,
+        admin_server,
         workers: Some(workers),
         background: vec![purge, reconcile],
     })
+}
+
+/// The setup token when setup is open, and a log line saying where to find it (never the
+/// token itself: logs travel to log stores that more people read). When the App is already
+/// configured, a token file left from an earlier setup is deleted.
+fn open_setup(settings: &Settings) -> Option<crate::config::Secret> {
+    if settings.configured() {
+        match crate::setup_token::remove(&settings.credentials_path) {
+            Ok(true) => info!("setup is done: deleted the leftover setup token file"),
+            Ok(false) => {}
+            Err(e) => {
+                warn!(error = %format!("{e:#}"), "cannot delete the leftover setup token file")
+            }
+        }
+        return None;
+    }
+    // Not fatal: the service still serves its probes, and the log says how to open setup.
+    let token = match crate::setup_token::load_or_create(settings) {
+        Ok(t) => t,
+        Err(e) => {
+            warn!(
+                error = %format!("{e:#}"),
+                "no GitHub App credentials, and setup stays closed: /webhook answers 503"
+            );
+            return None;
+        }
+    };
+    let public = settings.public_url.as_str().trim_end_matches('/');
+    match &token.source {
+        crate::setup_token::Source::Environment => warn!(
+            setup_url = %format!("{public}/"),
+            "no GitHub App credentials: /webhook answers 503 until setup is done; open the setup \
+             page and enter the setup token you set in FOLIO_SETUP_TOKEN"
+        ),
+        crate::setup_token::Source::File(path) => warn!(
+            setup_url = %format!("{public}/"),
+            token_file = %path.display(),
+            "no GitHub App credentials: /webhook answers 503 until setup is done; open the setup \
+             page and enter the one-time setup token, which `folio setup-token` prints (or read \
+             the token file)"
+        ),
+    }
+    Some(token.secret)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -302,7 +397,6 @@ async fn serve_connections(
     limits: ConnectionLimits,
     mut shutdown_rx: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
-    use axum::extract::ConnectInfo;
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt as _;
 
@@ -313,7 +407,7 @@ async fn serve_connections(
     };
     tokio::pin!(stop);
     loop {
-        let (stream, peer) = tokio::select! {
+        let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
@@ -331,10 +425,8 @@ async fn serve_connections(
             continue;
         };
         let app = app.clone();
-        // The peer address lets the setup page tell loopback visitors from others.
         let service =
-            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 app.clone().oneshot(req.map(axum::body::Body::new))
             });
         let mut builder = hyper::server::conn::http1::Builder::new();
@@ -381,22 +473,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let listener = TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
-    if !settings.webhooks_enabled() || settings.app.is_none() {
-        warn!(
-            "no GitHub App credentials or webhook secret: serving the setup page; /webhook answers 503"
-        );
-    }
-    let public_url = settings.public_url.clone();
     let running = start(settings, store, listener, None).await?;
-    if !running.state.configured() {
-        // On stderr rather than in the structured log: the token opens the setup page to
-        // whoever has it, so it should not travel to a log store with the other lines.
-        eprintln!(
-            "folio: set up the GitHub App at {}/?token={} (from this machine the token is not needed)",
-            public_url.as_str().trim_end_matches('/'),
-            running.state.setup.token().expose(),
-        );
-    }
     shutdown_signal().await;
     info!("shutting down: finishing running jobs");
     running.stop().await

@@ -1,40 +1,52 @@
 //! First-run setup: registering the GitHub App through GitHub's App Manifest flow.
 //!
-//! While Folio has no app credentials, `/` serves a page whose button posts the manifest
+//! While Folio has no app credentials, `/` asks for the one-time setup token (`setup_token`);
+//! a POST with the right token answers a page whose button posts the manifest
 //! (`deploy/github-app-manifest.json`, with URLs filled from `FOLIO_PUBLIC_URL`) to GitHub.
 //! GitHub creates the app and sends the browser back to `/setup/callback` with a one-time
 //! `code`, which Folio exchanges for the app id, private key and webhook secret. Those are
 //! written to `FOLIO_CREDENTIALS_PATH` (mode 0600) and swapped into the running service.
 //!
-//! Whoever completes this flow owns the app that Folio will trust, so the page only opens to
-//! a loopback visitor or to one who holds the setup token printed by `folio serve`; the
-//! callback only accepts a `state` this page handed out, once. After setup the routes close.
+//! Whoever completes this flow owns the app that Folio will trust. Where the visitor connects
+//! from proves nothing (behind a plain reverse proxy everyone arrives from loopback), so the
+//! token is always required. It travels only in a POSTed form, never in a URL, where it would
+//! reach browser history, proxy logs and `Referer` headers. The pages answer only a `Host` that
+//! names this service, so that a page on another site cannot reach them through DNS
+//! rebinding. The callback accepts only a `state` that the token-checked page handed out, once.
+//! After setup the routes close and the token is deleted.
 
-use std::io::Write as _;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use axum::Extension;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use tracing::{info, warn};
 
 use crate::config::{AppCredentials, Secret, StoredCredentials};
-use crate::state::{AppState, SetupGate, random_hex};
+use crate::private_file::{self, IfExists};
+use crate::state::AppState;
 
 /// The manifest as committed; the URLs in it are placeholders replaced at runtime.
 pub const MANIFEST_TEMPLATE: &str = include_str!("../deploy/github-app-manifest.json");
 
+/// The setup form is two short fields; anything longer is not from it.
+pub(crate) const MAX_FORM_BYTES: usize = 4096;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     #[error(
-        "setup is only open from this machine, or with the setup link that `folio serve` printed at startup"
+        "the setup token is missing or wrong: run `folio setup-token` where Folio runs to print it"
     )]
     Forbidden,
+    #[error(
+        "this page answers only at the address in FOLIO_PUBLIC_URL, or at localhost, 127.0.0.1 or [::1]"
+    )]
+    MisdirectedHost,
+    #[error("the request has no valid Host header")]
+    NoHost,
     #[error("setup is finished: this Folio already has its GitHub App credentials")]
     Closed,
     #[error("{0}")]
@@ -49,6 +61,8 @@ impl SetupError {
     fn status(&self) -> StatusCode {
         match self {
             SetupError::Forbidden => StatusCode::FORBIDDEN,
+            SetupError::MisdirectedHost => StatusCode::MISDIRECTED_REQUEST,
+            SetupError::NoHost => StatusCode::BAD_REQUEST,
             SetupError::Closed => StatusCode::NOT_FOUND,
             SetupError::BadRequest(_) => StatusCode::BAD_REQUEST,
             SetupError::GitHub(_) => StatusCode::BAD_GATEWAY,
@@ -67,28 +81,39 @@ impl IntoResponse for SetupError {
     }
 }
 
-/// Whether a visitor may use the setup page: from loopback, or holding the setup token.
+/// Host names that always reach the machine itself; an operator may use them through an SSH
+/// tunnel or `kubectl port-forward`.
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// Whether the request's `Host` is `FOLIO_PUBLIC_URL`'s host or a loopback name (any port).
 ///
-/// A request that came through a proxy (it carries `Forwarded` or `X-Forwarded-For`) does not
-/// count as loopback even if the proxy runs on this host, since the visitor is elsewhere.
-pub fn check_access(
-    gate: &SetupGate,
-    peer: Option<SocketAddr>,
-    headers: &HeaderMap,
-    token: Option<&str>,
-) -> Result<(), SetupError> {
-    if let Some(t) = token
-        && gate.token_matches(t)
-    {
-        return Ok(());
+/// A browser sends the name it resolved, so a page on `attacker.example` whose name was
+/// rebound to this machine's address still says `Host: attacker.example` and is refused.
+pub fn check_host(public_url: &url::Url, headers: &HeaderMap) -> Result<(), SetupError> {
+    let raw = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(SetupError::NoHost)?;
+    let host = host_name(raw).ok_or(SetupError::NoHost)?;
+    let public = public_url
+        .host_str()
+        .map(|h| h.trim_end_matches('.').to_ascii_lowercase());
+    if public.as_deref() == Some(host.as_str()) || LOOPBACK_HOSTS.contains(&host.as_str()) {
+        Ok(())
+    } else {
+        Err(SetupError::MisdirectedHost)
     }
-    let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
-        .iter()
-        .any(|h| headers.contains_key(*h));
-    match peer {
-        Some(addr) if addr.ip().to_canonical().is_loopback() && !proxied => Ok(()),
-        _ => Err(SetupError::Forbidden),
+}
+
+/// The host part of a `Host` header, lower-cased, without its port or a trailing dot; IPv6
+/// addresses keep their brackets. `None` for anything that is not a bare host[:port].
+fn host_name(raw: &str) -> Option<String> {
+    let authority: axum::http::uri::Authority = raw.trim().parse().ok()?;
+    if authority.as_str().contains('@') {
+        return None;
     }
+    let host = authority.host().trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
 }
 
 /// The manifest with its URLs pointing at this service.
@@ -129,40 +154,90 @@ pub fn registration_url(
     }
 }
 
+/// The fields of the setup form (`POST /`).
 #[derive(Debug, Default)]
-pub struct PageQuery {
+pub struct SetupForm {
     pub token: Option<String>,
     pub org: Option<String>,
 }
 
-impl PageQuery {
-    /// Lenient on purpose: the status page shares `/`, and a stray parameter must not break it.
-    pub fn parse(query: Option<&str>) -> Self {
-        let mut q = PageQuery::default();
-        for (k, v) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+impl SetupForm {
+    /// Lenient on purpose: an extra field from a browser extension must not break setup.
+    pub fn parse(body: &[u8]) -> Self {
+        let mut f = SetupForm::default();
+        for (k, v) in url::form_urlencoded::parse(body) {
             match k.as_ref() {
-                "token" => q.token = Some(v.into_owned()),
-                "org" => q.org = Some(v.into_owned()),
+                "token" => f.token = Some(v.into_owned()),
+                "org" => f.org = Some(v.into_owned()),
                 _ => {}
             }
         }
-        q
+        f
     }
 }
 
-/// `GET /` while Folio has no credentials.
-pub fn page(
+/// `GET /` on the public listener: the form that asks for the setup token. It hands out
+/// nothing (no `state`), so it needs no token itself.
+pub async fn entry(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    match token_page(&state, &headers) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+fn token_page(state: &AppState, headers: &HeaderMap) -> Result<Response, SetupError> {
+    if state.configured() {
+        return Err(SetupError::Closed);
+    }
+    check_host(&state.settings.public_url, headers)?;
+    let version = crate::model::FOLIO_VERSION;
+    let body = format!(
+        "<h1>Folio {version}: set up the GitHub App</h1>\
+         <p>This Folio has no GitHub App yet. Registering one takes the one-time setup token, so \
+         that nobody else can register an app of their own on this Folio. Print it where Folio \
+         runs: <code>folio setup-token</code> (in a container, <code>docker exec CONTAINER folio \
+         setup-token</code> or <code>kubectl exec POD -- folio setup-token</code>). It is \
+         <code>FOLIO_SETUP_TOKEN</code> if you set one, else Folio keeps it in a private file \
+         beside its credentials file until setup is done.</p>\
+         <form id=\"token\" method=\"post\" action=\"/\">\
+         <p><label>Setup token <input name=\"token\" type=\"password\" autocomplete=\"off\" required></label></p>\
+         <p><label>Organization that will own the app (leave empty for your own account) \
+         <input name=\"org\" pattern=\"[A-Za-z0-9-]{{1,39}}\"></label></p>\
+         <button id=\"token-button\" type=\"submit\">Continue</button></form>\
+         {PRIVATE_REPO_ADVICE}"
+    );
+    let mut res = page_response(StatusCode::OK, "Folio: setup", &body);
+    set_csp(&mut res, "'self'");
+    Ok(res)
+}
+
+/// `POST /` on the public listener: with the setup token, the page that registers the app.
+pub async fn register(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match registration_page(&state, &headers, &SetupForm::parse(&body)) {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The registration page for a visitor who presented the setup token.
+pub fn registration_page(
     state: &AppState,
-    peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    query: &PageQuery,
+    form: &SetupForm,
 ) -> Result<Response, SetupError> {
-    check_access(&state.setup, peer, headers, query.token.as_deref())?;
-    let org = query
-        .org
-        .as_deref()
-        .map(str::trim)
-        .filter(|o| !o.is_empty());
+    if state.configured() {
+        return Err(SetupError::Closed);
+    }
+    check_host(&state.settings.public_url, headers)?;
+    let token = form.token.as_deref().unwrap_or("");
+    if !state.setup.token_matches(token) {
+        return Err(SetupError::Forbidden);
+    }
+    let org = form.org.as_deref().map(str::trim).filter(|o| !o.is_empty());
     let manifest = manifest(&state.settings.public_url)?;
     let manifest_json = serde_json::to_string(&manifest)
         .map_err(|e| SetupError::Internal(format!("app manifest: {e}")))?;
@@ -178,19 +253,12 @@ pub fn page(
         Some(o) => format!("the organization <strong>{}</strong>", escape(o)),
         None => "your own GitHub account".to_string(),
     };
-    // The token is echoed only to a visitor who presented it, so that the organization form
-    // keeps working for them.
-    let token_field = match query.token.as_deref() {
-        Some(t) if state.setup.token_matches(t) => format!(
-            "<input type=\"hidden\" name=\"token\" value=\"{}\">",
-            escape(t)
-        ),
-        _ => String::new(),
-    };
     let version = crate::model::FOLIO_VERSION;
+    // The token goes back in the organization form's hidden field (a POST body, like the one
+    // it came in), so that changing the organization needs no second paste.
     let body = format!(
         "<h1>Folio {version}: set up the GitHub App</h1>\
-         <p>This Folio has no GitHub App yet. The button below registers one on GitHub from Folio's \
+         <p>The button below registers a GitHub App from Folio's \
          manifest: permissions <em>issues: write; pull requests, contents, metadata, checks: read</em>, \
          events <em>issues</em> and <em>issue comment</em>, webhooks sent to \
          <code>{webhook}</code>. The app will belong to {owner}.</p>\
@@ -199,7 +267,8 @@ pub fn page(
          <button id=\"register-button\" type=\"submit\">Register the GitHub App on GitHub</button>\
          </form>\
          <h2>Register it under an organization instead</h2>\
-         <form id=\"organization\" method=\"get\" action=\"/\">{token_field}\
+         <form id=\"organization\" method=\"post\" action=\"/\">\
+         <input type=\"hidden\" name=\"token\" value=\"{token}\">\
          <label>Organization <input name=\"org\" value=\"{org}\" pattern=\"[A-Za-z0-9-]{{1,39}}\"></label> \
          <button type=\"submit\">Use this organization</button></form>\
          <p>GitHub sends you back here afterwards. Folio then stores the app's key and webhook \
@@ -210,19 +279,16 @@ pub fn page(
         webhook = escape(&format!("{public}/webhook")),
         action = escape(&action),
         manifest = escape(&manifest_json),
+        token = escape(token),
         org = escape(org.unwrap_or("")),
         path = escape(&state.settings.credentials_path.display().to_string()),
         public = escape(public),
     );
     let mut res = page_response(StatusCode::OK, "Folio: setup", &body);
-    // The page's URL may hold the setup token; it must not reach GitHub as a Referer.
-    let csp = format!(
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {}; frame-ancestors 'none'",
-        origin(&state.settings.web_url)
+    set_csp(
+        &mut res,
+        &format!("'self' {}", origin(&state.settings.web_url)),
     );
-    if let Ok(v) = HeaderValue::from_str(&csp) {
-        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-    }
     Ok(res)
 }
 
@@ -236,6 +302,16 @@ const PRIVATE_REPO_ADVICE: &str = "<h2 id=\"private-repository\">Use a private h
 
 fn origin(u: &url::Url) -> String {
     u.origin().ascii_serialization()
+}
+
+/// Forms may post only where the page says; nothing loads from elsewhere, nothing frames it.
+fn set_csp(res: &mut Response, form_action: &str) {
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
 }
 
 fn page_response(status: StatusCode, title: &str, body: &str) -> Response {
@@ -289,14 +365,16 @@ struct ConversionBody {
 /// `GET /setup/callback?code=…&state=…`: GitHub sends the browser here after creating the app.
 pub async fn callback(
     State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, SetupError> {
     if state.configured() {
         return Err(SetupError::Closed);
     }
+    check_host(&state.settings.public_url, &headers)?;
     let presented = q.state.as_deref().unwrap_or("");
     // The state both ties the callback to a page this Folio served and proves that the visitor
-    // passed the page's access check, so the callback needs no token of its own.
+    // presented the setup token there, so the callback needs no token of its own.
     if presented.is_empty() || !state.setup.take_state(presented) {
         return Err(SetupError::BadRequest(
             "the setup link is unknown, expired or already used: open the setup page again".into(),
@@ -343,10 +421,22 @@ pub async fn callback(
     let app_id = creds.app_id;
     let written = {
         let path = path.clone();
-        tokio::task::spawn_blocking(move || write_credentials(&path, &creds).map(|()| creds)).await
+        tokio::task::spawn_blocking(move || {
+            write_credentials(&path, &creds)?;
+            // Setup is over: the token must not open anything again, even after a restart
+            // that loses the credentials file.
+            let removed = crate::setup_token::remove(&path);
+            Ok::<_, anyhow::Error>((creds, removed))
+        })
+        .await
     };
     let stored = match written {
-        Ok(Ok(stored)) => stored,
+        Ok(Ok((stored, removed))) => {
+            if let Err(e) = removed {
+                warn!(error = %format!("{e:#}"), "cannot delete the setup token file; delete it by hand");
+            }
+            stored
+        }
         Ok(Err(e)) => {
             warn!(error = %format!("{e:#}"), "cannot store the new app credentials");
             return Err(SetupError::Internal(format!(
@@ -358,6 +448,7 @@ pub async fn callback(
         }
         Err(e) => return Err(SetupError::Internal(format!("storage task failed: {e}"))),
     };
+    state.setup.close();
     state.set_credentials(
         AppCredentials {
             app_id: stored.app_id,
@@ -420,99 +511,115 @@ async fn convert(state: &AppState, code: &str) -> Result<ConversionBody, SetupEr
         .map_err(|e| SetupError::GitHub(format!("unexpected conversion answer: {e}")))
 }
 
-/// Writes the credentials where `Settings::load` will find them next time: a private temporary
-/// file in the same directory, then a rename, so a crash never leaves a half-written file.
-pub fn write_credentials(path: &Path, creds: &StoredCredentials) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .context("FOLIO_CREDENTIALS_PATH has no file name")?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = dir.join(format!(".{name}.{}.tmp", &random_hex()?[..12]));
+/// Writes the credentials where `Settings::load` will find them next time: whole (a crash
+/// never leaves a half-written file) and private (mode 0600).
+pub fn write_credentials(path: &std::path::Path, creds: &StoredCredentials) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(creds).context("encoding the credentials")?;
-    let result = (|| -> anyhow::Result<()> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut f = options
-            .open(&tmp)
-            .with_context(|| format!("creating {}", tmp.display()))?;
-        f.write_all(&json)
-            .with_context(|| format!("writing {}", tmp.display()))?;
-        f.sync_all()
-            .with_context(|| format!("syncing {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-        return result;
-    }
-    // Make the rename itself durable; not every filesystem lets a directory be synced.
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
+    private_file::write(path, &json, IfExists::Replace)?;
     Ok(())
-}
-
-/// For `server::index`: the peer address when the server was started with connect info.
-pub fn peer(info: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<SocketAddr> {
-    info.map(|Extension(ConnectInfo(addr))| addr)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn addr(s: &str) -> Option<SocketAddr> {
-        Some(s.parse().unwrap())
+    use crate::state::SetupGate;
+
+    const TOKEN: &str = "0123456789abcdef0123456789abcdef";
+
+    fn host(value: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, HeaderValue::from_str(value).unwrap());
+        h
     }
 
     #[test]
-    fn access_is_loopback_or_token() {
-        let gate = SetupGate::new().unwrap();
-        let none = HeaderMap::new();
-        let token = gate.token().expose().to_string();
-        assert!(check_access(&gate, addr("127.0.0.1:5000"), &none, None).is_ok());
-        assert!(check_access(&gate, addr("127.8.9.10:5000"), &none, None).is_ok());
-        assert!(check_access(&gate, addr("[::1]:5000"), &none, None).is_ok());
-        assert!(check_access(&gate, addr("[::ffff:127.0.0.1]:5000"), &none, None).is_ok());
-        for stranger in ["10.0.0.5:5000", "203.0.113.1:80", "[2001:db8::1]:443"] {
-            assert!(matches!(
-                check_access(&gate, addr(stranger), &none, None),
-                Err(SetupError::Forbidden)
-            ));
-            assert!(check_access(&gate, addr(stranger), &none, Some("nope")).is_err());
-            assert!(check_access(&gate, addr(stranger), &none, Some(&token[..63])).is_err());
-            assert!(check_access(&gate, addr(stranger), &none, Some(&token)).is_ok());
+    fn only_the_public_host_or_a_loopback_name_is_answered() {
+        let public = url::Url::parse("https://Folio.Example.com/folio").unwrap();
+        for ok in [
+            "folio.example.com",
+            "FOLIO.example.com:443",
+            "folio.example.com.",
+            "localhost",
+            "localhost:3000",
+            "127.0.0.1:3000",
+            "[::1]",
+            "[::1]:3000",
+        ] {
+            assert!(check_host(&public, &host(ok)).is_ok(), "{ok}");
         }
-        // No peer address known: closed unless the token is given.
-        assert!(check_access(&gate, None, &none, None).is_err());
-        assert!(check_access(&gate, None, &none, Some(&token)).is_ok());
-        let mut proxied = HeaderMap::new();
-        proxied.insert("forwarded", HeaderValue::from_static("for=198.51.100.2"));
-        assert!(check_access(&gate, addr("127.0.0.1:5000"), &proxied, None).is_err());
-        assert!(check_access(&gate, addr("127.0.0.1:5000"), &proxied, Some(&token)).is_ok());
+        for rebound in [
+            "attacker.example",
+            "folio.example.com.attacker.example",
+            "127.0.0.2",
+            "10.0.0.5:3000",
+            "[::2]",
+            "0.0.0.0",
+        ] {
+            assert!(
+                matches!(
+                    check_host(&public, &host(rebound)),
+                    Err(SetupError::MisdirectedHost)
+                ),
+                "{rebound}"
+            );
+        }
+        for broken in ["", "user@folio.example.com", "folio.example.com/x", "a b"] {
+            assert!(
+                matches!(check_host(&public, &host(broken)), Err(SetupError::NoHost)),
+                "{broken:?}"
+            );
+        }
+        assert!(matches!(
+            check_host(&public, &HeaderMap::new()),
+            Err(SetupError::NoHost)
+        ));
+        assert_eq!(
+            SetupError::MisdirectedHost.status(),
+            StatusCode::MISDIRECTED_REQUEST
+        );
+        // A public URL on an address works by that address.
+        let by_ip = url::Url::parse("http://192.0.2.10:3000").unwrap();
+        assert!(check_host(&by_ip, &host("192.0.2.10:3000")).is_ok());
+        assert!(check_host(&by_ip, &host("192.0.2.11:3000")).is_err());
     }
 
     #[test]
-    fn tokens_and_states_are_random_and_states_work_once() {
-        let a = SetupGate::new().unwrap();
-        let b = SetupGate::new().unwrap();
-        assert_ne!(a.token().expose(), b.token().expose());
-        assert_eq!(a.token().expose().len(), 64);
+    fn the_token_matches_exactly_and_not_once_closed() {
+        let gate = SetupGate::new(Some(Secret::new(TOKEN)));
+        assert!(gate.token_matches(TOKEN));
+        for wrong in [
+            "",
+            "nope",
+            &TOKEN[..31],
+            &format!("{TOKEN}0"),
+            &TOKEN.to_uppercase(),
+        ] {
+            assert!(!gate.token_matches(wrong), "{wrong:?}");
+        }
+        gate.close();
+        assert!(!gate.token_matches(TOKEN));
+        let none = SetupGate::new(None);
+        assert!(!none.token_matches(""));
+    }
+
+    #[test]
+    fn the_form_gives_token_and_organization() {
+        let f = SetupForm::parse(b"token=a%2Bb+c&org=acme&extra=1");
+        assert_eq!(f.token.as_deref(), Some("a+b c"));
+        assert_eq!(f.org.as_deref(), Some("acme"));
+        let empty = SetupForm::parse(b"");
+        assert!(empty.token.is_none() && empty.org.is_none());
+    }
+
+    #[test]
+    fn states_are_random_and_work_once() {
+        let a = SetupGate::new(None);
+        let b = SetupGate::new(None);
         let s1 = a.issue_state().unwrap();
         let s2 = a.issue_state().unwrap();
         assert_ne!(s1, s2);
+        assert_eq!(s1.len(), 64);
         assert!(
             !b.take_state(&s1),
             "a state belongs to the gate that issued it"
@@ -525,7 +632,7 @@ mod tests {
 
     #[test]
     fn pending_states_are_capped_oldest_first() {
-        let gate = SetupGate::new().unwrap();
+        let gate = SetupGate::new(None);
         let first = gate.issue_state().unwrap();
         let rest: Vec<String> = (0..crate::state::MAX_PENDING_STATES)
             .map(|_| gate.issue_state().unwrap())

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use metrics_exporter_prometheus::PrometheusHandle;
+use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq as _;
 use tokio::sync::Notify;
 
@@ -63,28 +64,44 @@ pub(crate) const MAX_PENDING_STATES: usize = 64;
 
 /// The one-time setup token and the `state` values handed out by the setup page.
 pub struct SetupGate {
-    token: Secret,
+    /// `None` once setup is over, or when the service started configured: then nothing opens
+    /// the setup pages.
+    token: RwLock<Option<Secret>>,
     states: Mutex<Vec<(String, Instant)>>,
     /// One registration at a time: a second tab's callback must not register a second app.
     pub(crate) finishing: tokio::sync::Mutex<()>,
 }
 
 impl SetupGate {
-    pub fn new() -> anyhow::Result<Self> {
-        Ok(Self {
-            token: Secret::new(random_hex()?),
+    pub fn new(token: Option<Secret>) -> Self {
+        Self {
+            token: RwLock::new(token),
             states: Mutex::new(Vec::new()),
             finishing: tokio::sync::Mutex::new(()),
-        })
+        }
     }
 
-    /// The token that opens the setup page to a visitor who is not on loopback.
-    pub fn token(&self) -> &Secret {
-        &self.token
-    }
-
+    /// Whether `presented` is the setup token. Both sides are hashed first, so that the
+    /// constant-time comparison does not even reveal the token's length.
     pub(crate) fn token_matches(&self, presented: &str) -> bool {
-        bool::from(presented.as_bytes().ct_eq(self.token.expose().as_bytes()))
+        let Ok(token) = self.token.read() else {
+            return false;
+        };
+        match token.as_ref() {
+            Some(t) => {
+                let want = Sha256::digest(t.expose().as_bytes());
+                let got = Sha256::digest(presented.as_bytes());
+                bool::from(want.as_slice().ct_eq(got.as_slice()))
+            }
+            None => false,
+        }
+    }
+
+    /// Forgets the token: setup is over.
+    pub(crate) fn close(&self) {
+        if let Ok(mut t) = self.token.write() {
+            *t = None;
+        }
     }
 
     /// Mints a `state` for one trip to GitHub and back.

@@ -96,7 +96,7 @@ async fn metrics_show_deliveries_queue_jobs_github_and_cache() {
     let text = loop {
         let text = app
             .http
-            .get(format!("{}/metrics", app.url))
+            .get(format!("{}/metrics", app.admin_url))
             .send()
             .await
             .expect("metrics")

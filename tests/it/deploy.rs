@@ -26,6 +26,8 @@ const SPEC_VARIABLES: &[&str] = &[
     "FOLIO_LOG_FORMAT",
     "FOLIO_PUBLIC_URL",
     "FOLIO_CREDENTIALS_PATH",
+    "FOLIO_ADMIN_LISTEN",
+    "FOLIO_SETUP_TOKEN",
     "GITHUB_TOKEN",
 ];
 
@@ -236,6 +238,49 @@ async fn kubernetes_probes_hit_routes_that_exist() {
     app.stop().await;
 }
 
+/// Prometheus scrapes the pods' admin port, which serves `/metrics`; the Service, which the
+/// Ingress (and so the internet) reaches, exposes the public port alone.
+#[tokio::test]
+async fn kubernetes_scrapes_the_admin_port_which_the_service_does_not_expose() {
+    let objects = k8s();
+    let c = container(&objects);
+    let ports = c["ports"].as_array().unwrap();
+    let port_of = |name: &str| {
+        ports
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no container port {name}"))["containerPort"]
+            .as_u64()
+            .unwrap()
+    };
+    let admin = port_of("admin");
+    let http = port_of("http");
+    assert_ne!(admin, http);
+    let annotations = &objects["Deployment"]["spec"]["template"]["metadata"]["annotations"];
+    assert_eq!(annotations["prometheus.io/scrape"], "true");
+    assert_eq!(annotations["prometheus.io/port"], admin.to_string());
+    assert_eq!(annotations["prometheus.io/path"], "/metrics");
+    let admin_listen = objects["ConfigMap"]["data"]["FOLIO_ADMIN_LISTEN"]
+        .as_str()
+        .unwrap();
+    assert!(
+        admin_listen.ends_with(&format!(":{admin}")),
+        "{admin_listen} vs {admin}"
+    );
+    for p in objects["Service"]["spec"]["ports"].as_array().unwrap() {
+        assert_eq!(p["targetPort"], "http", "the Service exposes {p}");
+    }
+
+    let app = harness::spawn(None).await;
+    let status = |url: String| {
+        let http = app.http.clone();
+        async move { http.get(url).send().await.unwrap().status() }
+    };
+    assert_eq!(status(format!("{}/metrics", app.admin_url)).await, 200);
+    assert_eq!(status(format!("{}/metrics", app.url)).await, 404);
+    app.stop().await;
+}
+
 #[test]
 fn kubernetes_runs_several_non_root_replicas_on_postgres() {
     let objects = k8s();
@@ -349,12 +394,20 @@ fn dockerfile_runtime_stage_is_non_root_and_probes_itself() {
     assert!(check.contains("\"healthcheck\""), "{check}");
     // The subcommand the HEALTHCHECK runs exists.
     folio::cli::Cli::try_parse_from(["folio", "healthcheck"]).unwrap();
-    let expose = stage
+    let exposed: Vec<&str> = stage
         .iter()
-        .find_map(|l| l.strip_prefix("EXPOSE "))
-        .expect("EXPOSE");
+        .filter_map(|l| l.strip_prefix("EXPOSE "))
+        .flat_map(str::split_whitespace)
+        .collect();
     let env = dockerfile_env();
-    assert!(env["FOLIO_LISTEN"].ends_with(&format!(":{expose}")));
+    for var in ["FOLIO_LISTEN", "FOLIO_ADMIN_LISTEN"] {
+        let port = env[var].rsplit(':').next().unwrap();
+        assert!(
+            exposed.contains(&port),
+            "{var}={} vs EXPOSE {exposed:?}",
+            env[var]
+        );
+    }
     assert!(env["FOLIO_DATABASE_URL"].starts_with("sqlite://"));
 }
 
@@ -419,8 +472,10 @@ fn systemd_unit_is_hardened_and_uses_sqlite() {
         format!("sqlite://{state_dir}/folio.db")
     );
     assert!(env["FOLIO_CREDENTIALS_PATH"].starts_with(&state_dir));
-    // The setup page answers loopback visitors; a reverse proxy forwards to this address.
+    // Only a reverse proxy on this host reaches the public port; the admin port is for a
+    // Prometheus on this host.
     assert!(env["FOLIO_LISTEN"].starts_with("127.0.0.1:"));
+    assert!(env["FOLIO_ADMIN_LISTEN"].starts_with("127.0.0.1:"));
 }
 
 #[test]

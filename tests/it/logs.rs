@@ -9,7 +9,11 @@ use std::time::Duration;
 /// Starts `folio serve` with stderr on a pipe, returns its stderr up to and including the
 /// line that says it is listening, then stops it.
 fn serve_until_listening(format: &str) -> String {
-    let dir = tempfile::tempdir().expect("tempdir");
+    serve_in(&tempfile::tempdir().expect("tempdir"), format)
+}
+
+/// As [`serve_until_listening`], with the database and credentials in `dir`.
+fn serve_in(dir: &tempfile::TempDir, format: &str) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_folio"))
         .arg("serve")
         .env_clear()
@@ -17,6 +21,7 @@ fn serve_until_listening(format: &str) -> String {
         // A terminal-like TERM, and no NO_COLOR: only the pipe may turn colour off.
         .env("TERM", "xterm-256color")
         .env("FOLIO_LISTEN", "127.0.0.1:0")
+        .env("FOLIO_ADMIN_LISTEN", "127.0.0.1:0")
         .env(
             "FOLIO_DATABASE_URL",
             format!("sqlite://{}", dir.path().join("folio.db").display()),
@@ -79,4 +84,29 @@ fn json_logs_are_one_object_a_line() {
     assert_eq!(listening["level"], "INFO");
     assert_eq!(listening["fields"]["message"], "folio is listening");
     assert!(!logs.as_bytes().contains(&0x1b), "{logs:?}");
+}
+
+/// Without App credentials the log says where the setup token is (the command, the file),
+/// never the token: logs go to stores that more people read than the machine's files.
+#[test]
+fn the_setup_log_line_points_to_the_token_without_showing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = serve_in(&dir, "json");
+    let token_file = dir.path().join("folio-credentials.setup-token");
+    let token = std::fs::read_to_string(&token_file).expect("the setup token file");
+    assert_eq!(token.trim().len(), 64);
+    assert!(
+        !logs.contains(token.trim()),
+        "the token is in the log: {logs}"
+    );
+    let setup = logs
+        .lines()
+        .find(|l| l.contains("setup-token"))
+        .unwrap_or_else(|| panic!("no line names `folio setup-token` in {logs}"));
+    let line: serde_json::Value = serde_json::from_str(setup).expect("JSON line");
+    assert_eq!(
+        line["fields"]["token_file"],
+        token_file.display().to_string()
+    );
+    assert!(!logs.contains("?token="), "{logs}");
 }

@@ -5,32 +5,68 @@ use crate::harness;
 use crate::support;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use axum::extract::ConnectInfo;
 use folio::config::Settings;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::fake_github::FakeGitHub;
 use support::webhook::{fixture_payload, sign};
-use tower::ServiceExt as _;
 
 const PUBLIC: &str = "https://folio.example.org";
+const PUBLIC_HOST: &str = "folio.example.org";
 const WEB: &str = "https://github.example.org";
 
 struct Setup {
     app: harness::TestApp,
     gh: FakeGitHub,
-    credentials: std::path::PathBuf,
+    credentials: PathBuf,
+    /// Holds the credentials (and the setup token beside them) across restarts of the app.
+    _secrets: tempfile::TempDir,
 }
 
-/// A Folio with no app credentials and no webhook secret, talking to a fake GitHub.
-async fn unconfigured() -> Setup {
+impl Setup {
+    /// Where `folio serve` keeps the generated setup token: beside the credentials.
+    fn token_file(&self) -> PathBuf {
+        self.credentials
+            .with_file_name("folio-credentials.setup-token")
+    }
+
+    /// The token, read as an operator would: from the file.
+    fn token(&self) -> String {
+        std::fs::read_to_string(self.token_file())
+            .expect("the setup token file")
+            .trim()
+            .to_string()
+    }
+}
+
+/// A Folio with no app credentials and no webhook secret, talking to a fake GitHub; `extra`
+/// adds to its environment.
+async fn unconfigured_with(extra: &[(&str, &str)]) -> Setup {
     let gh = FakeGitHub::start().await;
+    let secrets = tempfile::tempdir().unwrap();
+    let credentials = secrets.path().join("folio-credentials.json");
+    let app = start(&gh, &credentials, extra).await;
+    Setup {
+        app,
+        gh,
+        credentials,
+        _secrets: secrets,
+    }
+}
+
+async fn unconfigured() -> Setup {
+    unconfigured_with(&[]).await
+}
+
+async fn start(
+    gh: &FakeGitHub,
+    credentials: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> harness::TestApp {
     let (mut env, dir) = harness::sqlite_env();
     env.remove("FOLIO_WEBHOOK_SECRET");
-    let credentials = dir.path().join("secrets").join("folio-credentials.json");
-    std::fs::create_dir_all(credentials.parent().unwrap()).unwrap();
     env.insert(
         "FOLIO_CREDENTIALS_PATH".into(),
         credentials.display().to_string(),
@@ -38,12 +74,22 @@ async fn unconfigured() -> Setup {
     env.insert("FOLIO_GITHUB_API_URL".into(), gh.url());
     env.insert("FOLIO_WEB_URL".into(), WEB.into());
     env.insert("FOLIO_PUBLIC_URL".into(), PUBLIC.into());
-    let app = harness::spawn_with(env, Some(dir), None).await;
-    Setup {
-        app,
-        gh,
-        credentials,
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
     }
+    harness::spawn_with(env, Some(dir), None).await
+}
+
+/// `folio setup-token` as an operator runs it, with the service's settings.
+fn setup_token_cli(credentials: &std::path::Path, extra: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_folio"))
+        .arg("setup-token")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("FOLIO_CREDENTIALS_PATH", credentials)
+        .envs(extra.iter().copied())
+        .output()
+        .expect("run folio setup-token")
 }
 
 /// Undoes the page's HTML escaping of attribute values.
@@ -99,8 +145,23 @@ async fn get(app: &harness::TestApp, path: &str) -> reqwest::Response {
         .unwrap()
 }
 
-async fn page(app: &harness::TestApp) -> Page {
-    let res = get(app, "/").await;
+/// `POST /` with the setup form's fields.
+async fn post_form(app: &harness::TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    app.http
+        .post(format!("{}/", app.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The registration page, reached with the setup token.
+async fn page(s: &Setup) -> Page {
+    let res = post_form(&s.app, &[("token", &s.token())]).await;
     assert_eq!(res.status(), StatusCode::OK);
     parse_page(&res.text().await.unwrap())
 }
@@ -122,7 +183,23 @@ async fn ping(app: &harness::TestApp, secret: &str) -> reqwest::Response {
 #[tokio::test]
 async fn setup_page_posts_the_filled_in_manifest_to_github() {
     let s = unconfigured().await;
+    // First the form that asks for the token: it hands out no state and no manifest.
     let res = get(&s.app, "/").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("form-action 'self';"), "{csp}");
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        attribute(&html, "id=\"token\"", "method").as_deref(),
+        Some("post")
+    );
+    assert!(html.contains("folio setup-token"), "{html}");
+    assert!(!html.contains("name=\"manifest\""), "{html}");
+    assert!(!html.contains(&s.token()), "the page never shows the token");
+    assert!(html.contains("id=\"private-repository\""), "{html}");
+
+    let res = post_form(&s.app, &[("token", &s.token())]).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
     assert_eq!(res.headers()["cache-control"], "no-store");
@@ -157,11 +234,17 @@ async fn setup_page_posts_the_filled_in_manifest_to_github() {
     );
     assert_eq!(m["default_permissions"]["issues"], "write");
     assert_eq!(m["public"], false);
+    // The organization form posts the token back in its body, never in a URL.
+    assert_eq!(
+        attribute(&html, "id=\"organization\"", "method").as_deref(),
+        Some("post")
+    );
+    assert_eq!(attribute(&html, "name=\"token\"", "value"), Some(s.token()));
 
     // Each view mints its own state.
-    assert_ne!(page(&s.app).await.state, p.state);
+    assert_ne!(page(&s).await.state, p.state);
 
-    let res = get(&s.app, "/?org=acme-hiring").await;
+    let res = post_form(&s.app, &[("token", &s.token()), ("org", "acme-hiring")]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let org = parse_page(&res.text().await.unwrap());
     assert!(
@@ -171,7 +254,7 @@ async fn setup_page_posts_the_filled_in_manifest_to_github() {
         "{}",
         org.action
     );
-    let res = get(&s.app, "/?org=acme%2F..%2Fx").await;
+    let res = post_form(&s.app, &[("token", &s.token()), ("org", "acme/../x")]).await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     s.app.stop().await;
 }
@@ -190,7 +273,8 @@ async fn manifest_flow_stores_the_credentials_and_opens_webhooks() {
         StatusCode::SERVICE_UNAVAILABLE
     );
 
-    let p = page(app).await;
+    let token = s.token();
+    let p = page(&s).await;
     // A state this Folio never issued, or none, is refused before GitHub is called.
     let code = s.gh.manifest_code();
     let bad = get(
@@ -267,16 +351,41 @@ async fn manifest_flow_stores_the_credentials_and_opens_webhooks() {
     )
     .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
-    let status_page = get(app, "/").await.text().await.unwrap();
+    // The token is deleted and opens nothing any more; the status page is on the admin
+    // listener only.
+    assert!(!s.token_file().exists());
+    assert_eq!(
+        post_form(app, &[("token", &token)]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(get(app, "/").await.status(), StatusCode::NOT_FOUND);
+    let status_page = app
+        .http
+        .get(format!("{}/", app.admin_url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(status_page.contains("installations"), "{status_page}");
+    assert!(
+        status_page.contains("GitHub App: configured"),
+        "{status_page}"
+    );
     assert!(!status_page.contains("name=\"manifest\""));
+    let cli = setup_token_cli(&s.credentials, &[]);
+    assert_eq!(cli.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&cli.stderr);
+    assert!(err.contains("already set up"), "{err}");
+    assert!(cli.stdout.is_empty());
     s.app.stop().await;
 }
 
 #[tokio::test]
 async fn a_state_works_once_even_when_the_exchange_fails() {
     let s = unconfigured().await;
-    let p = page(&s.app).await;
+    let p = page(&s).await;
     // GitHub refuses an unknown code; the state is spent all the same.
     let res = get(
         &s.app,
@@ -293,7 +402,7 @@ async fn a_state_works_once_even_when_the_exchange_fails() {
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     assert!(!s.credentials.exists());
     // A fresh state from the page still works.
-    let p2 = page(&s.app).await;
+    let p2 = page(&s).await;
     let res = get(
         &s.app,
         &format!("/setup/callback?code={code}&state={}", p2.state),
@@ -304,90 +413,186 @@ async fn a_state_works_once_even_when_the_exchange_fails() {
     s.app.stop().await;
 }
 
-/// The router as the server runs it, with a chosen peer address.
-async fn get_from(s: &Setup, peer: &str, uri: &str) -> StatusCode {
-    let state = s.app.running.as_ref().unwrap().state.clone();
-    let addr: SocketAddr = peer.parse().unwrap();
-    let req = axum::http::Request::builder()
-        .uri(uri)
-        .extension(ConnectInfo(addr))
-        .body(axum::body::Body::empty())
-        .unwrap();
-    folio::server::router(state)
-        .oneshot(req)
-        .await
-        .unwrap()
-        .status()
+/// A request with the `Host` header a browser would send for `host`.
+async fn with_host(
+    s: &Setup,
+    method: reqwest::Method,
+    path: &str,
+    host: &str,
+    form: Option<&[(&str, &str)]>,
+) -> StatusCode {
+    let mut req = s
+        .app
+        .http
+        .request(method, format!("{}{path}", s.app.url))
+        .header("Host", host);
+    if let Some(fields) = form {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        req = req
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body);
+    }
+    req.send().await.unwrap().status()
 }
 
 #[tokio::test]
-async fn a_remote_visitor_needs_the_setup_token() {
+async fn the_setup_token_is_required_from_everywhere_and_only_in_a_posted_form() {
     let s = unconfigured().await;
-    let token = s
-        .app
-        .running
-        .as_ref()
-        .unwrap()
-        .state
-        .setup
-        .token()
-        .expose()
-        .to_string();
-    assert_eq!(
-        get_from(&s, "203.0.113.7:4000", "/").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        get_from(
-            &s,
-            "203.0.113.7:4000",
-            &format!("/?token={}", "f".repeat(64))
-        )
-        .await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        get_from(&s, "203.0.113.7:4000", &format!("/?token={token}")).await,
-        StatusCode::OK
-    );
-    assert_eq!(get_from(&s, "[::1]:4000", "/").await, StatusCode::OK);
-    assert_eq!(
-        get_from(&s, "[::ffff:127.0.0.1]:4000", "/").await,
-        StatusCode::OK
-    );
-
-    // Over a real connection from loopback, but relayed by a proxy: the visitor is elsewhere.
-    let res = s
-        .app
-        .http
-        .get(format!("{}/", s.app.url))
-        .header("X-Forwarded-For", "198.51.100.9")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let res = s
-        .app
-        .http
-        .get(format!("{}/?token={token}", s.app.url))
-        .header("X-Forwarded-For", "198.51.100.9")
-        .send()
-        .await
-        .unwrap();
+    let token = s.token();
+    assert_eq!(token.len(), 64);
+    let wrong = "f".repeat(64);
+    // From loopback, with no proxy header at all (as behind a bare `proxy_pass`), the token
+    // is still needed.
+    for fields in [
+        vec![],
+        vec![("token", "")],
+        vec![("token", wrong.as_str())],
+        vec![("token", &token[..63])],
+    ] {
+        let res = post_form(&s.app, &fields).await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{fields:?}");
+        let html = res.text().await.unwrap();
+        assert!(!html.contains("name=\"manifest\""), "{html}");
+        assert!(html.contains("folio setup-token"), "{html}");
+    }
+    // In a URL the token counts for nothing: the page only asks for it.
+    let res = get(&s.app, &format!("/?token={token}")).await;
     assert_eq!(res.status(), StatusCode::OK);
-    // The token is carried in the organization form so that the visitor keeps access.
     let html = res.text().await.unwrap();
-    assert_eq!(
-        attribute(&html, "name=\"token\"", "value").as_deref(),
-        Some(token.as_str())
+    assert!(!html.contains("name=\"manifest\""), "{html}");
+    assert!(!html.contains(&token));
+    // Posted in the form, it opens the registration page.
+    let res = post_form(&s.app, &[("token", &token)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("name=\"manifest\""));
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn setup_answers_only_the_public_host_or_a_loopback_name() {
+    let s = unconfigured().await;
+    let token = s.token();
+    let form: &[(&str, &str)] = &[("token", &token)];
+    use reqwest::Method;
+    for host in [PUBLIC_HOST, "localhost:3000", "127.0.0.1", "[::1]:3000"] {
+        assert_eq!(
+            with_host(&s, Method::GET, "/", host, None).await,
+            StatusCode::OK,
+            "{host}"
+        );
+        assert_eq!(
+            with_host(&s, Method::POST, "/", host, Some(form)).await,
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    // A page on another site whose name was rebound to this machine's address.
+    for host in ["attacker.example", "attacker.example:3000", "10.0.0.5"] {
+        assert_eq!(
+            with_host(&s, Method::GET, "/", host, None).await,
+            StatusCode::MISDIRECTED_REQUEST,
+            "{host}"
+        );
+        assert_eq!(
+            with_host(&s, Method::POST, "/", host, Some(form)).await,
+            StatusCode::MISDIRECTED_REQUEST,
+            "{host}"
+        );
+    }
+    // The callback too, before its state is looked at (so the state stays good).
+    let p = page(&s).await;
+    let callback = format!(
+        "/setup/callback?code={}&state={}",
+        s.gh.manifest_code(),
+        p.state
     );
+    assert_eq!(
+        with_host(&s, Method::GET, &callback, "attacker.example", None).await,
+        StatusCode::MISDIRECTED_REQUEST
+    );
+    assert!(!s.credentials.exists());
+    assert_eq!(
+        with_host(&s, Method::GET, &callback, PUBLIC_HOST, None).await,
+        StatusCode::OK
+    );
+    assert!(s.credentials.exists());
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn the_generated_token_survives_a_restart_and_setup_token_prints_it() {
+    let gh = FakeGitHub::start().await;
+    let secrets = tempfile::tempdir().unwrap();
+    let credentials = secrets.path().join("folio-credentials.json");
+    // Nothing has started yet: no token to print, said in one line, exit code 2.
+    let none = setup_token_cli(&credentials, &[]);
+    assert_eq!(none.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("no setup token yet"), "{err}");
+
+    let app = start(&gh, &credentials, &[]).await;
+    let s = Setup {
+        app,
+        gh,
+        credentials,
+        _secrets: secrets,
+    };
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(s.token_file())
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let printed = setup_token_cli(&s.credentials, &[]);
+    assert_eq!(printed.status.code(), Some(0));
+    let token = String::from_utf8(printed.stdout).unwrap();
+    assert_eq!(token.trim(), s.token());
+
+    // A restart keeps the token that the operator may already have copied.
+    let Setup {
+        app,
+        gh,
+        credentials,
+        _secrets,
+    } = s;
+    app.stop().await;
+    let app = start(&gh, &credentials, &[]).await;
+    let s = Setup {
+        app,
+        gh,
+        credentials,
+        _secrets,
+    };
+    assert_eq!(s.token(), token.trim());
+    assert_eq!(
+        post_form(&s.app, &[("token", token.trim())]).await.status(),
+        StatusCode::OK
+    );
+    s.app.stop().await;
+}
+
+#[tokio::test]
+async fn an_operator_chosen_token_is_used_as_it_is() {
+    let chosen = "an-operator-chosen-setup-token";
+    let s = unconfigured_with(&[("FOLIO_SETUP_TOKEN", chosen)]).await;
+    assert!(!s.token_file().exists(), "no file when the operator chose");
+    assert_eq!(
+        post_form(&s.app, &[("token", chosen)]).await.status(),
+        StatusCode::OK
+    );
+    let printed = setup_token_cli(&s.credentials, &[("FOLIO_SETUP_TOKEN", chosen)]);
+    assert_eq!(printed.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&printed.stdout).trim(), chosen);
     s.app.stop().await;
 }
 
 #[tokio::test]
 async fn two_tabs_finishing_at_once_register_one_app() {
     let s = unconfigured().await;
-    let (p1, p2) = (page(&s.app).await, page(&s.app).await);
+    let (p1, p2) = (page(&s).await, page(&s).await);
     let (c1, c2) = (s.gh.manifest_code(), s.gh.manifest_code());
     let u1 = format!("/setup/callback?code={c1}&state={}", p1.state);
     let u2 = format!("/setup/callback?code={c2}&state={}", p2.state);

@@ -306,22 +306,54 @@ async fn installation_events_update_the_store() {
     app.stop().await;
 }
 
+/// `/metrics` and the status page tell about traffic and queue depth: they are on the admin
+/// listener, and the public port (where webhooks and strangers arrive) answers 404 for them.
+/// The probes stay public, where Kubernetes reaches them.
 #[tokio::test]
-async fn metrics_count_deliveries() {
-    let app = spawn(Some(Arc::new(Idle))).await;
+async fn metrics_and_the_status_page_are_on_the_admin_listener_only() {
+    // Configured, so that `/` is not the setup page.
+    let gh = crate::support::fake_github::FakeGitHub::start().await;
+    gh.set_webhook_secret(SECRET);
+    let app = spawn_for_github(&gh.url(), gh.app_id(), &gh.private_key_pem()).await;
+    assert_ne!(app.url, app.admin_url);
     app.deliver("ping", "m1", &fixture("ping", "payload.json"))
         .await;
-    let text = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let get = |url: String| {
+        let http = app.http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let metrics = get(format!("{}/metrics", app.admin_url)).await;
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await.unwrap();
     assert!(text.contains("folio_webhook_deliveries_total"), "{text}");
     assert!(text.contains("folio_queue_depth"), "{text}");
+    let status = get(format!("{}/", app.admin_url)).await;
+    assert_eq!(status.status(), 200);
+    let html = status.text().await.unwrap();
+    assert!(html.contains("queue: pending"), "{html}");
+
+    for path in ["/metrics", "/"] {
+        let res = get(format!("{}{path}", app.url)).await;
+        assert_eq!(res.status(), 404, "{path} on the public port");
+        let body = res.text().await.unwrap();
+        assert!(!body.contains("folio_"), "{path}: {body}");
+        assert!(!body.contains("queue"), "{path}: {body}");
+    }
+    for path in ["/healthz", "/privacy"] {
+        let res = get(format!("{}{path}", app.url)).await;
+        assert_eq!(res.status(), 200, "{path} on the public port");
+    }
+    let res = get(format!("{}/readyz", app.url)).await;
+    assert_eq!(res.status(), 200);
+    // And nothing of the public port is served on the admin one.
+    let res = app
+        .http
+        .post(format!("{}/webhook", app.admin_url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
     app.stop().await;
 }
 

@@ -16,6 +16,8 @@ pub const TEST_CONFIG: &str = "[queue]\nlease_seconds = 3\npoll_interval_ms = 20
 
 pub struct TestApp {
     pub url: String,
+    /// The admin listener: `/metrics` and the status page.
+    pub admin_url: String,
     pub store: DynStore,
     pub running: Option<Running>,
     pub http: reqwest::Client,
@@ -26,6 +28,7 @@ pub fn base_env(db_url: &str) -> HashMap<String, String> {
     let mut env = HashMap::new();
     env.insert("FOLIO_DATABASE_URL".into(), db_url.to_string());
     env.insert("FOLIO_LISTEN".into(), "127.0.0.1:0".into());
+    env.insert("FOLIO_ADMIN_LISTEN".into(), "127.0.0.1:0".into());
     env.insert("FOLIO_WEBHOOK_SECRET".into(), SECRET.into());
     env.insert(
         "FOLIO_CREDENTIALS_PATH".into(),
@@ -67,6 +70,7 @@ pub async fn spawn_with(
         .expect("start");
     TestApp {
         url: format!("http://{}", running.addr),
+        admin_url: format!("http://{}", running.admin_addr),
         store,
         running: Some(running),
         http: reqwest::Client::new(),
