@@ -218,8 +218,13 @@ async fn no_secret_means_setup_mode() {
         .text()
         .await
         .unwrap();
-    // The setup page, with the form that registers the app on GitHub.
-    assert!(page.contains("<form id=\"register\""), "{page}");
+    // The setup page asks for the setup token, from loopback too; the form that registers
+    // the app on GitHub comes only with it.
+    assert!(
+        page.contains("<form id=\"token\" method=\"post\""),
+        "{page}"
+    );
+    assert!(!page.contains("<form id=\"register\""), "{page}");
     app.stop().await;
 }
 
