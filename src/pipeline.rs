@@ -895,10 +895,12 @@ impl Pipeline {
                 .last_comment_id(sub.id)
                 .await
                 .map_err(store_to_job)?;
+            // The issue's address lets the notice link handles and references in the reason.
+            let web = self.state.settings.web_url.as_str().trim_end_matches('/');
             let ctx = CommentContext {
                 submitted_by: None,
                 evaluated_at: rfc3339_now(),
-                issue_url: None,
+                issue_url: Some(format!("{web}/{repo}/issues/{issue_number}")),
                 terms_url: Some(self.state.settings.terms_url()),
             };
             // The reason is ours (an error chain), but keep it short and free of secrets.

@@ -15,9 +15,15 @@ use crate::model::{
     PullRequestSummary, Report, ReviewSummary,
 };
 use crate::render::neutralise::{self, code, inline, inline_capped, quote};
-use crate::render::text::{count_of, iso_date, plural, repo_of, short_url};
+use crate::render::text::{iso_date, plural, repo_of, short_url};
 
-pub(super) fn all(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
+pub(super) fn all(
+    out: &mut String,
+    report: &Report,
+    limits: &Limits,
+    explain: &[&str],
+    cut: &mut Cut,
+) {
     out.push_str("### Details\n\n");
     if !limits.details {
         cut.details = true;
@@ -34,7 +40,7 @@ pub(super) fn all(out: &mut String, report: &Report, limits: &Limits, cut: &mut 
         return;
     }
     for c in &report.criteria {
-        criterion(out, report, c, limits, cut);
+        criterion(out, report, c, limits, explain, cut);
     }
 }
 
@@ -43,22 +49,18 @@ fn criterion(
     report: &Report,
     c: &CriterionResult,
     limits: &Limits,
+    explain: &[&str],
     cut: &mut Cut,
 ) {
     let _ = writeln!(
         out,
-        "<details>\n<summary><b>{}</b>: {} · {}</summary>\n",
+        "<details>\n<summary><b>{}</b>: {}</summary>\n",
         c.id.title(),
         super::summary::level_word(c.level),
-        count_of(
-            c.evidence_count,
-            "piece of credited evidence",
-            "pieces of credited evidence"
-        )
     );
     match c.id {
         Criterion::CodeReview => code_review(out, report, limits, cut),
-        _ => practices(out, report, c.id, limits, cut),
+        _ => practices(out, report, c.id, limits, explain),
     }
     if c.id == Criterion::Testing {
         pull_requests(out, report, limits, cut);
@@ -66,32 +68,62 @@ fn criterion(
     if c.id == Criterion::CiCd {
         checks_line(out, report);
     }
+    // Folio's own words: with every `[` escaped no link can form, so parentheses stay plain.
+    let how = inline(&arithmetic(&c.because))
+        .replace("\\(", "(")
+        .replace("\\)", ")");
     let _ = writeln!(
         out,
-        "<details>\n<summary>How this level was reached</summary>\n\n{}\n\n</details>\n</details>\n",
-        inline(arithmetic(&c.because))
+        "<details>\n<summary>How this level was reached</summary>\n\n{how}\n\n</details>\n</details>\n"
     );
 }
 
 /// The rubric's arithmetic from a `because`: the thresholds met. Its first sentence is the
 /// table's reason and its evidence list repeats the lines above, so both are left out when
-/// the arithmetic is there to show.
-fn arithmetic(because: &str) -> &str {
+/// the arithmetic is there to show. Practice ids become plain names, and "in the candidate's
+/// own work", which every such condition says, is said once.
+pub(super) fn arithmetic(because: &str) -> String {
+    const OWN: &str = " in the candidate's own work";
     let Some(start) = because.find("Met: ") else {
-        return because;
+        return because.to_string();
     };
-    let rest = &because[start..];
-    match rest.find(" Evidence: ") {
+    let rest = &because[start + "Met: ".len()..];
+    let met = match rest.find(" Evidence: ") {
         Some(end) => &rest[..end],
         None => rest,
+    };
+    let met = met.strip_suffix('.').unwrap_or(met);
+    let mut own = false;
+    let conditions: Vec<String> = met
+        .split("; ")
+        .map(|cond| {
+            let Some((head, tail)) = cond.split_once(OWN) else {
+                return cond.to_string();
+            };
+            own = true;
+            match head.strip_suffix(" present") {
+                Some(id) if catalogue::get(id).is_some() => {
+                    format!("{} present{tail}", catalogue::name_of(id))
+                }
+                _ => format!("{head}{tail}"),
+            }
+        })
+        .collect();
+    if own {
+        format!(
+            "Met in the candidate's own work: {}.",
+            conditions.join("; ")
+        )
+    } else {
+        format!("Met: {}.", conditions.join("; "))
     }
 }
 
 fn status_words(f: &PracticeFinding) -> &'static str {
     match (f.status, f.exercised) {
-        (PracticeStatus::Present, Some(true)) => "found, seen running",
-        (PracticeStatus::Present, Some(false)) => "found, not seen running",
-        (PracticeStatus::Present, None) => "found",
+        (PracticeStatus::Present, Some(true)) => "seen running",
+        (PracticeStatus::Present, Some(false)) => "not seen running",
+        (PracticeStatus::Present, None) => "",
         (PracticeStatus::Absent, _) => "not found",
         (PracticeStatus::CouldNotParse, _) => "unknown: a file that decides it could not be read",
         (PracticeStatus::NotAssessable, _) => "not assessable from the linked material",
@@ -130,69 +162,125 @@ fn repo_label(f: &PracticeFinding) -> String {
     )
 }
 
-fn docs_link(p: &PracticeInfo) -> String {
-    link_or_text(&p.name, Some(&p.docs))
+/// Who put a group of findings in a repository, in words; context only when it earns no
+/// credit.
+fn attribution_words(a: Option<Attribution>) -> String {
+    // The group names the repository already: "in a repository the candidate owns" would
+    // say it twice.
+    let who = match a {
+        Some(Attribution::Owned) => "owned by the candidate",
+        _ => who_added(a),
+    };
+    if a.is_some_and(Attribution::is_credited) {
+        who.to_string()
+    } else {
+        format!("{who}; context only")
+    }
 }
 
-fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, cut: &mut Cut) {
-    let mut nowhere: Vec<String> = Vec::new();
-    let mut any = false;
-    for id in catalogue::ids_of(c) {
-        let Some(info) = catalogue::get(&id) else {
-            continue;
-        };
-        let entries = entries_for(report, &id);
-        let bare =
-            |f: &PracticeFinding| f.status == PracticeStatus::Absent && f.evidence.is_empty();
-        if entries.iter().all(|f| bare(f)) {
-            if !entries.is_empty() {
-                nowhere.push(docs_link(info));
-            }
-            continue;
-        }
-        any = true;
-        // The name links to the public explanation: one link, no extra link text.
-        let _ = writeln!(out, "**{}**: {}\n", docs_link(info), inline(&info.why),);
-        let mut not_found: Vec<String> = Vec::new();
-        for f in &entries {
+/// The order in which practices are worth a reader's time: credited and seen running, then
+/// credited, then context only; the catalogue's order within each.
+fn telling(entries: &[&PracticeFinding]) -> u8 {
+    let credited = |f: &&&PracticeFinding| {
+        f.status == PracticeStatus::Present && f.attribution.is_some_and(Attribution::is_credited)
+    };
+    if entries
+        .iter()
+        .filter(credited)
+        .any(|f| f.exercised == Some(true))
+    {
+        0
+    } else if entries.iter().any(|f| credited(&f)) {
+        1
+    } else {
+        2
+    }
+}
+
+/// Findings without anything found: where a practice was looked for and not seen.
+fn bare(f: &PracticeFinding) -> bool {
+    f.status == PracticeStatus::Absent && f.evidence.is_empty()
+}
+
+/// One practice found in one repository, with the practices whose first piece of evidence is
+/// the same line (a publishing step is both trusted publishing and release automation).
+struct Item<'a> {
+    infos: Vec<&'a PracticeInfo>,
+    finding: &'a PracticeFinding,
+    explained: bool,
+}
+
+/// A repository and how the practices in it came to be there.
+type GroupKey = (String, Option<Attribution>);
+
+fn first_url(f: &PracticeFinding) -> Option<&str> {
+    f.evidence.first().and_then(|e| e.url.as_deref())
+}
+
+/// The practices of one criterion, grouped by repository and by how they came to be there,
+/// most telling first. Those in `explain` also say why they matter, with a public
+/// explanation, once. Context that earns no credit is named without its links. Practices
+/// found nowhere take one line, and so do the repositories where a practice found elsewhere
+/// was not seen.
+fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, explain: &[&str]) {
+    let (found, nowhere) = found_in(report, c);
+
+    // (repository, attribution) → its practices, in the order first met.
+    let mut groups: Vec<(GroupKey, Vec<Item>)> = Vec::new();
+    let mut missing: Vec<(String, Vec<String>)> = Vec::new();
+    for (info, entries) in &found {
+        let mut unexplained = explain.contains(&info.id.as_str());
+        for &f in entries {
             if bare(f) {
-                not_found.push(repo_label(f));
+                let name = inline(&info.name);
+                match missing.iter_mut().find(|(r, _)| *r == repo_label(f)) {
+                    Some((_, names)) => names.push(name),
+                    None => missing.push((repo_label(f), vec![name])),
+                }
                 continue;
             }
-            let credited = f.attribution.is_some_and(Attribution::is_credited);
-            let mut line = format!(
-                "- {} ({}{}): {}",
-                repo_label(f),
-                who_added(f.attribution),
-                if credited { "" } else { "; context only" },
-                status_words(f)
-            );
-            if !credited && !limits.context_evidence {
-                cut.context_links += f.evidence.len();
-            } else {
-                let shown: Vec<String> = f
-                    .evidence
-                    .iter()
-                    .take(limits.evidence_per_entry)
-                    .map(evidence)
-                    .collect();
-                if !shown.is_empty() {
-                    let _ = write!(line, ": {}", shown.join("; "));
+            let key = (repo_label(f), f.attribution);
+            let group = match groups.iter().position(|(k, _)| *k == key) {
+                Some(g) => &mut groups[g].1,
+                None => {
+                    groups.push((key, Vec::new()));
+                    let last = groups.len() - 1;
+                    &mut groups[last].1
                 }
-                let more = f.evidence.len() - shown.len();
-                if more > 0 {
-                    let _ = write!(line, "; and {more} more");
-                }
+            };
+            let explained = unexplained && f.attribution.is_some_and(Attribution::is_credited);
+            unexplained &= !explained;
+            let same_line = group.iter_mut().find(|it| {
+                first_url(it.finding).is_some()
+                    && first_url(it.finding) == first_url(f)
+                    && it.finding.exercised == f.exercised
+                    && it.explained == explained
+            });
+            match same_line {
+                Some(it) => it.infos.push(info),
+                None => group.push(Item {
+                    infos: vec![info],
+                    finding: f,
+                    explained,
+                }),
             }
-            if let Some(n) = f.notes.first() {
-                let _ = write!(line, " (note: {})", inline_capped(n, NOTE_CHARS));
-            }
-            let _ = writeln!(out, "{line}");
         }
-        if !not_found.is_empty() {
-            let _ = writeln!(out, "- Not found in: {}", not_found.join(", "));
+    }
+    for ((repo, attribution), items) in &groups {
+        let words = attribution_words(*attribution);
+        if attribution.is_some_and(Attribution::is_credited) {
+            let _ = writeln!(out, "In {repo} ({words}):");
+            for it in items {
+                let _ = writeln!(out, "- {}", practice_line(it, limits));
+            }
+        } else {
+            let names: Vec<String> = items.iter().map(context_name).collect();
+            let _ = writeln!(out, "In {repo} ({words}): {}.", names.join(", "));
         }
         out.push('\n');
+    }
+    for (repo, names) in &missing {
+        let _ = writeln!(out, "Not found in {repo}: {}.\n", names.join(", "));
     }
     if !nowhere.is_empty() {
         let _ = writeln!(
@@ -200,52 +288,182 @@ fn practices(out: &mut String, report: &Report, c: Criterion, limits: &Limits, c
             "Not found in any linked repository: {}.\n",
             nowhere.join(", ")
         );
-    } else if !any {
+    } else if found.is_empty() {
         out.push_str("No repository was read for this criterion.\n\n");
     }
 }
 
-/// `[ci.yml line 12](permalink) `ruff check .``: the place as a link, what was there as code.
-fn evidence(e: &Evidence) -> String {
-    let text = match (&e.path, e.line) {
-        (Some(p), Some(l)) => format!("{} line {l}", file_name(p)),
-        (Some(p), None) => file_name(p).to_string(),
-        (None, _) => e
-            .url
-            .as_deref()
-            .map_or_else(|| "link".to_string(), short_url),
+fn names_of(item: &Item) -> String {
+    let names: Vec<&str> = item.infos.iter().map(|i| i.name.as_str()).collect();
+    names.join(" and ")
+}
+
+/// A practice seen in context only: its name and whether it ran.
+fn context_name(item: &Item) -> String {
+    let status = status_words(item.finding);
+    if status.is_empty() {
+        inline(&names_of(item))
+    } else {
+        format!("{} ({status})", inline(&names_of(item)))
+    }
+}
+
+/// One credited practice: its name linked to the first piece of evidence, what was there,
+/// whether it was seen running, further evidence (trimmed) and a note; when explained, why it
+/// matters and where it is explained.
+fn practice_line(item: &Item, limits: &Limits) -> String {
+    let f = item.finding;
+    let shown = &f.evidence[..f.evidence.len().min(limits.evidence_per_entry)];
+    let name = names_of(item);
+    let mut line = match shown.first() {
+        Some(first) => evidence(first, &name, limits.snippets),
+        None => format!("**{}**", inline(&name)),
+    };
+    let status = status_words(f);
+    if !status.is_empty() {
+        let _ = write!(line, ", {status}");
+    }
+    if shown.len() > 1 {
+        let rest: Vec<String> = shown[1..]
+            .iter()
+            .map(|e| evidence(e, "", limits.snippets))
+            .collect();
+        let _ = write!(line, "; also {}", rest.join(", "));
+    }
+    let more = f.evidence.len() - shown.len();
+    if more > 0 {
+        let _ = write!(line, "; and {more} more");
+    }
+    if let Some(n) = f.notes.first() {
+        let _ = write!(line, " (note: {})", inline_capped(n, NOTE_CHARS));
+    }
+    if item.explained {
+        for info in &item.infos {
+            line.push_str(&explanation(info));
+        }
+    }
+    line
+}
+
+/// `. Why it matters. ([docs.github.com](…))`, as added to a practice's line.
+pub(super) fn explanation(info: &PracticeInfo) -> String {
+    format!(". {} {}", inline(&info.why), docs_link(&info.docs))
+}
+
+/// The practices of each criterion found with credit, most telling first, and those found
+/// nowhere, as names.
+fn found_in(
+    report: &Report,
+    c: Criterion,
+) -> (
+    Vec<(&'static PracticeInfo, Vec<&PracticeFinding>)>,
+    Vec<String>,
+) {
+    let mut nowhere: Vec<String> = Vec::new();
+    let mut found = Vec::new();
+    for id in catalogue::ids_of(c) {
+        let Some(info) = catalogue::get(&id) else {
+            continue;
+        };
+        let entries = entries_for(report, &id);
+        if entries.iter().all(|f| bare(f)) {
+            if !entries.is_empty() {
+                nowhere.push(inline(&info.name));
+            }
+            continue;
+        }
+        found.push((info, entries));
+    }
+    found.sort_by_key(|(_, entries)| telling(entries));
+    (found, nowhere)
+}
+
+/// The practices worth explaining, in the order room is given to them: the most telling
+/// credited practice of each criterion, then the second of each, and so on.
+pub(super) fn explanation_order(report: &Report) -> Vec<&'static PracticeInfo> {
+    let per_criterion: Vec<Vec<&'static PracticeInfo>> = report
+        .criteria
+        .iter()
+        .map(|c| {
+            found_in(report, c.id)
+                .0
+                .into_iter()
+                .filter(|(_, entries)| telling(entries) < 2)
+                .map(|(info, _)| info)
+                .collect()
+        })
+        .collect();
+    let longest = per_criterion.iter().map(Vec::len).max().unwrap_or(0);
+    (0..longest)
+        .flat_map(|rank| {
+            per_criterion
+                .iter()
+                .filter_map(move |list| list.get(rank).copied())
+        })
+        .collect()
+}
+
+/// `([docs.github.com](https://docs.github.com/…))`: where a practice is explained, named by
+/// its site.
+fn docs_link(docs: &str) -> String {
+    let host = url::Url::parse(docs)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_start_matches("www.").to_string())
+        })
+        .unwrap_or_else(|| "explanation".to_string());
+    format!("({})", link_or_text(&host, Some(docs)))
+}
+
+/// `[Linter](permalink): `ruff check``: the practice named by `name`, or the place (`ci.yml
+/// line 12`) when there is no name, linked to the evidence, and, with `snippet`, what was
+/// there as code. A detail that only repeats the file's name (a lock file, `SECURITY.md`) is
+/// left out.
+fn evidence(e: &Evidence, name: &str, snippet: bool) -> String {
+    let file = e.path.as_deref().map(file_name);
+    let detail = e.detail.trim();
+    let just_the_file = file.is_some_and(|n| n == detail || e.path.as_deref() == Some(detail));
+    let text = if !name.is_empty() {
+        name.to_string()
+    } else {
+        match (file, e.line) {
+            (Some(n), Some(l)) => format!("{n} line {l}"),
+            (Some(n), None) => n.to_string(),
+            (None, _) => e
+                .url
+                .as_deref()
+                .map_or_else(|| "link".to_string(), short_url),
+        }
     };
     let place = match &e.url {
         Some(u) if u.chars().count() <= URL_CHARS && neutralise::url(u).is_some() => {
-            neutralise::link(&crate::render::neutralise::cut(&text, DETAIL_CHARS), u)
+            neutralise::link(&neutralise::cut(&text, DETAIL_CHARS), u)
         }
-        _ => inline_capped(&text, DETAIL_CHARS),
+        // Without a link, the place is still named, so that the claim can be checked by hand.
+        _ => match (e.path.as_deref(), e.line) {
+            (Some(p), Some(l)) => format!(
+                "{} ({} line {l})",
+                inline_capped(&text, DETAIL_CHARS),
+                inline_capped(p, DETAIL_CHARS)
+            ),
+            _ => inline_capped(&text, DETAIL_CHARS),
+        },
     };
-    if e.detail.trim().is_empty() {
+    if !snippet || detail.is_empty() || just_the_file {
         place
     } else {
-        format!(
-            "{place} {}",
-            code(&crate::render::neutralise::cut(
-                e.detail.trim(),
-                DETAIL_CHARS
-            ))
-        )
+        format!("{place}: {}", code(&neutralise::cut(detail, DETAIL_CHARS)))
     }
 }
 
-/// The path as written, shortened to its last two parts when long.
+/// The last part of a path: the link it goes with holds the whole path.
 fn file_name(path: &str) -> &str {
-    if path.len() <= 40 {
-        return path;
-    }
-    match path.rmatch_indices('/').nth(1) {
-        Some((i, _)) => &path[i + 1..],
-        None => path,
-    }
+    path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(path)
 }
 
-/// One line per authored pull request: date, state, size, test changes, checks.
+/// One line per authored pull request: date, state, size, test changes and checks that did
+/// not pass.
 pub(super) fn pr_line(pr: &PullRequestSummary, report: &Report) -> String {
     let mut head = Vec::new();
     if let Some(d) = pr.opened_at.as_deref().and_then(iso_date) {
@@ -276,10 +494,9 @@ pub(super) fn pr_line(pr: &PullRequestSummary, report: &Report) -> String {
     let mut tests = Vec::new();
     if pr.test_files_changed > 0 {
         tests.push(format!(
-            "{} changed (+{} lines) next to {}",
+            "{} (+{} lines)",
             plural(pr.test_files_changed as usize, "test file"),
             pr.test_lines_added,
-            plural(pr.code_files_changed as usize, "code file")
         ));
     } else {
         tests.push("no test files changed".to_string());
@@ -294,16 +511,14 @@ pub(super) fn pr_line(pr: &PullRequestSummary, report: &Report) -> String {
             tests.push(plural(n as usize, what));
         }
     }
-    let checks = match pr.checks_passed {
-        Some(true) => "checks passed",
-        Some(false) => "checks did not pass",
-        None => "no checks seen",
-    };
-    format!(
-        "{} · tests: {} · {checks}",
-        head.join(" · "),
-        tests.join(", ")
-    )
+    head.push(tests.join(", "));
+    // Passing checks are the rule and CI/CD counts them; only the exceptions are marked.
+    match pr.checks_passed {
+        Some(true) => {}
+        Some(false) => head.push("checks did not pass".to_string()),
+        None => head.push("no checks seen".to_string()),
+    }
+    head.join(" · ")
 }
 
 fn authored(report: &Report) -> Vec<&PullRequestSummary> {
@@ -316,12 +531,24 @@ fn authored(report: &Report) -> Vec<&PullRequestSummary> {
     prs
 }
 
+/// The pull requests the Testing details list, newest first.
+pub(super) fn listed_pull_requests<'a>(report: &'a Report, limits: &Limits) -> Vec<&'a str> {
+    if !limits.details {
+        return Vec::new();
+    }
+    authored(report)
+        .into_iter()
+        .take(limits.pull_requests)
+        .map(|p| p.url.as_str())
+        .collect()
+}
+
 fn pull_requests(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
     let prs = authored(report);
     if prs.is_empty() {
         return;
     }
-    out.push_str("**Pull requests by the candidate**, newest first\n\n");
+    out.push_str("**Pull requests by the candidate**\n\n");
     for (i, pr) in prs.iter().enumerate() {
         if i >= limits.pull_requests {
             cut.pull_requests += prs.len() - i;
@@ -344,11 +571,20 @@ fn checks_line(out: &mut String, report: &Report) {
         .iter()
         .filter(|p| p.checks_passed == Some(true))
         .count();
-    let _ = writeln!(
-        out,
-        "Checks passed on {passed} of {} with checks (listed under Testing).\n",
-        plural(known.len(), "authored pull request")
-    );
+    if passed == known.len() {
+        let _ = writeln!(
+            out,
+            "Checks passed on {}.\n",
+            plural(passed, "authored pull request")
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "Checks passed on {passed} of {} with checks; the others are marked under \
+             Testing.\n",
+            plural(known.len(), "authored pull request")
+        );
+    }
 }
 
 fn review_line(r: &ReviewSummary) -> String {
@@ -363,10 +599,9 @@ fn review_line(r: &ReviewSummary) -> String {
     if let Some(d) = r.submitted_at.as_deref().and_then(iso_date) {
         parts.push(d.to_string());
     }
-    parts.push(format!(
-        "{} on {}",
-        link_or_text("review", Some(&r.url)),
-        link_or_text(&short_url(&r.pull_request), Some(&r.pull_request))
+    parts.push(link_or_text(
+        &format!("review of {}", short_url(&r.pull_request)),
+        Some(&r.url),
     ));
     parts.push(state.to_string());
     parts.push(plural(r.comment_count as usize, "comment"));
@@ -378,13 +613,6 @@ fn review_line(r: &ReviewSummary) -> String {
 
 fn code_review(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
     let n = report.review_comments.len();
-    if n > 0 {
-        let _ = writeln!(
-            out,
-            "{} by the candidate, quoted under \"Review comments by the candidate\" below.\n",
-            plural(n, "review comment")
-        );
-    }
     if !report.reviews.is_empty() {
         out.push_str("**Reviews by the candidate**\n\n");
         let mut reviews: Vec<&ReviewSummary> = report.reviews.iter().collect();
@@ -403,24 +631,20 @@ fn code_review(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut
         }
         out.push('\n');
     }
-    let answered: Vec<&PullRequestSummary> = report
+    let answered = report
         .pull_requests
         .iter()
         .filter(|p| p.attribution == Attribution::Authored && p.review_responses > 0)
-        .collect();
-    if !answered.is_empty() {
-        out.push_str("**Feedback the candidate received and answered**\n\n");
-        for p in answered.iter().take(limits.pull_requests.max(1)) {
-            let _ = writeln!(
-                out,
-                "- {}: {} with commits or replies",
-                link_or_text(&short_url(&p.url), Some(&p.url)),
-                plural(p.review_responses as usize, "answer")
-            );
-        }
-        out.push('\n');
+        .count();
+    if answered > 0 {
+        // Each pull request is listed once, under Testing.
+        let _ = writeln!(
+            out,
+            "The candidate answered review feedback on {answered} of their pull requests \
+             (listed under Testing).\n"
+        );
     }
-    if n == 0 && report.reviews.is_empty() && answered.is_empty() {
+    if n == 0 && report.reviews.is_empty() && answered == 0 {
         out.push_str("No reviews were linked.\n\n");
     }
 }

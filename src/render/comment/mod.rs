@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use crate::model::{Report, Source};
 use crate::render::neutralise::{self, Links, inline, inline_capped};
-use crate::render::text::{plural, short_url};
+use crate::render::text::plural;
 
 pub use notices::{
     FORGOTTEN_MARKER, awaiting_confirmation, config_error, evaluation_failed, forgotten, needs_info,
@@ -64,7 +64,8 @@ pub struct CommentContext {
 /// How much detail to show; each stage of trimming lowers these.
 #[derive(Debug, Clone, Copy)]
 struct Limits {
-    context_evidence: bool,
+    /// Whether evidence lines show what was found there (`ruff check`) besides the link.
+    snippets: bool,
     evidence_per_entry: usize,
     comments: usize,
     pull_requests: usize,
@@ -77,7 +78,7 @@ struct Limits {
 
 const STAGES: [Limits; 5] = [
     Limits {
-        context_evidence: true,
+        snippets: true,
         evidence_per_entry: 3,
         comments: 25,
         pull_requests: 20,
@@ -87,9 +88,9 @@ const STAGES: [Limits; 5] = [
         sources: 60,
         warnings: 50,
     },
-    // Project evidence is context only: it goes first.
+    // Review comments and reviews past the first few go first.
     Limits {
-        context_evidence: false,
+        snippets: false,
         evidence_per_entry: 2,
         comments: 15,
         pull_requests: 20,
@@ -100,7 +101,7 @@ const STAGES: [Limits; 5] = [
         warnings: 30,
     },
     Limits {
-        context_evidence: false,
+        snippets: false,
         evidence_per_entry: 1,
         comments: 10,
         pull_requests: 10,
@@ -111,7 +112,7 @@ const STAGES: [Limits; 5] = [
         warnings: 20,
     },
     Limits {
-        context_evidence: false,
+        snippets: false,
         evidence_per_entry: 0,
         comments: 0,
         pull_requests: 5,
@@ -122,7 +123,7 @@ const STAGES: [Limits; 5] = [
         warnings: 10,
     },
     Limits {
-        context_evidence: false,
+        snippets: false,
         evidence_per_entry: 0,
         comments: 0,
         pull_requests: 0,
@@ -137,7 +138,6 @@ const STAGES: [Limits; 5] = [
 /// What a stage left out, for the note that says so.
 #[derive(Debug, Default)]
 struct Cut {
-    context_links: usize,
     comments: usize,
     pull_requests: usize,
     reviews: usize,
@@ -155,11 +155,6 @@ impl Cut {
                 out.push(crate::render::text::count_of(n, one, many));
             }
         };
-        push(
-            self.context_links,
-            "link to project (context-only) evidence",
-            "links to project (context-only) evidence",
-        );
         push(self.comments, "review comment", "review comments");
         push(self.pull_requests, "pull request", "pull requests");
         push(self.reviews, "review", "reviews");
@@ -173,11 +168,35 @@ impl Cut {
     }
 }
 
-/// The evidence comment for a report, at most [`MAX_COMMENT_LEN`] bytes.
+/// What a reader takes in within a few minutes (SPEC §5), in characters. Evidence snippets
+/// and explanations of the practices give way to stay within it; evidence links only ever
+/// give way to GitHub's limit.
+pub const READING_LEN: usize = 12_000;
+
+/// The evidence comment for a report, at most [`MAX_COMMENT_LEN`] bytes. Within
+/// [`READING_LEN`], evidence shows what was found (`ruff check`) when there is room, and the
+/// room left explains practices, the most telling of each criterion first. Past it, the
+/// plainest rendering is used, trimmed in stages when it is over GitHub's limit.
 pub fn comment(report: &Report, ctx: &CommentContext) -> String {
-    for limits in STAGES {
+    let mut plainest = String::new();
+    for snippets in [true, false] {
+        let limits = Limits {
+            snippets,
+            ..STAGES[0]
+        };
         let mut cut = Cut::default();
-        let body = render(report, ctx, &limits, &mut cut);
+        plainest = render(report, ctx, &limits, &[], &mut cut);
+        let len = plainest.chars().count();
+        if len <= READING_LEN {
+            return explained(report, ctx, &limits, plainest, READING_LEN - len);
+        }
+    }
+    if plainest.len() <= MAX_COMMENT_LEN {
+        return plainest;
+    }
+    for limits in &STAGES[1..] {
+        let mut cut = Cut::default();
+        let body = render(report, ctx, limits, &[], &mut cut);
         if body.len() <= MAX_COMMENT_LEN {
             return body;
         }
@@ -209,7 +228,44 @@ fn truncate_to(mut s: String, max: usize) -> String {
     s
 }
 
-fn render(report: &Report, ctx: &CommentContext, limits: &Limits, cut: &mut Cut) -> String {
+/// `plain` with as many practices explained as `room` characters allow, the most telling of
+/// each criterion first; `plain` itself when none fits.
+fn explained(
+    report: &Report,
+    ctx: &CommentContext,
+    limits: &Limits,
+    plain: String,
+    room: usize,
+) -> String {
+    let mut left = room;
+    let mut chosen: Vec<&str> = Vec::new();
+    for info in details::explanation_order(report) {
+        let cost = details::explanation(info).chars().count();
+        if cost <= left {
+            left -= cost;
+            chosen.push(&info.id);
+        }
+    }
+    if chosen.is_empty() {
+        return plain;
+    }
+    let mut cut = Cut::default();
+    let body = render(report, ctx, limits, &chosen, &mut cut);
+    if body.chars().count() <= READING_LEN {
+        body
+    } else {
+        plain
+    }
+}
+
+/// The comment at `limits`, with the practices in `explain` saying why they matter.
+fn render(
+    report: &Report,
+    ctx: &CommentContext,
+    limits: &Limits,
+    explain: &[&str],
+    cut: &mut Cut,
+) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(MARKER);
     out.push('\n');
@@ -219,7 +275,7 @@ fn render(report: &Report, ctx: &CommentContext, limits: &Limits, cut: &mut Cut)
     timeline::timeline(&mut out, report);
 
     let mut rest = String::new();
-    details::all(&mut rest, report, limits, cut);
+    details::all(&mut rest, report, limits, explain, cut);
     reviews::review_comments(&mut rest, report, limits, cut);
     summary::cannot_see(&mut rest);
     summary::questions(&mut rest, report);
@@ -245,15 +301,20 @@ fn web_base(report: &Report) -> Option<String> {
         let url = match s {
             Source::PullRequest { url, .. } | Source::Repository { url, .. } => url,
         };
-        let parsed = url::Url::parse(url).ok()?;
-        if !matches!(parsed.scheme(), "https" | "http") {
-            return None;
-        }
-        let host = parsed.host_str()?;
-        Some(match parsed.port() {
-            Some(p) => format!("{}://{host}:{p}", parsed.scheme()),
-            None => format!("{}://{host}", parsed.scheme()),
-        })
+        origin(url)
+    })
+}
+
+/// `https://github.com` (with its port, if any) of a web address; `None` unless http(s).
+fn origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "https" | "http") {
+        return None;
+    }
+    let host = parsed.host_str()?;
+    Some(match parsed.port() {
+        Some(p) => format!("{}://{host}:{p}", parsed.scheme()),
+        None => format!("{}://{host}", parsed.scheme()),
     })
 }
 
@@ -318,8 +379,7 @@ fn header(out: &mut String, report: &Report, ctx: &CommentContext) {
     }
     let _ = writeln!(
         out,
-        "Looked at {}, {}, {} and {} by the candidate: the repositories' files at the commits \
-         listed at the end, and the pull requests' changes, reviews and checks.\n",
+        "Looked at {}, {}, {} and {} by the candidate.\n",
         counted(&prs, "pull request"),
         counted(&repos, "repository"),
         plural(report.reviews.len(), "review"),
@@ -356,48 +416,30 @@ fn short_sha(sha: &str) -> String {
     inline(&sha.chars().take(12).collect::<String>())
 }
 
-/// `owner/name at abc123` for every commit the report was computed at.
-fn commits(report: &Report) -> Vec<String> {
+/// How many sources were read at a known commit: the repositories' are named under Sources,
+/// the pull requests' heads are those of their links.
+fn commits_evaluated(report: &Report) -> usize {
     report
         .sources
         .iter()
-        .filter_map(|s| match s {
-            Source::Repository {
-                url,
-                commit: Some(sha),
-                ..
+        .filter(|s| match s {
+            Source::Repository { commit, .. } | Source::PullRequest { commit, .. } => {
+                commit.is_some()
             }
-            | Source::PullRequest {
-                url,
-                commit: Some(sha),
-                ..
-            } => Some(format!(
-                "{} at {}",
-                inline_capped(&short_url(url), TITLE_CHARS),
-                short_sha(sha)
-            )),
-            _ => None,
         })
-        .collect()
+        .count()
 }
 
 fn footer(out: &mut String, report: &Report, ctx: &CommentContext) {
-    let mut commits = commits(report);
-    let total = commits.len();
-    if total > 12 {
-        commits.truncate(12);
-        commits.push(format!("and {} more", total - 12));
-    }
+    let commits = match commits_evaluated(report) {
+        0 => "no commit evaluated".to_string(),
+        n => format!("{} evaluated", plural(n, "commit")),
+    };
     let _ = writeln!(
         out,
-        "---\n<sub>Evidence last changed {} · commits evaluated: {} · {} · rubric {} · Folio {} \
-         · {}</sub>\n\n{DISCLAIMER}",
+        "---\n<sub>Evidence last changed {} · {commits} · {} · rubric {} · Folio {} · {}</sub>\n\n\
+         {DISCLAIMER}",
         inline_capped(&ctx.evaluated_at, 40),
-        if commits.is_empty() {
-            "none".to_string()
-        } else {
-            commits.join(", ")
-        },
         crate::render::text::count_of(
             usize::try_from(report.api_requests).unwrap_or(usize::MAX),
             "GitHub API request",

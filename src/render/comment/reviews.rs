@@ -20,6 +20,7 @@ fn kind_words(c: &ReviewCommentSummary) -> Option<&'static str> {
     }
 }
 
+/// One review comment: date, link, kind, outcome, and its words.
 pub(super) fn comment_line(
     c: &ReviewCommentSummary,
     web: Option<&str>,
@@ -30,10 +31,7 @@ pub(super) fn comment_line(
     if let Some(d) = c.created_at.as_deref().and_then(iso_date) {
         facts.push(d.to_string());
     }
-    facts.push(link_or_text(
-        &format!("comment on {}", short_url(&c.pull_request)),
-        Some(&c.url),
-    ));
+    facts.push(link_or_text(&short_url(&c.pull_request), Some(&c.url)));
     facts.extend(kind_words(c).map(str::to_string));
     facts.extend(super::summary::outcome(c).into_iter().map(str::to_string));
     let mut line = facts.join(" · ");
@@ -53,16 +51,36 @@ pub(super) fn comment_line(
 }
 
 pub(super) fn review_comments(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
-    let comments = super::summary::ranked_comments(report);
-    if comments.is_empty() {
+    let all = super::summary::ranked_comments(report);
+    if all.is_empty() {
         return;
     }
     let web = web_base(report);
-    let _ = writeln!(
-        out,
-        "### Review comments by the candidate\n\n{}, those that led to a change first.\n",
-        plural(comments.len(), "review comment")
-    );
+    // Those quoted at a glance are not repeated: they are there with their links and dates.
+    let above = super::summary::glance_quotes(report, limits);
+    let comments: Vec<&ReviewCommentSummary> = all
+        .into_iter()
+        .filter(|c| !above.iter().any(|a| std::ptr::eq(*a, *c)))
+        .collect();
+    let intro = match above.len() {
+        n if comments.is_empty() => {
+            format!(
+                "{} by the candidate, all quoted at a glance.",
+                plural(n, "review comment")
+            )
+        }
+        0 => plural(comments.len(), "review comment"),
+        n => format!("{} more besides the {n} quoted at a glance", comments.len()),
+    };
+    let intro = if comments.len() > 1 {
+        format!("{intro}, those that led to a change first.")
+    } else {
+        format!("{intro}.")
+    };
+    let _ = writeln!(out, "### Review comments by the candidate\n\n{intro}\n");
+    if comments.is_empty() {
+        return;
+    }
     for (i, c) in comments.iter().enumerate() {
         if i >= limits.comments {
             cut.comments += comments.len() - i;
@@ -78,21 +96,33 @@ pub(super) fn review_comments(out: &mut String, report: &Report, limits: &Limits
     out.push('\n');
 }
 
+/// The sources with their attribution and the commit each was read at. The candidate's pull
+/// requests listed under Testing are not listed again: one line says where they are.
 pub(super) fn sources(out: &mut String, report: &Report, limits: &Limits, cut: &mut Cut) {
     out.push_str("### Sources\n\n");
     if report.sources.is_empty() {
         out.push_str("No sources.\n\n");
         return;
     }
+    let listed = super::details::listed_pull_requests(report, limits);
+    let shown: Vec<&Source> = report
+        .sources
+        .iter()
+        .filter(|s| !matches!(s, Source::PullRequest { url, .. } if listed.contains(&url.as_str())))
+        .collect();
+    let under_testing = report.sources.len() - shown.len();
+    if under_testing > 0 {
+        let _ = writeln!(
+            out,
+            "- {} by the candidate: under Testing",
+            plural(under_testing, "pull request")
+        );
+    }
     let web = web_base(report);
-    for (i, s) in report.sources.iter().enumerate() {
+    for (i, s) in shown.iter().enumerate() {
         if i >= limits.sources {
-            cut.sources += report.sources.len() - i;
-            let _ = writeln!(
-                out,
-                "- and {}",
-                plural(report.sources.len() - i, "more source")
-            );
+            cut.sources += shown.len() - i;
+            let _ = writeln!(out, "- and {}", plural(shown.len() - i, "more source"));
             break;
         }
         let line = match s {
@@ -113,7 +143,7 @@ pub(super) fn sources(out: &mut String, report: &Report, limits: &Limits, cut: &
                 }
                 let _ = write!(
                     l,
-                    ": pull request, {}{}",
+                    ": {}{}",
                     attribution.as_str(),
                     if attribution.is_credited() {
                         ""
@@ -122,7 +152,7 @@ pub(super) fn sources(out: &mut String, report: &Report, limits: &Limits, cut: &
                     }
                 );
                 if let Some(sha) = commit {
-                    let _ = write!(l, ", head {}", short_sha(sha));
+                    let _ = write!(l, ", at {}", short_sha(sha));
                 }
                 l
             }
@@ -133,7 +163,7 @@ pub(super) fn sources(out: &mut String, report: &Report, limits: &Limits, cut: &
                 commit,
             } => {
                 let mut l = format!(
-                    "{}: repository, {}",
+                    "{}: {}",
                     link_or_text(&short_url(url), Some(url)),
                     attribution.as_str()
                 );

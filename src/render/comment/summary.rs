@@ -16,6 +16,8 @@ use crate::render::text::{iso_date, plural, repo_of, short_url};
 /// Lines of "at a glance" at most.
 const GLANCE_LINES: usize = 8;
 const GLANCE_QUOTES: usize = 3;
+/// Practices named per criterion at a glance; the table and the details name the rest.
+const GLANCE_NAMES: usize = 1;
 
 pub(super) fn level_word(l: Level) -> &'static str {
     match l {
@@ -43,12 +45,6 @@ pub(super) fn credited(report: &Report, c: Criterion) -> Vec<&PracticeFinding> {
         .collect();
     out.sort_by_key(|p| std::cmp::Reverse(p.exercised == Some(true)));
     out
-}
-
-/// `[Plain name](first evidence)`, or the plain name when there is no link.
-pub(super) fn practice_link(p: &PracticeFinding) -> String {
-    let name = catalogue::name_of(&p.id);
-    link_or_text(name, p.evidence.iter().find_map(|e| e.url.as_deref()))
 }
 
 /// Authored pull requests that changed tests together with code.
@@ -82,10 +78,10 @@ pub(super) fn ranked_comments(report: &Report) -> Vec<&ReviewCommentSummary> {
 /// The outcome of a comment in plain words; nothing when none is known.
 pub(super) fn outcome(c: &ReviewCommentSummary) -> Vec<&'static str> {
     let mut out = Vec::new();
+    // A change answers the comment; that the author also replied adds nothing.
     if c.led_to_change == Some(true) {
         out.push("led to a change");
-    }
-    if c.author_replied == Some(true) {
+    } else if c.author_replied == Some(true) {
         out.push("the author replied");
     }
     out
@@ -117,31 +113,34 @@ fn criterion_sentence(report: &Report, c: &CriterionResult) -> Option<String> {
     }
     let found = credited(report, c.id);
     let mut names: Vec<String> = Vec::new();
-    let mut repos: Vec<&str> = Vec::new();
     for p in &found {
         // Plain words here: the table links the repositories and the details hold each
         // practice's permalink, so repeating long links at a glance only costs room.
         let name = inline(catalogue::name_of(&p.id));
-        if names.len() < 3 && !names.contains(&name) {
+        if names.len() < GLANCE_NAMES && !names.contains(&name) {
             names.push(name);
-        }
-        if let Some(r) = p.repository.as_deref()
-            && !repos.contains(&r)
-        {
-            repos.push(r);
         }
     }
     let mut s = head;
     if !names.is_empty() {
+        // The table below names the repositories.
         let _ = write!(s, ": {}", names.join(", "));
-        if let Some(r) = repos.first() {
-            let _ = write!(s, " in {}", inline(r));
-            if repos.len() > 1 {
-                let _ = write!(s, " and {}", plural(repos.len() - 1, "other repository"));
-            }
-        }
         if found.iter().any(|p| p.exercised == Some(true)) {
             s.push_str(", seen running");
+        }
+    }
+    if c.id == Criterion::CiCd && names.is_empty() {
+        let passed = report
+            .pull_requests
+            .iter()
+            .filter(|p| p.attribution == Attribution::Authored && p.checks_passed == Some(true))
+            .count();
+        if passed > 0 {
+            let _ = write!(
+                s,
+                ": checks passed on {}",
+                plural(passed, "authored pull request")
+            );
         }
     }
     if c.id == Criterion::Testing {
@@ -159,39 +158,55 @@ fn criterion_sentence(report: &Report, c: &CriterionResult) -> Option<String> {
     Some(s)
 }
 
-pub(super) fn at_a_glance(out: &mut String, report: &Report, limits: &Limits) {
-    out.push_str("### At a glance\n\n");
-    let mut lines: Vec<String> = report
+fn criterion_sentences(report: &Report) -> Vec<String> {
+    report
         .criteria
         .iter()
         .filter_map(|c| criterion_sentence(report, c))
         .take(GLANCE_LINES - 1)
-        .collect();
+        .collect()
+}
+
+/// The review comments quoted at a glance: the most useful ones with words to quote, as many
+/// as the lines left allow.
+pub(super) fn glance_quotes<'a>(
+    report: &'a Report,
+    limits: &Limits,
+) -> Vec<&'a ReviewCommentSummary> {
+    if !limits.quotes {
+        return Vec::new();
+    }
+    let room = GLANCE_LINES
+        .saturating_sub(criterion_sentences(report).len())
+        .min(GLANCE_QUOTES);
+    ranked_comments(report)
+        .into_iter()
+        .filter(|c| c.useful == Some(true) || c.led_to_change == Some(true))
+        .filter(|c| c.excerpt.as_deref().is_some_and(|x| !x.trim().is_empty()))
+        .take(room)
+        .collect()
+}
+
+pub(super) fn at_a_glance(out: &mut String, report: &Report, limits: &Limits) {
+    out.push_str("### At a glance\n\n");
+    let mut lines = criterion_sentences(report);
     let web = web_base(report);
-    let room = GLANCE_LINES.saturating_sub(lines.len()).min(GLANCE_QUOTES);
-    if limits.quotes {
-        for c in ranked_comments(report)
-            .into_iter()
-            .filter(|c| c.useful == Some(true) || c.led_to_change == Some(true))
-            .filter(|c| c.excerpt.as_deref().is_some_and(|x| !x.trim().is_empty()))
-            .take(room)
-        {
-            let repo = repo_of(&c.pull_request);
-            let text = quote(
-                c.excerpt.as_deref().unwrap_or_default(),
-                QUOTE_CHARS,
-                links_for(web.as_deref(), repo.as_deref()),
-            );
-            let mut facts = vec![comment_label(c)];
-            facts.extend(
-                c.created_at
-                    .as_deref()
-                    .and_then(iso_date)
-                    .map(str::to_string),
-            );
-            facts.extend(outcome(c).into_iter().map(str::to_string));
-            lines.push(format!("“{text}” ({})", facts.join(", ")));
-        }
+    for c in glance_quotes(report, limits) {
+        let repo = repo_of(&c.pull_request);
+        let text = quote(
+            c.excerpt.as_deref().unwrap_or_default(),
+            QUOTE_CHARS,
+            links_for(web.as_deref(), repo.as_deref()),
+        );
+        let mut facts = vec![link_or_text(&short_url(&c.pull_request), Some(&c.url))];
+        facts.extend(
+            c.created_at
+                .as_deref()
+                .and_then(iso_date)
+                .map(str::to_string),
+        );
+        facts.extend(outcome(c).into_iter().map(str::to_string));
+        lines.push(format!("“{text}” ({})", facts.join(", ")));
     }
     if lines.is_empty() {
         lines.push(
@@ -229,6 +244,14 @@ fn table_reason(because: &str) -> String {
     s.to_string()
 }
 
+/// A review comment named by its kind (`defect`, `test request`), or just `comment`.
+fn kind_label(c: &ReviewCommentSummary) -> &'static str {
+    match c.signals.kind {
+        Some(k) if k != crate::model::CommentKind::Other => crate::report::kind_name(k),
+        _ => "comment",
+    }
+}
+
 /// Up to three links behind a level, named in plain words.
 fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
     if matches!(c.level, Level::NotAssessed | Level::None) {
@@ -239,7 +262,7 @@ fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
             .into_iter()
             .filter(|x| x.useful == Some(true) || x.led_to_change == Some(true))
             .take(3)
-            .map(comment_label)
+            .map(|x| link_or_text(kind_label(x), Some(&x.url)))
             .collect();
     }
     // Practice names in words, linked to the repository where they were found: short links,
@@ -272,14 +295,6 @@ fn table_links(report: &Report, c: &CriterionResult) -> Vec<String> {
             let _ = write!(entry, " in {}", link_or_text(r, Some(u)));
         }
         out.push(entry);
-    }
-    if c.id == Criterion::Testing {
-        for pr in tested_prs(report) {
-            if out.len() == 3 {
-                break;
-            }
-            out.push(link_or_text(&short_url(&pr.url), Some(&pr.url)));
-        }
     }
     out
 }
@@ -323,10 +338,10 @@ pub(super) fn table(out: &mut String, report: &Report) {
 
 pub(super) fn cannot_see(out: &mut String) {
     out.push_str(
-        "> [!NOTE]\n> **What Folio cannot see.** The hiring document also asks about language \
-         idioms, typing depth, architecture, concurrency, performance, observability, API \
-         design and documentation. Folio does not assess these, nor anything in private \
-         repositories: they are for the interview.\n\n",
+        "> [!NOTE]\n> **What Folio cannot see.** Language idioms, typing depth, architecture, \
+         concurrency, performance, observability, API design, documentation, and anything in \
+         private repositories: the hiring document asks about them, and they are for the \
+         interview.\n\n",
     );
 }
 
@@ -373,10 +388,15 @@ pub(super) fn questions(out: &mut String, report: &Report) {
         if c.level == Level::Strong
             && let Some(p) = credited(report, c.id).first()
         {
+            // The repository as the link: the practice's permalink is in the details.
+            let place = match p.repository.as_deref() {
+                Some(r) if plain_repo_name(r) => link_or_text(r, repo_url(report, r)),
+                Some(r) => inline(r),
+                None => "the linked work".to_string(),
+            };
             qs.push(format!(
-                "{} is set up in {}: ask what it replaced and what it has caught.",
-                practice_link(p),
-                inline(p.repository.as_deref().unwrap_or("the linked work"))
+                "{} is set up in {place}: ask what it replaced and what it has caught.",
+                inline(catalogue::name_of(&p.id)),
             ));
             break;
         }

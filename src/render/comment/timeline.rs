@@ -62,17 +62,19 @@ fn words(m: &Month) -> Vec<String> {
     if m.reviews > 0 {
         out.push(plural(m.reviews, "review"));
     }
-    if m.review_comments > 0 {
-        out.push(plural(m.review_comments, "review comment"));
-    }
     if m.releases > 0 {
         out.push(plural(m.releases, "release"));
     }
     out
 }
 
+/// The chart shows pull requests authored, reviews written and releases; review comments date
+/// the span of the work in the header, and are listed with their dates further down.
 pub(super) fn timeline(out: &mut String, report: &Report) {
-    let months = by_month(report);
+    let months: BTreeMap<String, Month> = by_month(report)
+        .into_iter()
+        .filter(|(_, m)| !words(m).is_empty())
+        .collect();
     if months.is_empty() {
         return;
     }
