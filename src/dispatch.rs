@@ -127,6 +127,7 @@ impl JobHandler for Dispatcher {
                 repo,
                 issue_number,
                 trigger,
+                command_comment,
             } => {
                 self.pipeline
                     .evaluate_issue(
@@ -135,6 +136,7 @@ impl JobHandler for Dispatcher {
                         issue_number,
                         trigger,
                         job.actor.as_deref(),
+                        command_comment,
                     )
                     .await
             }

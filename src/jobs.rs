@@ -46,6 +46,9 @@ pub enum JobPayload {
         repo: String,
         issue_number: i64,
         trigger: Trigger,
+        /// The comment that asked, for a `/folio refresh`: Folio reacts to it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command_comment: Option<i64>,
     },
     IssueClosed {
         installation_id: i64,

@@ -18,10 +18,11 @@ use crate::analyze::review::analyze_pull_request;
 use crate::cli_error::CliError;
 use crate::config::Settings;
 use crate::fetch::{FetchedRepo, Fetcher, OWNED_ATTRIBUTION_REQUESTS, Portfolio};
+use crate::github::types::ReactionContent;
 use crate::github::{GhError, GitHub, Session};
 use crate::jobs::Trigger;
 use crate::model::{Attribution, OutputFormat, PracticeFinding, RepoAttribution, Report, Source};
-use crate::publish::Publisher;
+use crate::publish::{Published, Publisher};
 use crate::render::comment::CommentContext;
 use crate::repo_config::{Permission, RepoConfig};
 use crate::report::rubric::Rubric;
@@ -320,6 +321,20 @@ pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
     6 * parsed.pull_requests.len() as u64 + per_repo * repos.len() as u64 + 8
 }
 
+/// Reacts to the comment that asked for a refresh. An acknowledgement only: when GitHub refuses
+/// or the comment is gone, the evaluation goes on and the failure is logged.
+async fn react(session: &Session, repo: &str, comment: Option<i64>, content: ReactionContent) {
+    let Some(id) = comment else { return };
+    match session.add_reaction(repo, id, content).await {
+        Ok(r) => {
+            info!(comment = id, reaction = %r.content, reaction_id = r.id, "reacted to the command")
+        }
+        Err(e) => {
+            warn!(comment = id, reaction = content.as_str(), error = %e, "could not react to the command");
+        }
+    }
+}
+
 /// A stable hash of what a report says, ignoring how many requests it took, so that an
 /// unchanged re-evaluation does not edit the comment.
 pub fn content_hash(report: &Report) -> String {
@@ -463,11 +478,19 @@ impl Pipeline {
         issue_number: i64,
         trigger: Trigger,
         actor: Option<&str>,
+        command_comment: Option<i64>,
     ) -> Result<(), JobError> {
         let span = info_span!("evaluate", installation = installation_id, repo = %repo, issue = issue_number, trigger = %trigger);
-        self.evaluate_inner(installation_id, repo, issue_number, trigger, actor)
-            .instrument(span)
-            .await
+        self.evaluate_inner(
+            installation_id,
+            repo,
+            issue_number,
+            trigger,
+            actor,
+            command_comment,
+        )
+        .instrument(span)
+        .await
     }
 
     async fn evaluate_inner(
@@ -477,6 +500,7 @@ impl Pipeline {
         issue_number: i64,
         trigger: Trigger,
         actor: Option<&str>,
+        command_comment: Option<i64>,
     ) -> Result<(), JobError> {
         let store = &self.state.store;
         if store
@@ -664,6 +688,10 @@ impl Pipeline {
                 return Ok(());
             }
         }
+        if trigger == Trigger::Refresh {
+            // Accepted: say so at once on the command, before the evaluation's minutes.
+            react(&session, repo, command_comment, ReactionContent::Eyes).await;
+        }
         // The author's permission is asked only when it decides something: someone else's
         // submission, or an author over the daily limit (maintainers are not limited). A
         // candidate's own submission then costs no permission request.
@@ -797,6 +825,11 @@ impl Pipeline {
             .set_labels(&labels, &[&names.evaluated], &[&names.needs_info])
             .await
             .map_err(gh_to_job)?;
+        // Nothing changed, so the comment was not edited: the 👍 tells whoever asked that the
+        // re-evaluation ran. A changed comment is its own answer.
+        if trigger == Trigger::Refresh && matches!(published, Published::Unchanged(_)) {
+            react(&session, repo, command_comment, ReactionContent::PlusOne).await;
+        }
         self.record(
             sub.id,
             "evaluated",

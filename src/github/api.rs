@@ -10,6 +10,7 @@
 //! | `create_issue_comment` | `POST /repos/{r}/issues/{n}/comments` | Issues: write |
 //! | `update_issue_comment` | `PATCH /repos/{r}/issues/comments/{id}` | Issues: write |
 //! | `delete_issue_comment` | `DELETE /repos/{r}/issues/comments/{id}` | Issues: write |
+//! | `add_reaction` | `POST /repos/{r}/issues/comments/{id}/reactions` | Issues: write |
 //! | `add_labels` | `POST /repos/{r}/issues/{n}/labels` | Issues: write |
 //! | `remove_label` | `DELETE /repos/{r}/issues/{n}/labels/{name}` | Issues: write |
 //! | `create_label` | `POST /repos/{r}/labels` | Issues: write |
@@ -43,8 +44,9 @@ use serde_json::json;
 use super::types::{
     App, CheckRuns, CollaboratorPermission, Commit, CommitSummary, ContributorItem, FileContents,
     HookDelivery, InstallationToken, Issue, IssueComment, ListedCommit, ManifestConversion,
-    PullCommit, PullFile, PullRequest, Release, Repository, Review, ReviewComment, SearchResults,
-    Tag, WorkflowJobItem, WorkflowJobs, WorkflowRunItem, WorkflowRuns,
+    PullCommit, PullFile, PullRequest, Reaction, ReactionContent, Release, Repository, Review,
+    ReviewComment, SearchResults, Tag, WorkflowJobItem, WorkflowJobs, WorkflowRunItem,
+    WorkflowRuns,
 };
 use super::web::{query_value, repo, segment, segments};
 use super::{Counters, GhError, GitHub, Session, session::decode};
@@ -110,6 +112,21 @@ impl Session {
             Err(GhError::NotFound(_)) => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Reacts to an issue comment. Adding a reaction that is already there is not an error
+    /// (GitHub answers 200 with it), so a retried job reacts once.
+    pub(crate) async fn add_reaction(
+        &self,
+        full: &str,
+        comment_id: i64,
+        content: ReactionContent,
+    ) -> Result<Reaction, GhError> {
+        self.post_json(
+            &format!("{}/issues/comments/{comment_id}/reactions", repo_path(full)),
+            &json!({ "content": content.as_str() }),
+        )
+        .await
     }
 
     pub async fn add_labels(

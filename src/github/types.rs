@@ -44,6 +44,31 @@ pub struct IssueComment {
     pub user: Option<User>,
 }
 
+/// The reactions Folio gives a command comment: 👀 when it starts, 👍 when an unchanged
+/// re-evaluation is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReactionContent {
+    Eyes,
+    PlusOne,
+}
+
+impl ReactionContent {
+    /// GitHub's name for the reaction.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Eyes => "eyes",
+            Self::PlusOne => "+1",
+        }
+    }
+}
+
+/// A reaction as GitHub answers it (201 when created, 200 when it was there already).
+#[derive(Debug, Clone, Deserialize)]
+pub(crate) struct Reaction {
+    pub id: i64,
+    pub content: String,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct CollaboratorPermission {
     #[serde(default)]

@@ -93,12 +93,14 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     } else {
                         Trigger::Reopened
                     },
+                    command_comment: None,
                 },
                 "edited" if *is_submission && *body_changed => JobPayload::Evaluate {
                     installation_id,
                     repo,
                     issue_number,
                     trigger: Trigger::Edited,
+                    command_comment: None,
                 },
                 "labeled"
                     if label_added.as_deref().is_some_and(|l| {
@@ -110,6 +112,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                         repo,
                         issue_number,
                         trigger: Trigger::Labeled,
+                        command_comment: None,
                     }
                 }
                 "edited" if !*body_changed => return Err("only the title changed".into()),
@@ -121,6 +124,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             installation_id,
             repo,
             issue_number,
+            comment_id,
             author,
             author_is_bot,
             on_pull_request,
@@ -157,6 +161,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     repo: repo.clone(),
                     issue_number: *issue_number,
                     trigger: Trigger::Refresh,
+                    command_comment: Some(*comment_id),
                 }
                 .to_job(Some(author.clone()), now),
             ))
@@ -196,6 +201,16 @@ mod tests {
             .expect("planned")
             .expect("a job");
         assert_ne!(refresh.dedupe_key, job.dedupe_key);
+        // Folio reacts to the comment that asked for the refresh.
+        let asked: JobPayload = serde_json::from_str(&refresh.payload).expect("json");
+        assert!(matches!(
+            asked,
+            JobPayload::Evaluate {
+                trigger: Trigger::Refresh,
+                command_comment: Some(1),
+                ..
+            }
+        ));
         let payload: JobPayload = serde_json::from_str(&job.payload).expect("json");
         assert_eq!(
             payload,

@@ -403,6 +403,90 @@ async fn a_redelivery_a_repeated_job_and_a_refresh_each_leave_one_comment() {
     app.stop().await;
 }
 
+/// SPEC §5: an accepted `/folio refresh` is acknowledged on the command at once with 👀. When
+/// the re-evaluation changes nothing, the evidence comment is left alone (its footer keeps the
+/// time the evidence last changed) and a 👍 says it is done; when the evidence changed, the
+/// comment is edited, which is the answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_is_acknowledged_with_reactions_and_edits_the_comment_only_on_a_change() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let app = start(&gh).await;
+    open_issue(&gh, 20, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let first = the_comment(&gh, 20);
+    let reactions = |id: u64| -> Vec<String> {
+        gh.comment_reactions(HIRING, id)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.user, gh.bot_login(), "reacted as Folio");
+                r.content
+            })
+            .collect()
+    };
+
+    // Nothing changed: 👀 then 👍 on the command, and no other write.
+    gh.reset_log();
+    let unchanged = gh
+        .issue(HIRING, 20)
+        .comment_id("recruiter", "/folio refresh");
+    gh.send_webhook(Event::IssueCommentCreated {
+        repo: HIRING.into(),
+        number: 20,
+        comment_id: unchanged,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert_eq!(reactions(unchanged), ["eyes", "+1"]);
+    assert_eq!(the_comment(&gh, 20), first, "the comment was not edited");
+    let reaction_path = format!("/repos/{HIRING}/issues/comments/{unchanged}/reactions");
+    assert_eq!(
+        writes(&gh),
+        [
+            format!("POST {reaction_path}"),
+            format!("POST {reaction_path}")
+        ],
+        "only the two reactions were written"
+    );
+
+    // The candidate's repository gained a practice: the comment is edited, once, and the
+    // command gets 👀 only.
+    gh.repo("octocat/hello").commit(
+        CommitSpec::new("Keep dependencies up to date")
+            .author("octocat")
+            .file(
+                ".github/dependabot.yml",
+                "version: 2\nupdates:\n  - package-ecosystem: pip\n    directory: /\n    schedule:\n      interval: weekly\n",
+            ),
+    );
+    gh.reset_log();
+    let changed = gh
+        .issue(HIRING, 20)
+        .comment_id("recruiter", "/folio refresh");
+    gh.send_webhook(Event::IssueCommentCreated {
+        repo: HIRING.into(),
+        number: 20,
+        comment_id: changed,
+    })
+    .await;
+    app.wait_idle(WAIT).await;
+    assert_eq!(reactions(changed), ["eyes"]);
+    let edited = the_comment(&gh, 20);
+    assert_ne!(edited, first, "the comment was edited");
+    assert!(edited.contains("Dependency updates bot"), "{edited}");
+    let comment_writes: Vec<String> = writes(&gh)
+        .into_iter()
+        .filter(|w| !w.ends_with("/reactions"))
+        .filter(|w| w.contains("/comments"))
+        .collect();
+    assert_eq!(comment_writes.len(), 1, "{comment_writes:?}");
+    assert!(
+        comment_writes[0].starts_with("PATCH "),
+        "{comment_writes:?}"
+    );
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_from_a_reader_is_refused_and_changes_nothing() {
     let gh = FakeGitHub::start().await;
@@ -424,6 +508,7 @@ async fn a_refresh_from_a_reader_is_refused_and_changes_nothing() {
 
     assert_eq!(the_comment(&gh, 3), before);
     assert!(writes(&gh).is_empty(), "{:#?}", writes(&gh));
+    assert!(gh.comment_reactions(HIRING, id).is_empty());
     // The reader's permission was checked, and nothing of the portfolio was fetched again.
     let paths: Vec<String> = gh
         .requests()
@@ -758,14 +843,14 @@ fn cost_since(gh: &FakeGitHub, remaining_before: u64) -> Cost {
 
 /// The figures of the closing note: what a first evaluation costs against the budget (6 per
 /// pull request, 7 per repository read, plus 8, plus at most 5 per owned repository with other
-/// human authors, of which there is none here), and that an unchanged re-evaluation spends no
-/// rate limit and writes nothing.
+/// human authors, of which there is none here), and that an unchanged re-evaluation spends
+/// only the hiring repository's reads and writes only the two reactions on the command.
 ///
 /// Measured: 59 billed before owned repositories were credited line by line; their
 /// contributors listing and first commit (two requests per owned repository) would have made
 /// it 63. The jobs of a run at the default branch's head are read from that commit's check
 /// runs, fetched already (3 requests fewer), and a repository without tags has no releases to
-/// list (2 fewer): 58. The re-evaluation stays at 4.
+/// list (2 fewer): 58. The re-evaluation stays at 4 reads, plus its 2 reactions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_five_pull_request_three_repository_portfolio_stays_within_its_request_budget() {
     let gh = FakeGitHub::start().await;
@@ -857,8 +942,11 @@ async fn a_five_pull_request_three_repository_portfolio_stays_within_its_request
         .map(|r| format!("{} {} -> {}", r.method, r.path_and_query, r.status))
         .collect();
     assert!(billed_portfolio.is_empty(), "{billed_portfolio:#?}");
-    assert!(again.billed <= 4, "{again:?}");
-    assert!(again.writes.is_empty(), "{:?}", again.writes);
+    // Its only writes acknowledge the command: 👀 when it starts, 👍 as nothing changed. Each
+    // is billed like any request.
+    let reaction = format!("POST /repos/{HIRING}/issues/comments/{id}/reactions");
+    assert_eq!(again.writes, [reaction.clone(), reaction], "{again:?}");
+    assert!(again.billed <= 4 + 2, "{again:?}");
     app.stop().await;
 }
 

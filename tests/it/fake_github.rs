@@ -879,6 +879,55 @@ async fn the_app_comments_as_its_bot_and_edits_only_its_own_comments() {
 }
 
 #[tokio::test]
+async fn reactions_on_comments_are_kept_once_per_user_and_kind() {
+    let (gh, token) = hiring().await;
+    gh.issue("acme/hiring", 1).author("octocat");
+    let command = gh
+        .issue("acme/hiring", 1)
+        .comment_id("recruiter", "/folio refresh");
+    let react = |id: u64, content: &'static str| {
+        let url = format!(
+            "{}/repos/acme/hiring/issues/comments/{id}/reactions",
+            gh.url()
+        );
+        let token = token.clone();
+        async move {
+            client()
+                .post(url)
+                .header("authorization", format!("token {token}"))
+                .json(&json!({ "content": content }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let eyes = react(command, "eyes").await;
+    assert_eq!(eyes.status(), StatusCode::CREATED);
+    let eyes: Value = eyes.json().await.unwrap();
+    assert_eq!(eyes["content"], "eyes");
+    assert_eq!(eyes["user"]["login"], json!(gh.bot_login()));
+    // The same reaction again is answered with the one already there (200), not a second one.
+    let again = react(command, "eyes").await;
+    assert_eq!(again.status(), StatusCode::OK);
+    assert_eq!(again.json::<Value>().await.unwrap()["id"], eyes["id"]);
+    assert_eq!(react(command, "+1").await.status(), StatusCode::CREATED);
+    assert_eq!(
+        react(command, "thumbs").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(react(999_999, "eyes").await.status(), StatusCode::NOT_FOUND);
+    let kinds: Vec<String> = gh
+        .comment_reactions("acme/hiring", command)
+        .into_iter()
+        .map(|r| {
+            assert_eq!(r.user, gh.bot_login());
+            r.content
+        })
+        .collect();
+    assert_eq!(kinds, ["eyes", "+1"]);
+}
+
+#[tokio::test]
 async fn labels_are_added_created_and_removed() {
     let (gh, token) = hiring().await;
     gh.issue("acme/hiring", 4).author("octocat");

@@ -10,8 +10,9 @@ use serde_json::{Map, Value, json};
 
 use super::builders::{pull_files, pull_head};
 use super::state::{
-    Asset, CheckRun, Commit, Delivery, FileChange, Installation, Issue, IssueComment, Label, Pull,
-    Release, Repo, Review, ReviewComment, Selection, TagRef, WorkflowRun, World, key, rfc3339,
+    Asset, CheckRun, CommentReaction, Commit, Delivery, FileChange, Installation, Issue,
+    IssueComment, Label, Pull, Release, Repo, Review, ReviewComment, Selection, TagRef,
+    WorkflowRun, World, key, rfc3339,
 };
 
 macro_rules! rest_fixture {
@@ -40,6 +41,8 @@ const FIXTURES: &[(&str, &str)] = &[
     rest_fixture!("get-repos_owner_repo_pulls_pull_number_comments.200"),
     rest_fixture!("get-repos_owner_repo_pulls_pull_number_commits.200"),
     rest_fixture!("get-repos_owner_repo_issues_issue_number_comments.200"),
+    rest_fixture!("post-repos_owner_repo_issues_comments_comment_id_reactions.200"),
+    rest_fixture!("post-repos_owner_repo_issues_comments_comment_id_reactions.201"),
     rest_fixture!("patch-repos_owner_repo_issues_issue_number.200"),
     rest_fixture!("post-repos_owner_repo_issues_issue_number_labels.200"),
     rest_fixture!("post-repos_owner_repo_labels.201"),
@@ -599,6 +602,23 @@ pub fn pull_as_issue(world: &World, r: &Repo, p: &Pull) -> Value {
             pull: Some(p.merged.then_some(closed)),
         },
     )
+}
+
+/// A reaction as `POST /repos/{o}/{r}/issues/comments/{id}/reactions` answers it: `created`,
+/// or the one the user had given already.
+pub fn reaction(world: &World, r: &CommentReaction, created: bool) -> Value {
+    let mut v = template(if created {
+        "post-repos_owner_repo_issues_comments_comment_id_reactions.201"
+    } else {
+        "post-repos_owner_repo_issues_comments_comment_id_reactions.200"
+    });
+    let m = obj(&mut v);
+    m.insert("id".into(), json!(r.id));
+    m.insert("node_id".into(), json!(node_id("Reaction", r.id)));
+    m.insert("user".into(), simple_user(world, &r.user));
+    m.insert("content".into(), json!(r.content));
+    m.insert("created_at".into(), json!(rfc3339(r.created_at)));
+    v
 }
 
 pub fn issue_comment(world: &World, r: &Repo, c: &IssueComment) -> Value {

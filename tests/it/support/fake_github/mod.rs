@@ -238,6 +238,14 @@ pub struct CommentView {
     pub via_app: bool,
 }
 
+/// A reaction on an issue comment, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReactionView {
+    pub user: String,
+    /// GitHub's name for it: `eyes`, `+1`, ...
+    pub content: String,
+}
+
 /// A delivery in the app's delivery log, for assertions.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryView {
@@ -455,6 +463,24 @@ impl FakeGitHub {
             .unwrap_or_default();
         labels.sort();
         labels
+    }
+
+    /// The reactions on an issue comment, in the order they were given.
+    pub fn comment_reactions(&self, repo: &str, comment_id: u64) -> Vec<ReactionView> {
+        let world = lock(&self.world);
+        world
+            .repo(repo)
+            .map(|r| {
+                r.comment_reactions
+                    .iter()
+                    .filter(|x| x.comment_id == comment_id)
+                    .map(|x| ReactionView {
+                        user: x.user.clone(),
+                        content: x.content.clone(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Label names on an issue or pull request, in the order they were added.

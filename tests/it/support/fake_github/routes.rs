@@ -7,7 +7,7 @@ use super::builders::{ensure_label, pull_files, pull_head};
 use super::json::{self, SearchHit};
 use super::paging::{page_params, paginate};
 use super::server::{Ctx, DOCS, Reply, ReplyBody, issue_token};
-use super::state::{IssueComment, Repo, Selection, World, hex40, key, now_secs};
+use super::state::{CommentReaction, IssueComment, Repo, Selection, World, hex40, key, now_secs};
 use super::{TokenKind, tarball};
 
 const NOT_ACCESSIBLE: &str = "Resource not accessible by integration";
@@ -506,6 +506,7 @@ fn repo_routes(w: &mut World, ctx: &Ctx<'_>, full: &str, rest: &[&str]) -> Reply
         // `update_comment` relies on it).
         ("PATCH" | "POST", ["issues", "comments", id]) => edit_comment(w, ctx, full, id),
         ("DELETE", ["issues", "comments", id]) => delete_comment(w, ctx, full, id),
+        ("POST", ["issues", "comments", id, "reactions"]) => react(w, ctx, full, id),
         ("GET", ["issues", n]) => {
             let Some(n) = parse_id(n) else {
                 return Reply::not_found();
@@ -886,6 +887,57 @@ fn create_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str) -> Reply {
     let v = json::issue_comment(w, repo, &comment);
     let location = format!("{}/repos/{full}/issues/comments/{id}", w.base_url);
     Reply::json(StatusCode::CREATED, v).header("location", location)
+}
+
+/// The reactions GitHub accepts on a comment.
+const REACTIONS: [&str; 8] = [
+    "+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes",
+];
+
+/// GitHub answers 201 with a new reaction, or 200 with the one this user already gave; 422
+/// for a reaction it does not know. An installation reacts where it is installed; anyone
+/// signed in reacts on a public repository.
+fn react(w: &mut World, ctx: &Ctx<'_>, full: &str, id: &str) -> Reply {
+    let Some(repo) = w.repo(full) else {
+        return Reply::not_found();
+    };
+    let Some(comment_id) =
+        parse_id(id).filter(|id| repo.issue_comments.iter().any(|c| c.id == *id))
+    else {
+        return Reply::not_found();
+    };
+    if let Err(reply) = check_write(w, ctx, repo, None) {
+        return reply;
+    }
+    let content = serde_json::from_slice::<Value>(ctx.body)
+        .ok()
+        .and_then(|v| v.get("content")?.as_str().map(str::to_string));
+    let Some(content) = content.filter(|c| REACTIONS.contains(&c.as_str())) else {
+        return validation_failed("content");
+    };
+    let Some((user, _)) = comment_author(w, ctx) else {
+        return Reply::bad_credentials();
+    };
+    if let Some(existing) = repo
+        .comment_reactions
+        .iter()
+        .find(|r| r.comment_id == comment_id && r.user == user && r.content == content)
+    {
+        return Reply::ok(json::reaction(w, existing, false));
+    }
+    w.ensure_user(&user);
+    let reaction = CommentReaction {
+        id: w.next_id(),
+        comment_id,
+        user,
+        content,
+        created_at: now_secs(),
+    };
+    let Some(repo) = w.repo_mut(full) else {
+        return Reply::not_found();
+    };
+    repo.comment_reactions.push(reaction.clone());
+    Reply::json(StatusCode::CREATED, json::reaction(w, &reaction, true))
 }
 
 /// GitHub answers 204 with no body; an app deletes only what it wrote, a person their own

@@ -241,6 +241,16 @@ pub struct IssueComment {
     pub via_app: bool,
 }
 
+/// A reaction on an issue comment (`+1`, `eyes`, ...), by one user.
+#[derive(Debug, Clone)]
+pub struct CommentReaction {
+    pub id: u64,
+    pub comment_id: u64,
+    pub user: String,
+    pub content: String,
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Label {
     pub id: u64,
@@ -271,6 +281,8 @@ pub struct Repo {
     pub pulls: BTreeMap<u64, Pull>,
     pub issues: BTreeMap<u64, Issue>,
     pub issue_comments: Vec<IssueComment>,
+    /// Reactions on issue comments, oldest first.
+    pub comment_reactions: Vec<CommentReaction>,
     pub collaborators: BTreeMap<String, (String, Permission)>,
     pub check_runs: Vec<CheckRun>,
     pub workflow_runs: Vec<WorkflowRun>,
@@ -315,6 +327,7 @@ impl Repo {
             pulls: BTreeMap::new(),
             issues: BTreeMap::new(),
             issue_comments: Vec::new(),
+            comment_reactions: Vec::new(),
             collaborators: BTreeMap::new(),
             check_runs: Vec::new(),
             workflow_runs: Vec::new(),
