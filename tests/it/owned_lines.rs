@@ -234,10 +234,10 @@ async fn owned_repositories_are_credited_line_by_line_within_the_request_allowan
         .next()
         .expect("the evidence comment");
     for words in [
-        "octocat/widgets (came with the template; context only)",
-        "octocat/widgets (added by the candidate)",
-        "octocat/shared (added by another maintainer; context only)",
-        "octocat/big (in a repository the candidate owns)",
+        "In octocat/widgets (came with the template; context only)",
+        "In octocat/widgets (added by the candidate)",
+        "In octocat/shared (added by another maintainer; context only)",
+        "In octocat/big (owned by the candidate)",
     ] {
         assert!(body.contains(words), "{words} missing from:\n{body}");
     }
