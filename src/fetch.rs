@@ -822,7 +822,7 @@ impl Fetcher<'_> {
         }
         if let Some(store) = self.store
             && let Ok(Some(bytes)) = store.snapshot_get(full, sha).await
-            && let Ok(cached) = serde_json::from_slice::<CachedFiles>(&bytes)
+            && let Some(cached) = CachedFiles::decode(&bytes)
         {
             match cached.too_large {
                 Some(verdict) if verdict.holds_under(&self.archive) => {
@@ -855,7 +855,7 @@ impl Fetcher<'_> {
             too_large,
         };
         if let Some(store) = self.store
-            && let Ok(bytes) = serde_json::to_vec(&cached)
+            && let Some(bytes) = cached.encode()
         {
             let _ = store.snapshot_put(full, sha, &bytes).await;
         }
@@ -954,6 +954,18 @@ struct CachedFiles {
     too_large: Option<TooLarge>,
 }
 
+impl CachedFiles {
+    /// Reads an entry: gzip-compressed JSON, or plain JSON as entries were first written.
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let unpacked = std::io::BufReader::new(flate2::read::GzDecoder::new(bytes));
+            serde_json::from_reader(unpacked).ok()
+        } else {
+            serde_json::from_slice(bytes).ok()
+        }
+    }
+}
+
 /// [`CachedFiles`] as written, borrowing what was just extracted.
 #[derive(serde::Serialize)]
 struct CachedFilesRef<'a> {
@@ -961,6 +973,16 @@ struct CachedFilesRef<'a> {
     skipped: &'a [SkippedFile],
     left_out: &'a [String],
     too_large: Option<TooLarge>,
+}
+
+impl CachedFilesRef<'_> {
+    /// JSON written straight into gzip: the kept text is never copied whole as JSON, and the
+    /// entry kept for the cache's days is a fraction of its size.
+    fn encode(&self) -> Option<Vec<u8>> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut gz, self).ok()?;
+        gz.finish().ok()
+    }
 }
 
 #[derive(Deserialize)]
@@ -1122,6 +1144,42 @@ mod tests {
             serde_json::json!({"total_count": 1, "incomplete_results": true, "items": [item]})
         ));
         assert!(!page(serde_json::json!({"items": []})));
+    }
+
+    #[test]
+    fn cached_files_are_stored_compressed_and_read_either_way() {
+        let files = BTreeMap::from([("pyproject.toml".to_string(), "x = 1\n".repeat(1000))]);
+        let skipped = vec![SkippedFile {
+            path: "big.txt".into(),
+            reason: "larger than 1024 KiB".into(),
+        }];
+        let left_out = vec!["a.txt".to_string()];
+        let entry = CachedFilesRef {
+            files: &files,
+            skipped: &skipped,
+            left_out: &left_out,
+            too_large: None,
+        };
+        let packed = entry.encode().unwrap();
+        assert!(packed.len() < 1000, "{}", packed.len());
+        let read = CachedFiles::decode(&packed).unwrap();
+        assert_eq!(
+            (read.files, read.skipped, read.left_out),
+            (files.clone(), skipped, left_out)
+        );
+        // An entry written before compression, or before `too_large`, still reads.
+        let legacy = serde_json::json!({"files": files, "skipped": []}).to_string();
+        let read = CachedFiles::decode(legacy.as_bytes()).unwrap();
+        assert_eq!(read.files, files);
+        assert!(read.too_large.is_none());
+        let verdict = CachedFilesRef {
+            files: &BTreeMap::new(),
+            skipped: &[],
+            left_out: &[],
+            too_large: Some(TooLarge::Entries { limit: 9 }),
+        };
+        let read = CachedFiles::decode(&verdict.encode().unwrap()).unwrap();
+        assert_eq!(read.too_large, Some(TooLarge::Entries { limit: 9 }));
     }
 
     /// GitHub allows 64 K characters in a comment; what is kept of each text is 8 KiB.
