@@ -147,8 +147,9 @@ fn warning_for(link: &str, e: &GhError) -> String {
         GhError::TooLarge { limit, .. } => {
             format!("{link}: one of GitHub's answers for it is larger than {limit} bytes; skipped")
         }
-        GhError::Redirect { location, .. } => {
-            format!("{link}: GitHub redirected to {location}, which is not GitHub; skipped")
+        // Where to is left out: the comment is public, the address may be anything.
+        GhError::Redirect { .. } => {
+            format!("{link}: GitHub redirected the request away from GitHub; skipped")
         }
         other => format!("{link}: could not be fetched ({other}); skipped"),
     }
