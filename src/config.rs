@@ -111,6 +111,19 @@ pub struct GithubSettings {
     pub max_retries: u32,
     pub retry_base: Duration,
     pub max_concurrent_requests: usize,
+    /// The largest response body read from GitHub; a larger one is refused part-way.
+    pub max_response_bytes: usize,
+}
+
+/// Repository tarballs: what one may cost, and what all of them together may hold.
+#[derive(Debug, Clone)]
+pub struct ArchiveSettings {
+    /// Bytes held by extractions in progress, all evaluations together.
+    pub max_inflight_bytes: usize,
+    /// What one archive may unpack to, entries that are not read included.
+    pub max_unpacked_bytes: u64,
+    /// Tar entries in one archive.
+    pub max_entries: u64,
 }
 
 /// Where OTLP trace export goes. Present only when export is switched on (`FOLIO_OTLP`).
@@ -162,6 +175,7 @@ pub struct Settings {
     pub queue: QueueSettings,
     pub retention: RetentionSettings,
     pub github: GithubSettings,
+    pub archive: ArchiveSettings,
     pub reconcile: ReconcileSettings,
 }
 
@@ -190,6 +204,8 @@ struct FileLayer {
     retention: RetentionLayer,
     #[serde(default)]
     github: GithubLayer,
+    #[serde(default)]
+    archive: ArchiveLayer,
     #[serde(default)]
     reconcile: ReconcileLayer,
     #[serde(default)]
@@ -240,6 +256,15 @@ struct GithubLayer {
     max_retries: Option<i64>,
     retry_base_ms: Option<i64>,
     max_concurrent_requests: Option<i64>,
+    max_response_bytes: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArchiveLayer {
+    max_inflight_bytes: Option<i64>,
+    max_unpacked_bytes: Option<i64>,
+    max_entries: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -320,8 +345,14 @@ impl FileLayer {
                 request_timeout_seconds,
                 max_retries,
                 retry_base_ms,
-                max_concurrent_requests
+                max_concurrent_requests,
+                max_response_bytes
             ]
+        );
+        overlay!(
+            self.archive,
+            top.archive,
+            [max_inflight_bytes, max_unpacked_bytes, max_entries]
         );
         overlay!(
             self.reconcile,
@@ -563,6 +594,15 @@ impl Settings {
                 "github.max_concurrent_requests",
                 g.max_concurrent_requests,
             )? as usize,
+            max_response_bytes: positive("github.max_response_bytes", g.max_response_bytes)?
+                as usize,
+        };
+        let a = &layer.archive;
+        let archive = ArchiveSettings {
+            max_inflight_bytes: positive("archive.max_inflight_bytes", a.max_inflight_bytes)?
+                as usize,
+            max_unpacked_bytes: positive("archive.max_unpacked_bytes", a.max_unpacked_bytes)?,
+            max_entries: positive("archive.max_entries", a.max_entries)?,
         };
         let rc = &layer.reconcile;
         let interval_seconds = match get("FOLIO_RECONCILE_INTERVAL") {
@@ -606,6 +646,7 @@ impl Settings {
             queue,
             retention,
             github,
+            archive,
             reconcile,
         })
     }

@@ -3,13 +3,16 @@
 //! files come from one tarball per repository at one commit, cached by commit SHA.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 
 use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use tracing::{Instrument, debug, info_span};
 
+use crate::archive::{
+    self, ArchiveBudget, ExtractError, Extracted, FileRules, Limits, StreamError, TooLarge,
+};
 use crate::attribution::{TemplateOrigin, template_origin};
+use crate::config::ArchiveSettings;
 use crate::github::{GhError, Session};
 use crate::model::RepoAttribution;
 use crate::snapshot::{
@@ -21,13 +24,11 @@ use crate::submission::{PrRef, RepoRef};
 
 mod authorship;
 
-pub(crate) use authorship::{OWNED_ATTRIBUTION_REQUESTS, OwnedHistory};
+pub(crate) use authorship::{MAX_ATTRIBUTION_COMMITS, OWNED_ATTRIBUTION_REQUESTS, OwnedHistory};
 
-/// Files larger than this are not read (a hostile repository must not exhaust memory).
-pub const MAX_FILE_BYTES: u64 = 1024 * 1024;
-/// At most this much text is kept from one repository.
-const MAX_KEPT_BYTES: usize = 64 * 1024 * 1024;
 const CONCURRENCY: usize = 4;
+/// Downloads of one archive, when the connection fails part-way.
+const MAX_ARCHIVE_ATTEMPTS: u32 = 3;
 /// Job listings read per repository (one request each): one per workflow file, newest
 /// first. A run beyond the bound keeps `jobs: None` and is judged by its own conclusion.
 pub(crate) const MAX_JOB_REQUESTS: usize = 8;
@@ -57,6 +58,8 @@ pub struct FetchedRepo {
     pub linked: bool,
     /// Contributors and first commit, for a repository the candidate owns.
     pub owned_history: Option<OwnedHistory>,
+    /// Wanted text files not kept, past the text kept per repository (sorted).
+    pub left_out: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -142,11 +145,154 @@ fn warning_for(link: &str, e: &GhError) -> String {
             format!("{link}: not public or not readable; skipped")
         }
         GhError::TooLarge { limit, .. } => {
-            format!(
-                "{link}: the repository archive is larger than {limit} bytes; its files were not read"
-            )
+            format!("{link}: one of GitHub's answers for it is larger than {limit} bytes; skipped")
+        }
+        // Where to is left out: the comment is public, the address may be anything.
+        GhError::Redirect { .. } => {
+            format!("{link}: GitHub redirected the request away from GitHub; skipped")
         }
         other => format!("{link}: could not be fetched ({other}); skipped"),
+    }
+}
+
+/// Why a repository was not read.
+#[derive(Debug)]
+enum RepoError {
+    GitHub(GhError),
+    /// Its archive is over a cap.
+    TooLarge(TooLarge),
+}
+
+impl From<GhError> for RepoError {
+    fn from(e: GhError) -> Self {
+        Self::GitHub(e)
+    }
+}
+
+impl RepoError {
+    fn warning(&self, link: &str) -> String {
+        match self {
+            Self::GitHub(e) => warning_for(link, e),
+            Self::TooLarge(t) => {
+                format!("{link}: too large to analyse ({t}); its files were not read")
+            }
+        }
+    }
+}
+
+/// Items read per pull request, each list paginated by 100 (GitHub lists at most 3,000 files
+/// and 250 commits of a pull request). The pipeline's request estimate counts their pages.
+pub(crate) const MAX_PR_FILES: usize = 3000;
+pub(crate) const MAX_PR_REVIEWS: usize = 1000;
+pub(crate) const MAX_PR_REVIEW_COMMENTS: usize = 2000;
+pub(crate) const MAX_PR_COMMITS: usize = 250;
+/// Texts kept from pull requests and releases (review and comment bodies, diff hunks, commit
+/// messages, release notes), at most this many bytes each: GitHub allows 64 K characters, and
+/// a quote or a signal needs far less.
+pub(crate) const MAX_KEPT_TEXT_BYTES: usize = 8 * 1024;
+
+fn kept_text(text: String) -> String {
+    match crate::render::neutralise::cut_bytes(&text, MAX_KEPT_TEXT_BYTES) {
+        std::borrow::Cow::Borrowed(_) => text,
+        std::borrow::Cow::Owned(cut) => cut,
+    }
+}
+
+fn text_at(v: &serde_json::Value, k: &str) -> Option<String> {
+    v.get(k).and_then(|x| x.as_str()).map(str::to_string)
+}
+
+fn number_at(v: &serde_json::Value, k: &str) -> Option<u64> {
+    v.get(k).and_then(|x| x.as_u64())
+}
+
+fn login_of(v: &serde_json::Value) -> String {
+    v.get("user")
+        .and_then(|u| u.get("login"))
+        .and_then(|l| l.as_str())
+        .unwrap_or("ghost")
+        .to_string()
+}
+
+fn pr_file(f: serde_json::Value) -> PrFile {
+    PrFile {
+        filename: text_at(&f, "filename").unwrap_or_default(),
+        status: text_at(&f, "status").unwrap_or_default(),
+        additions: number_at(&f, "additions").unwrap_or(0) as u32,
+        deletions: number_at(&f, "deletions").unwrap_or(0) as u32,
+        patch: text_at(&f, "patch"),
+    }
+}
+
+fn pr_review(r: serde_json::Value) -> PrReview {
+    PrReview {
+        id: number_at(&r, "id").unwrap_or(0),
+        html_url: text_at(&r, "html_url").unwrap_or_default(),
+        author: login_of(&r),
+        state: text_at(&r, "state").unwrap_or_default(),
+        body: kept_text(text_at(&r, "body").unwrap_or_default()),
+        commit_id: text_at(&r, "commit_id"),
+        submitted_at: text_at(&r, "submitted_at").and_then(|t| ts(&t)),
+    }
+}
+
+fn pr_review_comment(c: serde_json::Value) -> PrReviewComment {
+    PrReviewComment {
+        id: number_at(&c, "id").unwrap_or(0),
+        html_url: text_at(&c, "html_url").unwrap_or_default(),
+        author: login_of(&c),
+        body: kept_text(text_at(&c, "body").unwrap_or_default()),
+        path: text_at(&c, "path"),
+        diff_hunk: text_at(&c, "diff_hunk").map(kept_text),
+        line: number_at(&c, "line").map(|x| x as u32),
+        original_line: number_at(&c, "original_line").map(|x| x as u32),
+        commit_id: text_at(&c, "commit_id"),
+        original_commit_id: text_at(&c, "original_commit_id"),
+        in_reply_to_id: number_at(&c, "in_reply_to_id"),
+        pull_request_review_id: number_at(&c, "pull_request_review_id"),
+        created_at: text_at(&c, "created_at").and_then(|t| ts(&t)).unwrap_or(0),
+    }
+}
+
+fn pr_commit(c: serde_json::Value) -> PrCommit {
+    PrCommit {
+        sha: text_at(&c, "sha").unwrap_or_default(),
+        author_login: c
+            .get("author")
+            .and_then(|a| a.get("login"))
+            .and_then(|l| l.as_str())
+            .map(str::to_string),
+        message: kept_text(
+            c.get("commit")
+                .and_then(|x| x.get("message"))
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+                .to_string(),
+        ),
+        committed_at: c
+            .get("commit")
+            .and_then(|x| x.get("committer"))
+            .and_then(|x| x.get("date"))
+            .and_then(|d| d.as_str())
+            .and_then(ts),
+    }
+}
+
+/// The repository files analysis reads, and those it reads first when a repository's text is
+/// over its budget.
+pub(crate) const FILE_RULES: FileRules = FileRules {
+    wanted: crate::analyze::practices::is_wanted_path,
+    first: crate::analyze::practices::is_read_first,
+};
+
+/// The caps of one archive: the operator's settings, the installation's `max_tarball_mb`, and
+/// no more kept text than analysis parses per repository.
+pub(crate) fn archive_limits(settings: &ArchiveSettings, max_tarball_bytes: u64) -> Limits {
+    Limits {
+        compressed_bytes: max_tarball_bytes,
+        unpacked_bytes: settings.max_unpacked_bytes,
+        entries: settings.max_entries,
+        kept_bytes: crate::analyze::practices::MAX_PARSED_BYTES,
     }
 }
 
@@ -162,9 +308,12 @@ pub struct Fetcher<'a> {
     pub web_url: &'a url::Url,
     pub store: Option<&'a DynStore>,
     pub candidate: &'a str,
-    pub max_tarball_bytes: u64,
-    /// Which repository files the analyzers need.
-    pub wanted: fn(&str) -> bool,
+    /// What one repository archive may cost.
+    pub(crate) archive: Limits,
+    /// Bytes held by archive extractions, shared by every evaluation of the process.
+    pub(crate) archive_budget: &'a ArchiveBudget,
+    /// Which repository files the analyzers need, and which first.
+    pub(crate) files: FileRules,
 }
 
 impl Fetcher<'_> {
@@ -219,7 +368,7 @@ impl Fetcher<'_> {
             .map(|p| p.repo.to_ascii_lowercase())
             .collect();
         let bot_merged = self.dependency_bot_prs(&repo_order).await;
-        let results: Vec<(String, bool, Result<Option<FetchedRepo>, GhError>)> =
+        let results: Vec<(String, bool, Result<Option<FetchedRepo>, RepoError>)> =
             stream::iter(repo_order)
                 .map(|(r, linked)| {
                     let authored = authored_in.contains(&r.full_name().to_ascii_lowercase());
@@ -249,14 +398,29 @@ impl Fetcher<'_> {
                 .await;
         for (link, linked, r) in results {
             match r {
-                Ok(Some(repo)) => out.repositories.push(repo),
+                Ok(Some(repo)) => {
+                    // Only a repository that is analysed has text that was left out of it.
+                    if !repo.left_out.is_empty() && repo.attribution != RepoAttribution::Unrelated {
+                        let left_out: Vec<&str> =
+                            repo.left_out.iter().map(String::as_str).collect();
+                        out.warnings.push(format!(
+                            "{}: {}",
+                            repo.meta.full_name,
+                            crate::analyze::practices::budget_warning(
+                                &left_out,
+                                self.archive.kept_bytes
+                            )
+                        ));
+                    }
+                    out.repositories.push(repo)
+                }
                 Ok(None) if linked => out
                     .warnings
                     .push(format!("{link}: not public; not evaluated and not quoted")),
                 Ok(None) => {}
-                Err(e) if is_fatal(&e) => return Err(e),
-                Err(e) if linked => out.warnings.push(warning_for(&link, &e)),
-                Err(e) => debug!(%link, error = %e, "repository of a pull request not fetched"),
+                Err(RepoError::GitHub(e)) if is_fatal(&e) => return Err(e),
+                Err(e) if linked => out.warnings.push(e.warning(&link)),
+                Err(e) => debug!(%link, error = ?e, "repository of a pull request not fetched"),
             }
         }
         Ok(out)
@@ -281,93 +445,24 @@ impl Fetcher<'_> {
             format!("{base}/comments"),
             format!("{base}/commits"),
         );
-        let files = self.session.get_all::<serde_json::Value>(&files_path, 3000);
+        // Each page is turned into what is kept as it arrives, so that at most one page of
+        // GitHub's JSON is held at a time.
+        let files = self.session.get_all_map(&files_path, MAX_PR_FILES, pr_file);
         let reviews = self
             .session
-            .get_all::<serde_json::Value>(&reviews_path, 1000);
-        let comments = self
-            .session
-            .get_all::<serde_json::Value>(&comments_path, 2000);
+            .get_all_map(&reviews_path, MAX_PR_REVIEWS, pr_review);
+        let comments =
+            self.session
+                .get_all_map(&comments_path, MAX_PR_REVIEW_COMMENTS, pr_review_comment);
         let commits = self
             .session
-            .get_all::<serde_json::Value>(&commits_path, 250);
+            .get_all_map(&commits_path, MAX_PR_COMMITS, pr_commit);
         let checks_path = format!("/repos/{repo_name}/commits/{}/check-runs", pr.head.sha);
         let checks = self.session.get_json::<CheckRuns>(&checks_path);
-        let (files, reviews, comments, commits, checks) =
+        let (files, reviews, review_comments, commits, checks) =
             futures::join!(files, reviews, comments, commits, checks);
-        let s =
-            |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-        let n = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_u64());
-        let login = |v: &serde_json::Value| {
-            v.get("user")
-                .and_then(|u| u.get("login"))
-                .and_then(|l| l.as_str())
-                .unwrap_or("ghost")
-                .to_string()
-        };
-        let files = files?
-            .iter()
-            .map(|f| PrFile {
-                filename: s(f, "filename").unwrap_or_default(),
-                status: s(f, "status").unwrap_or_default(),
-                additions: n(f, "additions").unwrap_or(0) as u32,
-                deletions: n(f, "deletions").unwrap_or(0) as u32,
-                patch: s(f, "patch"),
-            })
-            .collect();
-        let reviews = reviews?
-            .iter()
-            .map(|r| PrReview {
-                id: n(r, "id").unwrap_or(0),
-                html_url: s(r, "html_url").unwrap_or_default(),
-                author: login(r),
-                state: s(r, "state").unwrap_or_default(),
-                body: s(r, "body").unwrap_or_default(),
-                commit_id: s(r, "commit_id"),
-                submitted_at: s(r, "submitted_at").and_then(|t| ts(&t)),
-            })
-            .collect();
-        let review_comments = comments?
-            .iter()
-            .map(|c| PrReviewComment {
-                id: n(c, "id").unwrap_or(0),
-                html_url: s(c, "html_url").unwrap_or_default(),
-                author: login(c),
-                body: s(c, "body").unwrap_or_default(),
-                path: s(c, "path"),
-                diff_hunk: s(c, "diff_hunk"),
-                line: n(c, "line").map(|x| x as u32),
-                original_line: n(c, "original_line").map(|x| x as u32),
-                commit_id: s(c, "commit_id"),
-                original_commit_id: s(c, "original_commit_id"),
-                in_reply_to_id: n(c, "in_reply_to_id"),
-                pull_request_review_id: n(c, "pull_request_review_id"),
-                created_at: s(c, "created_at").and_then(|t| ts(&t)).unwrap_or(0),
-            })
-            .collect();
-        let commits = commits?
-            .iter()
-            .map(|c| PrCommit {
-                sha: s(c, "sha").unwrap_or_default(),
-                author_login: c
-                    .get("author")
-                    .and_then(|a| a.get("login"))
-                    .and_then(|l| l.as_str())
-                    .map(str::to_string),
-                message: c
-                    .get("commit")
-                    .and_then(|x| x.get("message"))
-                    .and_then(|m| m.as_str())
-                    .unwrap_or("")
-                    .to_string(),
-                committed_at: c
-                    .get("commit")
-                    .and_then(|x| x.get("committer"))
-                    .and_then(|x| x.get("date"))
-                    .and_then(|d| d.as_str())
-                    .and_then(ts),
-            })
-            .collect();
+        let (files, reviews, review_comments, commits) =
+            (files?, reviews?, review_comments?, commits?);
         let head_checks = match checks {
             Ok(c) => Some(c.into_runs()),
             Err(GhError::NotFound(_)) => None,
@@ -531,7 +626,7 @@ impl Fetcher<'_> {
         r: &RepoRef,
         candidate_authored_pr: bool,
         bot_merged: Option<u32>,
-    ) -> Result<Option<FetchedRepo>, GhError> {
+    ) -> Result<Option<FetchedRepo>, RepoError> {
         let path = format!("/repos/{}", r.full_name());
         let repo: RepoJson = self.session.get_json(&path).await?;
         if repo.private || repo.visibility.as_deref().is_some_and(|v| v != "public") {
@@ -556,7 +651,7 @@ impl Fetcher<'_> {
                 (Some(c.into_runs()), sha, jobs)
             }
             Err(GhError::NotFound(_)) => (None, None, None),
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.into()),
         };
         #[derive(Deserialize)]
         struct Commit {
@@ -623,11 +718,11 @@ impl Fetcher<'_> {
         };
         let (files, tags_and_releases, workflow_runs, owned_history) =
             futures::join!(files, tags_and_releases, runs, owned);
-        let (files, skipped) = files?;
+        let kept = files?;
         let (tags, releases) = tags_and_releases?;
         let origin = template_origin(
             repo.template_repository.is_some(),
-            &files,
+            &kept.files,
             owned_history
                 .as_ref()
                 .and_then(|h| h.first_commit.as_ref())
@@ -654,7 +749,7 @@ impl Fetcher<'_> {
                 Some(Release {
                     tag_name: s("tag_name")?,
                     name: s("name"),
-                    body: s("body"),
+                    body: s("body").map(kept_text),
                     html_url: s("html_url"),
                     draft: r.get("draft").and_then(|x| x.as_bool()).unwrap_or(false),
                     prerelease: r
@@ -697,8 +792,8 @@ impl Fetcher<'_> {
             snapshot: RepoSnapshot {
                 full_name: Some(full),
                 commit: Some(head.sha),
-                files,
-                skipped,
+                files: kept.files,
+                skipped: kept.skipped,
                 tags: Some(tags),
                 releases: Some(releases),
                 activity: Some(RepoActivity {
@@ -711,16 +806,14 @@ impl Fetcher<'_> {
             attribution,
             linked: true,
             owned_history,
+            left_out: kept.left_out,
         }))
     }
 
     /// The files the analyzers need at one commit: from the snapshot cache, or from the
-    /// repository tarball (then cached by commit SHA).
-    async fn files_at(
-        &self,
-        full: &str,
-        sha: &str,
-    ) -> Result<(BTreeMap<String, String>, Vec<SkippedFile>), GhError> {
+    /// repository tarball (then cached by commit SHA). An archive over a cap is remembered the
+    /// same way, so that the next evaluation does not download it again.
+    async fn files_at(&self, full: &str, sha: &str) -> Result<Extracted, RepoError> {
         if self.store.is_some() {
             self.session
                 .note_cache_link(crate::store::CacheLink::Snapshot {
@@ -730,37 +823,77 @@ impl Fetcher<'_> {
         }
         if let Some(store) = self.store
             && let Ok(Some(bytes)) = store.snapshot_get(full, sha).await
-            && let Ok(cached) = serde_json::from_slice::<CachedFiles>(&bytes)
+            && let Some(cached) = CachedFiles::decode(&bytes)
         {
-            debug!(repo = full, sha, "repository snapshot from cache");
-            return Ok((cached.files, cached.skipped));
-        }
-        let archive = self
-            .session
-            .download(
-                &format!("/repos/{full}/tarball/{sha}"),
-                self.max_tarball_bytes,
-            )
-            .await?;
-        let wanted = self.wanted;
-        let (files, skipped) = tokio::task::spawn_blocking(move || extract(&archive, wanted))
-            .await
-            .map_err(|e| GhError::Decode {
-                path: full.to_string(),
-                message: e.to_string(),
-            })?
-            .map_err(|e| GhError::Decode {
-                path: full.to_string(),
-                message: format!("unreadable archive: {e}"),
-            })?;
-        if let Some(store) = self.store {
-            let cached = CachedFiles { files, skipped };
-            if let Ok(bytes) = serde_json::to_vec(&cached) {
-                let _ = store.snapshot_put(full, sha, &bytes).await;
+            match cached.too_large {
+                Some(verdict) if verdict.holds_under(&self.archive) => {
+                    debug!(repo = full, sha, %verdict, "too large, as found before");
+                    return Err(RepoError::TooLarge(verdict));
+                }
+                // A cap was raised since: the archive gets another try.
+                Some(_) => {}
+                None => {
+                    debug!(repo = full, sha, "repository snapshot from cache");
+                    return Ok(Extracted {
+                        files: cached.files,
+                        skipped: cached.skipped,
+                        left_out: cached.left_out,
+                    });
+                }
             }
-            return Ok((cached.files, cached.skipped));
         }
-        Ok((files, skipped))
+        let result = self.download_files(full, sha).await;
+        let none = Extracted::default();
+        let (kept, too_large) = match &result {
+            Ok(kept) => (kept, None),
+            Err(RepoError::TooLarge(verdict)) => (&none, Some(*verdict)),
+            Err(RepoError::GitHub(_)) => return result,
+        };
+        let cached = CachedFilesRef {
+            files: &kept.files,
+            skipped: &kept.skipped,
+            left_out: &kept.left_out,
+            too_large,
+        };
+        if let Some(store) = self.store
+            && let Some(bytes) = cached.encode()
+        {
+            let _ = store.snapshot_put(full, sha, &bytes).await;
+        }
+        result
+    }
+
+    /// Downloads the archive and extracts it as it arrives, under the process-wide budget.
+    async fn download_files(&self, full: &str, sha: &str) -> Result<Extracted, RepoError> {
+        // Reserved before the download starts, so that waiting holds no connection open.
+        let _held = self.archive_budget.reserve(self.archive.held_bytes()).await;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let download = self.session.tarball(full, sha).await?;
+            let extracted =
+                archive::extract_stream(download.into_stream(), self.files, self.archive).await;
+            return match extracted {
+                Ok(kept) => Ok(kept),
+                Err(StreamError::Extract(ExtractError::TooLarge(verdict))) => {
+                    Err(RepoError::TooLarge(verdict))
+                }
+                Err(StreamError::Extract(ExtractError::Unreadable(e))) => {
+                    Err(RepoError::GitHub(GhError::Decode {
+                        path: full.to_string(),
+                        message: format!("unreadable archive: {e}"),
+                    }))
+                }
+                // Cut off part-way: the archive again, from its start.
+                Err(StreamError::Source(e))
+                    if e.is_transient() && attempt < MAX_ARCHIVE_ATTEMPTS =>
+                {
+                    debug!(repo = full, error = %e, "archive download cut off; again");
+                    continue;
+                }
+                Err(StreamError::Source(e)) => Err(RepoError::GitHub(e)),
+            };
+        }
     }
 }
 
@@ -810,10 +943,47 @@ fn runs_needing_jobs(runs: &[(u64, WorkflowRun)], default_branch: &str) -> Vec<u
     out
 }
 
-#[derive(serde::Serialize, Deserialize)]
+/// What the snapshot cache keeps per repository and commit: the files kept, or the verdict
+/// that the archive is over a cap.
+#[derive(Deserialize)]
 struct CachedFiles {
     files: BTreeMap<String, String>,
     skipped: Vec<SkippedFile>,
+    #[serde(default)]
+    left_out: Vec<String>,
+    #[serde(default)]
+    too_large: Option<TooLarge>,
+}
+
+impl CachedFiles {
+    /// Reads an entry: gzip-compressed JSON, or plain JSON as entries were first written.
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(&[0x1f, 0x8b]) {
+            let unpacked = std::io::BufReader::new(flate2::read::GzDecoder::new(bytes));
+            serde_json::from_reader(unpacked).ok()
+        } else {
+            serde_json::from_slice(bytes).ok()
+        }
+    }
+}
+
+/// [`CachedFiles`] as written, borrowing what was just extracted.
+#[derive(serde::Serialize)]
+struct CachedFilesRef<'a> {
+    files: &'a BTreeMap<String, String>,
+    skipped: &'a [SkippedFile],
+    left_out: &'a [String],
+    too_large: Option<TooLarge>,
+}
+
+impl CachedFilesRef<'_> {
+    /// JSON written straight into gzip: the kept text is never copied whole as JSON, and the
+    /// entry kept for the cache's days is a fraction of its size.
+    fn encode(&self) -> Option<Vec<u8>> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        serde_json::to_writer(&mut gz, self).ok()?;
+        gz.finish().ok()
+    }
 }
 
 #[derive(Deserialize)]
@@ -898,151 +1068,9 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Reads a GitHub tarball (`{owner}-{repo}-{sha}/...`), keeping the wanted text files. Nothing
-/// in it is executed; links, oversized and binary files are skipped with a reason.
-pub fn extract(
-    gz: &[u8],
-    wanted: fn(&str) -> bool,
-) -> std::io::Result<(BTreeMap<String, String>, Vec<SkippedFile>)> {
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(gz));
-    let mut files = BTreeMap::new();
-    let mut skipped = Vec::new();
-    let mut kept = 0usize;
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let kind = entry.header().entry_type();
-        let raw_path = entry.path()?.to_string_lossy().to_string();
-        // Drop the archive's top directory.
-        let Some((_, rel)) = raw_path.split_once('/') else {
-            continue;
-        };
-        if rel.is_empty() || rel.split('/').any(|c| c == "..") {
-            continue;
-        }
-        if kind.is_symlink() || kind.is_hard_link() {
-            if wanted(rel) {
-                skipped.push(SkippedFile {
-                    path: rel.to_string(),
-                    reason: "symbolic link; not followed".into(),
-                });
-            }
-            continue;
-        }
-        if !kind.is_file() || !wanted(rel) {
-            continue;
-        }
-        let size = entry.header().size().unwrap_or(0);
-        if size > MAX_FILE_BYTES {
-            skipped.push(SkippedFile {
-                path: rel.to_string(),
-                reason: format!("larger than {} KiB", MAX_FILE_BYTES / 1024),
-            });
-            continue;
-        }
-        let mut buf = Vec::with_capacity(size as usize);
-        entry
-            .by_ref()
-            .take(MAX_FILE_BYTES + 1)
-            .read_to_end(&mut buf)?;
-        if buf.contains(&0) {
-            skipped.push(SkippedFile {
-                path: rel.to_string(),
-                reason: "binary".into(),
-            });
-            continue;
-        }
-        match String::from_utf8(buf) {
-            Ok(text) => {
-                kept += text.len();
-                if kept > MAX_KEPT_BYTES {
-                    skipped.push(SkippedFile {
-                        path: rel.to_string(),
-                        reason: "the repository's analyzed files exceed the size budget".into(),
-                    });
-                    continue;
-                }
-                files.insert(rel.to_string(), text);
-            }
-            Err(_) => skipped.push(SkippedFile {
-                path: rel.to_string(),
-                reason: "not UTF-8 text".into(),
-            }),
-        }
-    }
-    Ok((files, skipped))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tarball(entries: &[(&str, &[u8])], links: &[(&str, &str)]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
-            Vec::new(),
-            flate2::Compression::fast(),
-        ));
-        for (path, data) in entries {
-            let mut h = tar::Header::new_gnu();
-            h.set_size(data.len() as u64);
-            h.set_mode(0o644);
-            h.set_cksum();
-            builder
-                .append_data(&mut h, format!("o-r-abc1234/{path}"), *data)
-                .unwrap();
-        }
-        for (path, target) in links {
-            let mut h = tar::Header::new_gnu();
-            h.set_entry_type(tar::EntryType::Symlink);
-            h.set_size(0);
-            builder
-                .append_link(&mut h, format!("o-r-abc1234/{path}"), target)
-                .unwrap();
-        }
-        builder.into_inner().unwrap().finish().unwrap()
-    }
-
-    fn wanted(p: &str) -> bool {
-        p.ends_with(".yml") || p.ends_with(".toml") || p.ends_with(".bin")
-    }
-
-    #[test]
-    fn keeps_wanted_text_and_skips_the_rest() {
-        let big = vec![b'a'; (MAX_FILE_BYTES + 1) as usize];
-        let gz = tarball(
-            &[
-                (".github/workflows/ci.yml", b"on: push\n"),
-                ("pyproject.toml", b"[project]\n"),
-                ("src/app.py", b"print()\n"),
-                ("data.bin", b"\x00\x01"),
-                ("huge.toml", &big),
-            ],
-            &[("evil.yml", "/etc/passwd")],
-        );
-        let (files, skipped) = extract(&gz, wanted).unwrap();
-        assert_eq!(
-            files.keys().collect::<Vec<_>>(),
-            vec![".github/workflows/ci.yml", "pyproject.toml"]
-        );
-        let reasons: Vec<_> = skipped
-            .iter()
-            .map(|s| (s.path.as_str(), s.reason.as_str()))
-            .collect();
-        assert!(
-            reasons
-                .iter()
-                .any(|(p, r)| *p == "data.bin" && r.contains("binary"))
-        );
-        assert!(
-            reasons
-                .iter()
-                .any(|(p, r)| *p == "huge.toml" && r.contains("larger"))
-        );
-        assert!(
-            reasons
-                .iter()
-                .any(|(p, r)| *p == "evil.yml" && r.contains("symbolic"))
-        );
-    }
 
     fn run(id: u64, path: &str, branch: &str, at: i64) -> (u64, WorkflowRun) {
         (
@@ -1117,6 +1145,64 @@ mod tests {
             serde_json::json!({"total_count": 1, "incomplete_results": true, "items": [item]})
         ));
         assert!(!page(serde_json::json!({"items": []})));
+    }
+
+    #[test]
+    fn cached_files_are_stored_compressed_and_read_either_way() {
+        let files = BTreeMap::from([("pyproject.toml".to_string(), "x = 1\n".repeat(1000))]);
+        let skipped = vec![SkippedFile {
+            path: "big.txt".into(),
+            reason: "larger than 1024 KiB".into(),
+        }];
+        let left_out = vec!["a.txt".to_string()];
+        let entry = CachedFilesRef {
+            files: &files,
+            skipped: &skipped,
+            left_out: &left_out,
+            too_large: None,
+        };
+        let packed = entry.encode().unwrap();
+        assert!(packed.len() < 1000, "{}", packed.len());
+        let read = CachedFiles::decode(&packed).unwrap();
+        assert_eq!(
+            (read.files, read.skipped, read.left_out),
+            (files.clone(), skipped, left_out)
+        );
+        // An entry written before compression, or before `too_large`, still reads.
+        let legacy = serde_json::json!({"files": files, "skipped": []}).to_string();
+        let read = CachedFiles::decode(legacy.as_bytes()).unwrap();
+        assert_eq!(read.files, files);
+        assert!(read.too_large.is_none());
+        let verdict = CachedFilesRef {
+            files: &BTreeMap::new(),
+            skipped: &[],
+            left_out: &[],
+            too_large: Some(TooLarge::Entries { limit: 9 }),
+        };
+        let read = CachedFiles::decode(&verdict.encode().unwrap()).unwrap();
+        assert_eq!(read.too_large, Some(TooLarge::Entries { limit: 9 }));
+    }
+
+    /// GitHub allows 64 K characters in a comment; what is kept of each text is 8 KiB.
+    #[test]
+    fn kept_texts_are_cut_to_8_kib() {
+        let long = "ü".repeat(60_000);
+        let comment = pr_review_comment(serde_json::json!({
+            "id": 1, "body": long, "diff_hunk": long, "user": {"login": "r"}
+        }));
+        assert!(comment.body.len() <= MAX_KEPT_TEXT_BYTES && comment.body.ends_with('…'));
+        assert!(
+            comment
+                .diff_hunk
+                .is_some_and(|h| h.len() <= MAX_KEPT_TEXT_BYTES)
+        );
+        let review = pr_review(serde_json::json!({"body": long}));
+        assert!(review.body.len() <= MAX_KEPT_TEXT_BYTES);
+        let commit = pr_commit(serde_json::json!({"commit": {"message": long}}));
+        assert!(commit.message.len() <= MAX_KEPT_TEXT_BYTES);
+        let short = pr_review(serde_json::json!({"body": "Looks good."}));
+        assert_eq!(short.body, "Looks good.");
+        assert_eq!(short.author, "ghost");
     }
 
     #[test]

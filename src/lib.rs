@@ -11,6 +11,7 @@ pub mod activity;
 pub mod analyze;
 #[cfg(test)]
 mod architecture_tests;
+pub(crate) mod archive;
 pub mod attribution;
 pub mod catalogue;
 pub mod cli;

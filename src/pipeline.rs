@@ -13,8 +13,9 @@ use serde::Deserialize;
 use sha2::Digest;
 use tracing::{Instrument, info, info_span, warn};
 
-use crate::analyze::practices::{PracticeTable, RepoOutcome, analyze_repo_guarded, is_wanted_path};
+use crate::analyze::practices::{PracticeTable, RepoOutcome, analyze_repo_guarded};
 use crate::analyze::review::analyze_pull_request;
+use crate::archive::ArchiveBudget;
 use crate::cli_error::CliError;
 use crate::config::Settings;
 use crate::fetch::{FetchedRepo, Fetcher, OWNED_ATTRIBUTION_REQUESTS, Portfolio};
@@ -295,15 +296,40 @@ async fn owned_attributions(
     ))
 }
 
-/// An upper estimate of the requests an evaluation makes, so that it waits for the rate
-/// limit's reset rather than starting and running the budget dry half-way: 6 per pull request
-/// (the pull request, files, reviews, comments, commits, check runs), per repository 8 (the
-/// repository of every pull request is read too; metadata, head, check runs, tarball, tags,
-/// releases, and reading the candidate's commits for attribution) plus the workflow runs
-/// listing and at most [`crate::fetch::MAX_JOB_REQUESTS`] job listings, and, for a
-/// repository the candidate owns, the contributors listing and at most
-/// [`OWNED_ATTRIBUTION_REQUESTS`] more to attribute its lines; and 8 for the issue,
-/// configuration, searches and publishing.
+/// Pages of a list of at most `cap` items, 100 a page.
+fn pages(cap: usize) -> u64 {
+    cap.div_ceil(100) as u64
+}
+
+/// The most requests one pull request costs: the pull request, every page of its files,
+/// reviews, review comments and commits up to the caps [`crate::fetch`] asks for, and its
+/// check runs.
+pub(crate) fn requests_per_pull_request() -> u64 {
+    use crate::fetch::{MAX_PR_COMMITS, MAX_PR_FILES, MAX_PR_REVIEW_COMMENTS, MAX_PR_REVIEWS};
+    1 + pages(MAX_PR_FILES)
+        + pages(MAX_PR_REVIEWS)
+        + pages(MAX_PR_REVIEW_COMMENTS)
+        + pages(MAX_PR_COMMITS)
+        + 1
+}
+
+/// The most requests one repository costs: metadata, the default branch's check runs and
+/// head, the candidate's commits, the tarball, tags and releases (one page each), the
+/// workflow runs and at most [`crate::fetch::MAX_JOB_REQUESTS`] job listings, and reading
+/// history for attribution: in a project the candidate contributed to, a list per file and
+/// then each commit; in one they own, the contributors listing and at most
+/// [`OWNED_ATTRIBUTION_REQUESTS`] more.
+pub(crate) fn requests_per_repository() -> u64 {
+    let contributed =
+        crate::attribution::MAX_FILES_PER_REPO + crate::fetch::MAX_ATTRIBUTION_COMMITS;
+    let owned = 1 + OWNED_ATTRIBUTION_REQUESTS;
+    4 + 1 + 2 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64 + contributed.max(owned) as u64
+}
+
+/// An upper bound on the requests an evaluation makes, computed from the caps actually asked
+/// for, so that it waits for the rate limit's reset rather than starting and running the
+/// budget dry half-way: per pull request and per repository (the repository of every pull
+/// request is read too) as above, and 8 for the issue, configuration, searches and publishing.
 pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
     let mut repos: HashSet<String> = parsed
         .repositories
@@ -316,9 +342,9 @@ pub fn request_estimate(parsed: &ParsedSubmission) -> u64 {
             .iter()
             .map(|p| p.repo.full_name().to_ascii_lowercase()),
     );
-    let per_repo =
-        8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64 + 1 + OWNED_ATTRIBUTION_REQUESTS as u64;
-    6 * parsed.pull_requests.len() as u64 + per_repo * repos.len() as u64 + 8
+    requests_per_pull_request() * parsed.pull_requests.len() as u64
+        + requests_per_repository() * repos.len() as u64
+        + 8
 }
 
 /// Reacts to the comment that asked for a refresh. An acknowledgement only: when GitHub refuses
@@ -771,8 +797,12 @@ impl Pipeline {
             web_url: &self.state.settings.web_url,
             store: Some(&self.state.store),
             candidate: &candidate,
-            max_tarball_bytes: config.limits.max_tarball_bytes(),
-            wanted: is_wanted_path,
+            archive: crate::fetch::archive_limits(
+                &self.state.settings.archive,
+                config.limits.max_tarball_bytes(),
+            ),
+            archive_budget: &self.state.archive_budget,
+            files: crate::fetch::FILE_RULES,
         };
         let portfolio = fetcher
             .portfolio(&parsed.pull_requests, &parsed.repositories)
@@ -1029,13 +1059,18 @@ pub async fn evaluate_cli(
             }
         );
     }
+    let archive_budget = ArchiveBudget::new(settings.archive.max_inflight_bytes);
     let fetcher = Fetcher {
         session: &session,
         web_url: &settings.web_url,
         store: None,
         candidate,
-        max_tarball_bytes: RepoConfig::default().limits.max_tarball_bytes(),
-        wanted: is_wanted_path,
+        archive: crate::fetch::archive_limits(
+            &settings.archive,
+            RepoConfig::default().limits.max_tarball_bytes(),
+        ),
+        archive_budget: &archive_budget,
+        files: crate::fetch::FILE_RULES,
     };
     let portfolio = fetcher
         .portfolio(&parsed.pull_requests, &parsed.repositories)
@@ -1090,19 +1125,30 @@ pub async fn evaluate_cli(
 mod tests {
     use super::*;
 
+    /// The figures of the closing note: a pull request read to its caps is 65 requests, not
+    /// the 6 of a small one, and a repository 32.
     #[test]
-    fn the_estimate_covers_the_workflow_runs_and_their_jobs_per_repository() {
+    fn the_estimate_counts_every_page_up_to_the_caps() {
+        assert_eq!(requests_per_pull_request(), 1 + 30 + 10 + 20 + 3 + 1);
+        // A contributed project's history (6 files listed, 10 commits read) costs more than
+        // an owned repository's (contributors, then 5).
+        assert_eq!(requests_per_repository(), 4 + 1 + 2 + 1 + 8 + 6 + 10);
         let repo = |name: &str| crate::submission::RepoRef {
             owner: "o".into(),
             name: name.into(),
         };
+        let pr = |repo_name: &str, number: u64| crate::submission::PrRef {
+            repo: repo(repo_name),
+            number,
+        };
         let parsed = ParsedSubmission {
             repositories: vec![repo("a"), repo("b")],
+            // Two pull requests in `a` and one in `c`: three repositories in all.
+            pull_requests: vec![pr("a", 1), pr("A", 2), pr("c", 3)],
             ..ParsedSubmission::default()
         };
-        let per_repo =
-            8 + 1 + crate::fetch::MAX_JOB_REQUESTS as u64 + 1 + OWNED_ATTRIBUTION_REQUESTS as u64;
-        assert_eq!(request_estimate(&parsed), 2 * per_repo + 8);
+        assert_eq!(request_estimate(&parsed), 3 * 65 + 3 * 32 + 8);
+        assert_eq!(request_estimate(&ParsedSubmission::default()), 8);
     }
 
     #[test]

@@ -269,6 +269,7 @@ pub async fn start(
                 .max_inflight_bytes
                 .min(tokio::sync::Semaphore::MAX_PERMITS),
         )),
+        archive_budget: crate::archive::ArchiveBudget::new(settings.archive.max_inflight_bytes),
     });
     let handler: Arc<dyn JobHandler> = match handler {
         Some(h) => h,

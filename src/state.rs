@@ -29,6 +29,9 @@ pub struct AppState {
     pub setup: SetupGate,
     /// One permit per webhook body byte being received (`webhook.max_inflight_bytes`).
     pub webhook_bytes: Arc<tokio::sync::Semaphore>,
+    /// Bytes held by repository archive extractions, all jobs together
+    /// (`archive.max_inflight_bytes`).
+    pub(crate) archive_budget: crate::archive::ArchiveBudget,
     /// Swappable so that the setup flow can switch to serving webhooks without a restart.
     pub(crate) secrets: RwLock<Vec<Secret>>,
     pub(crate) app: RwLock<Option<AppCredentials>>,

@@ -24,7 +24,7 @@ const CONTRIBUTORS_PAGE: usize = 100;
 const COMMITS_PAGE: u32 = 100;
 /// Commits read per repository to attribute practices of a project the candidate contributed
 /// to; older ones rarely add what is still there, and each costs a request.
-const MAX_ATTRIBUTION_COMMITS: usize = 10;
+pub(crate) const MAX_ATTRIBUTION_COMMITS: usize = 10;
 /// Requests spent per owned repository with other human authors to find who added its
 /// practices: its first commit, the template's files when it is one, the candidate's commits.
 pub(crate) const OWNED_ATTRIBUTION_REQUESTS: usize = 5;

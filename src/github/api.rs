@@ -49,7 +49,7 @@ use super::types::{
     WorkflowRuns,
 };
 use super::web::{query_value, repo, segment, segments};
-use super::{Counters, GhError, GitHub, Session, session::decode};
+use super::{Counters, Download, GhError, GitHub, Session, session::decode};
 
 fn repo_path(full_name: &str) -> String {
     format!("/repos/{}", repo(full_name))
@@ -305,13 +305,10 @@ impl Session {
             .await
     }
 
-    /// The repository's archive at one commit, at most `limit` bytes.
-    pub async fn tarball(&self, full: &str, sha: &str, limit: u64) -> Result<Vec<u8>, GhError> {
-        self.download(
-            &format!("{}/tarball/{}", repo_path(full), segment(sha)),
-            limit,
-        )
-        .await
+    /// The repository's archive at one commit, as a download to read as it arrives.
+    pub async fn tarball(&self, full: &str, sha: &str) -> Result<Download, GhError> {
+        self.download(&format!("{}/tarball/{}", repo_path(full), segment(sha)))
+            .await
     }
 
     pub async fn pull_request(&self, full: &str, number: u64) -> Result<PullRequest, GhError> {

@@ -13,7 +13,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http_body_util::BodyExt;
 use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Serialize;
@@ -26,11 +25,13 @@ use crate::store::{CachedResponse, DynStore};
 
 pub mod api;
 mod session;
+mod transport;
 pub mod types;
 pub mod web;
 
-pub use session::Session;
+pub use session::{Download, Session};
 use session::{next_link, unpack_cached};
+use transport::{ExchangeError, Outgoing};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GhError {
@@ -47,8 +48,12 @@ pub enum GhError {
     Server { status: u16, path: String },
     #[error("network error for {path}: {message}")]
     Transport { path: String, message: String },
-    #[error("{path} is larger than the limit of {limit} bytes")]
+    /// A response body over `github.max_response_bytes`, refused before it was all read.
+    #[error("GitHub's answer for {path} is larger than the limit of {limit} bytes")]
     TooLarge { path: String, limit: u64 },
+    /// A redirect away from GitHub's hosts, which is not followed.
+    #[error("GitHub redirected {path} to {location}, which is not followed")]
+    Redirect { path: String, location: String },
     #[error("GitHub answered {status} for {path}: {message}")]
     Other {
         status: u16,
@@ -70,6 +75,9 @@ impl GhError {
         )
     }
 }
+
+/// What no request may take the rate limit below, and what an evaluation leaves at least.
+pub(crate) const RATE_RESERVE: u64 = 5;
 
 /// How Folio authenticates.
 pub enum Credentials {
@@ -117,11 +125,12 @@ impl Counters {
 pub struct GitHub {
     octo: Octocrab,
     api: String,
+    api_url: url::Url,
     api_path: String,
     credentials: Option<Credentials>,
     tokens: Mutex<HashMap<i64, CachedToken>>,
     rate: std::sync::Mutex<HashMap<String, RateState>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     cache: Option<DynStore>,
     settings: GithubSettings,
     pub(crate) app_slug: std::sync::Mutex<Option<String>>,
@@ -155,8 +164,11 @@ impl GitHub {
         settings: GithubSettings,
     ) -> Result<Self, GhError> {
         let api = api_url.as_str().trim_end_matches('/').to_string();
+        // Every request carries an absolute URL; octocrab's base is only the origin, so that it
+        // never prefixes the API's path to a redirect target outside it (a GHES `/_codeload`).
+        let origin = api_url.origin().ascii_serialization();
         let octo = Octocrab::builder()
-            .base_uri(api.as_str())
+            .base_uri(origin.as_str())
             .map_err(|e| GhError::Config(format!("FOLIO_GITHUB_API_URL: {e}")))?
             .add_retry_config(RetryConfig::None)
             .set_connect_timeout(Some(Duration::from_secs(10)))
@@ -167,10 +179,11 @@ impl GitHub {
             octo,
             api_path: api_url.path().trim_end_matches('/').to_string(),
             api,
+            api_url: api_url.clone(),
             credentials,
             tokens: Mutex::new(HashMap::new()),
             rate: std::sync::Mutex::new(HashMap::new()),
-            permits: Semaphore::new(settings.max_concurrent_requests.max(1)),
+            permits: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             cache,
             settings,
             app_slug: std::sync::Mutex::new(None),
@@ -380,39 +393,51 @@ impl GitHub {
         max_retries: u32,
     ) -> Result<ApiResponse, GhError> {
         let url = self.url_for(path);
+        let auth = auth.map(transport::authorization).transpose()?;
+        let method = http::Method::from_bytes(method.as_bytes())
+            .map_err(|e| GhError::Config(format!("bad method for {path}: {e}")))?;
+        let limit = self.settings.max_response_bytes;
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
-            let mut builder = http::Request::builder()
-                .method(method)
-                .uri(&url)
-                .header(http::header::ACCEPT, "application/vnd.github+json")
-                .header("x-github-api-version", "2022-11-28");
-            if let Some(auth) = auth {
-                builder = builder.header(http::header::AUTHORIZATION, auth);
-            }
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                http::header::ACCEPT,
+                http::HeaderValue::from_static("application/vnd.github+json"),
+            );
+            headers.insert(
+                "x-github-api-version",
+                http::HeaderValue::from_static("2022-11-28"),
+            );
             if let Some(c) = cached {
-                if let Some(etag) = &c.etag {
-                    builder = builder.header(http::header::IF_NONE_MATCH, etag);
-                } else if let Some(lm) = &c.last_modified {
-                    builder = builder.header(http::header::IF_MODIFIED_SINCE, lm);
+                let validator = match (&c.etag, &c.last_modified) {
+                    (Some(etag), _) => Some((http::header::IF_NONE_MATCH, etag)),
+                    (None, Some(lm)) => Some((http::header::IF_MODIFIED_SINCE, lm)),
+                    (None, None) => None,
+                };
+                if let Some((name, value)) = validator
+                    && let Ok(value) = http::HeaderValue::from_str(value)
+                {
+                    headers.insert(name, value);
                 }
             }
-            let request = match &body {
-                Some(b) => builder
-                    .header(http::header::CONTENT_TYPE, "application/json")
-                    .body(octocrab::OctoBody::from(b.clone())),
-                None => builder.body(octocrab::OctoBody::empty()),
-            }
-            .map_err(|e| GhError::Config(format!("bad request for {path}: {e}")))?;
+            let outgoing = Outgoing {
+                method: method.clone(),
+                url: &url,
+                headers,
+                auth: auth.as_ref(),
+                body: body.clone(),
+            };
 
             let permit = self.permits.acquire().await;
             counters.requests.fetch_add(1, Ordering::Relaxed);
             let sent = tokio::time::timeout(self.settings.request_timeout, async {
-                let resp = self.octo.execute(request).await?;
+                let resp = self.exchange(outgoing).await?;
                 let (parts, body) = resp.into_parts();
-                let bytes = body.collect().await?.to_bytes();
-                Ok::<_, octocrab::Error>((parts, bytes))
+                let bytes = transport::read_capped(body, limit)
+                    .await
+                    .map_err(|e| ExchangeError::Transport(e.to_string()))?;
+                Ok::<_, ExchangeError>((parts, bytes))
             })
             .await;
             drop(permit);
@@ -426,14 +451,26 @@ impl GitHub {
                 )
             };
             let (parts, bytes) = match sent {
-                Ok(Ok(x)) => x,
-                Ok(Err(e)) => {
+                Ok(Ok((parts, Some(bytes)))) => (parts, bytes),
+                Ok(Ok((_, None))) => {
+                    return Err(GhError::TooLarge {
+                        path: path.to_string(),
+                        limit: limit as u64,
+                    });
+                }
+                Ok(Err(ExchangeError::Redirect(location))) => {
+                    return Err(GhError::Redirect {
+                        path: path.to_string(),
+                        location,
+                    });
+                }
+                Ok(Err(ExchangeError::Transport(e))) => {
                     metrics::counter!("folio_github_requests_total", "status" => "error")
                         .increment(1);
                     if attempt > max_retries {
                         return Err(GhError::Transport {
                             path: path.to_string(),
-                            message: e.to_string(),
+                            message: e,
                         });
                     }
                     debug!(%path, error = %e, "transport error; retrying");

@@ -6,11 +6,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
+use futures::Stream;
 use http_body_util::BodyExt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sha2::Digest;
 
+use super::transport::{self, ExchangeError, Outgoing};
 use super::{ApiResponse, Counters, Credentials, GhError, GitHub};
 use crate::store::{CacheLink, CachedResponse};
 
@@ -115,9 +117,11 @@ impl Session {
         }
     }
 
-    /// Fails fast (as a deferral) when this identity's remaining rate limit is below `needed`.
+    /// Fails fast (as a deferral) unless this identity's remaining rate limit covers `needed`
+    /// and still leaves [`super::RATE_RESERVE`].
     pub fn ensure_budget(&self, needed: u64) -> Result<(), GhError> {
-        self.gh.rate_check(&self.scope(), "/", needed)
+        self.gh
+            .rate_check(&self.scope(), "/", needed + super::RATE_RESERVE)
     }
 
     async fn request(
@@ -127,7 +131,8 @@ impl Session {
         body: Option<Vec<u8>>,
         conditional: bool,
     ) -> Result<ApiResponse, GhError> {
-        self.gh.rate_check(&self.scope(), path, 5)?;
+        self.gh
+            .rate_check(&self.scope(), path, super::RATE_RESERVE)?;
         let scope = self.scope();
         let cache = if conditional {
             self.gh.cache.as_ref()
@@ -228,15 +233,26 @@ impl Session {
         path: &str,
         max_items: usize,
     ) -> Result<Vec<T>, GhError> {
+        self.get_all_map(path, max_items, |item| item).await
+    }
+
+    /// [`Self::get_all`], turning each item into what is kept as its page arrives, so that
+    /// no more than one page of GitHub's answer is held at a time.
+    pub async fn get_all_map<T: DeserializeOwned, U>(
+        &self,
+        path: &str,
+        max_items: usize,
+        mut keep: impl FnMut(T) -> U,
+    ) -> Result<Vec<U>, GhError> {
         let sep = if path.contains('?') { '&' } else { '?' };
         let mut next = Some(format!("{path}{sep}per_page=100"));
         let mut out = Vec::new();
         while let Some(p) = next.take() {
             let resp = self.request("GET", &p, None, true).await?;
             let items: Vec<T> = decode(&p, &resp.body)?;
-            out.extend(items);
+            let room = max_items.saturating_sub(out.len());
+            out.extend(items.into_iter().take(room).map(&mut keep));
             if out.len() >= max_items {
-                out.truncate(max_items);
                 break;
             }
             next = resp
@@ -291,82 +307,117 @@ impl Session {
         self.request("DELETE", path, None, false).await.map(|_| ())
     }
 
-    /// Downloads a body of at most `limit` bytes (a tarball behind GitHub's redirect), reading
-    /// it as a stream so that an oversized archive is cut off early.
-    pub async fn download(&self, path: &str, limit: u64) -> Result<Vec<u8>, GhError> {
-        self.gh.rate_check(&self.scope(), path, 5)?;
-        let auth = self.auth().await?;
+    /// Starts downloading `path` (a tarball, behind GitHub's redirect): the answer's body is
+    /// returned unread, for the caller to read as it arrives. Failures before the body (5xx,
+    /// timeouts) are retried here; a failure part-way is the caller's to retry.
+    pub async fn download(&self, path: &str) -> Result<Download, GhError> {
+        self.gh
+            .rate_check(&self.scope(), path, super::RATE_RESERVE)?;
+        let auth = transport::authorization(&self.auth().await?)?;
         let url = self.gh.url_for(path);
+        let settings = &self.gh.settings;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = http::Request::builder()
-                .method("GET")
-                .uri(&url)
-                .header(http::header::AUTHORIZATION, &auth)
-                .body(octocrab::OctoBody::empty())
-                .map_err(|e| GhError::Config(e.to_string()))?;
             self.counters.requests.fetch_add(1, Ordering::Relaxed);
             self.counters.billed.fetch_add(1, Ordering::Relaxed);
-            let permit = self.gh.permits.acquire().await;
-            let result = tokio::time::timeout(self.gh.settings.request_timeout * 4, async {
-                let resp = self
-                    .gh
-                    .octo
-                    .execute(request)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                let status = resp.status().as_u16();
-                if !(200..300).contains(&status) {
-                    return Ok(Err(status));
+            let permit = self.gh.permits.clone().acquire_owned().await;
+            let outgoing = Outgoing {
+                method: http::Method::GET,
+                url: &url,
+                headers: http::HeaderMap::new(),
+                auth: Some(&auth),
+                body: None,
+            };
+            let result =
+                tokio::time::timeout(settings.request_timeout, self.gh.exchange(outgoing)).await;
+            let message = match result {
+                Ok(Ok(resp)) if resp.status().is_success() => {
+                    return Ok(Download {
+                        body: resp.into_body(),
+                        path: path.to_string(),
+                        // The whole body within four request timeouts, as one slow answer.
+                        deadline: tokio::time::Instant::now() + settings.request_timeout * 4,
+                        _permit: permit.ok(),
+                    });
                 }
-                let mut body = resp.into_body();
-                let mut out = Vec::new();
-                while let Some(frame) = body.frame().await {
-                    let frame = frame.map_err(|e| e.to_string())?;
-                    if let Some(data) = frame.data_ref() {
-                        out.extend_from_slice(data);
-                        if out.len() as u64 > limit {
-                            return Ok(Ok(None));
+                Ok(Ok(resp)) => {
+                    let status = resp.status().as_u16();
+                    match status {
+                        404 | 410 => return Err(GhError::NotFound(path.to_string())),
+                        s if s < 500 => {
+                            return Err(GhError::Other {
+                                status,
+                                path: path.to_string(),
+                                message: "download refused".into(),
+                            });
+                        }
+                        _ => format!("GitHub answered {status}"),
+                    }
+                }
+                Ok(Err(ExchangeError::Redirect(location))) => {
+                    return Err(GhError::Redirect {
+                        path: path.to_string(),
+                        location,
+                    });
+                }
+                Ok(Err(ExchangeError::Transport(e))) => e,
+                Err(_) => "timed out".to_string(),
+            };
+            drop(permit);
+            if attempt > settings.max_retries {
+                return Err(GhError::Transport {
+                    path: path.to_string(),
+                    message,
+                });
+            }
+            tokio::time::sleep(crate::worker::backoff(
+                attempt,
+                settings.retry_base,
+                settings.retry_base * 16,
+                fastrand::f64(),
+            ))
+            .await;
+        }
+    }
+}
+
+/// A download in progress: the body of a successful answer, read chunk by chunk. It holds one
+/// of the client's request permits until it is dropped.
+pub struct Download {
+    body: transport::Body,
+    path: String,
+    deadline: tokio::time::Instant,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Download {
+    /// The body's chunks as they arrive; a network failure or the deadline ends it with an
+    /// error.
+    pub fn into_stream(self) -> impl Stream<Item = Result<Bytes, GhError>> + Unpin + Send {
+        Box::pin(futures::stream::unfold(Some(self), |state| async move {
+            let mut d = state?;
+            loop {
+                let failed = |message: String, d: &Download| {
+                    Some((
+                        Err(GhError::Transport {
+                            path: d.path.clone(),
+                            message,
+                        }),
+                        None,
+                    ))
+                };
+                match tokio::time::timeout_at(d.deadline, d.body.frame()).await {
+                    Err(_) => return failed("timed out part-way".into(), &d),
+                    Ok(None) => return None,
+                    Ok(Some(Err(e))) => return failed(e.to_string(), &d),
+                    Ok(Some(Ok(frame))) => {
+                        if let Ok(data) = frame.into_data() {
+                            return Some((Ok(data), Some(d)));
                         }
                     }
                 }
-                Ok::<_, String>(Ok(Some(out)))
-            })
-            .await;
-            drop(permit);
-            match result {
-                Ok(Ok(Ok(Some(bytes)))) => return Ok(bytes),
-                Ok(Ok(Ok(None))) => {
-                    return Err(GhError::TooLarge {
-                        path: path.to_string(),
-                        limit,
-                    });
-                }
-                Ok(Ok(Err(404))) => return Err(GhError::NotFound(path.to_string())),
-                Ok(Ok(Err(status))) if status < 500 => {
-                    return Err(GhError::Other {
-                        status,
-                        path: path.to_string(),
-                        message: "download refused".into(),
-                    });
-                }
-                other => {
-                    if attempt > self.gh.settings.max_retries {
-                        return Err(GhError::Transport {
-                            path: path.to_string(),
-                            message: format!("{other:?}"),
-                        });
-                    }
-                    tokio::time::sleep(crate::worker::backoff(
-                        attempt,
-                        self.gh.settings.retry_base,
-                        self.gh.settings.retry_base * 16,
-                        fastrand::f64(),
-                    ))
-                    .await;
-                }
             }
-        }
+        }))
     }
 }

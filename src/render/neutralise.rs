@@ -81,6 +81,25 @@ pub fn cut(text: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// At most `max` bytes of `text`; when it is longer, the graphemes that fit before an
+/// ellipsis (trailing spaces dropped). Like [`cut`], a cluster is never split; only the first
+/// `max` bytes are looked at, however long the text.
+pub fn cut_bytes(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let room = max.saturating_sub('…'.len_utf8());
+    let end = text
+        .grapheme_indices(true)
+        .map(|(i, g)| i + g.len())
+        .take_while(|end| *end <= room)
+        .last()
+        .unwrap_or(0);
+    let mut s = text[..end].trim_end().to_string();
+    s.push('…');
+    Cow::Owned(s)
+}
+
 /// Prose, with no link context.
 pub fn inline(text: &str) -> String {
     prose(text, Links::NONE)
@@ -679,6 +698,21 @@ pub(crate) mod tests {
         assert_eq!(inline("---"), "\\---");
         assert_eq!(inline("2026 was good"), "2026 was good");
         assert_eq!(inline("-x"), "-x");
+    }
+
+    #[test]
+    fn kept_texts_are_cut_in_bytes_on_grapheme_boundaries() {
+        assert_eq!(cut_bytes("short", 8), "short");
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+        let text = format!("ab {family}{family}");
+        let cut = cut_bytes(&text, 3 + family.len() + 4);
+        assert_eq!(cut, format!("ab {family}…"));
+        assert!(cut.len() <= 3 + family.len() + 4);
+        // Not even the first cluster fits: only the ellipsis.
+        assert_eq!(cut_bytes(family, 8), "…");
+        let long = "é".repeat(10_000);
+        let cut = cut_bytes(&long, 8 * 1024);
+        assert!(cut.len() <= 8 * 1024 && cut.ends_with('…'), "{}", cut.len());
     }
 
     #[test]

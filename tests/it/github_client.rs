@@ -20,6 +20,7 @@ fn settings() -> GithubSettings {
         max_retries: 3,
         retry_base: Duration::from_millis(20),
         max_concurrent_requests: 4,
+        max_response_bytes: 16 << 20,
     }
 }
 

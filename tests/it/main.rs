@@ -10,6 +10,7 @@ mod support;
 
 mod db_faults;
 mod deploy;
+mod downloads;
 mod evaluation;
 mod fake_github;
 mod forget;

@@ -85,12 +85,7 @@ fn within_budget(
         return (std::borrow::Cow::Borrowed(snapshot), None);
     }
     let mut order: Vec<(&String, &String)> = snapshot.files.iter().collect();
-    order.sort_by_key(|(path, text)| {
-        let core = workflow::is_workflow_path(path)
-            || workflow::is_action_path(path)
-            || ROOT_FILES.contains(&path.as_str());
-        (!core, text.len(), path.as_str())
-    });
+    order.sort_by_key(|(path, text)| (!is_read_first(path), text.len(), path.as_str()));
     let mut used = 0usize;
     let mut kept = RepoSnapshot {
         full_name: snapshot.full_name.clone(),
@@ -115,6 +110,21 @@ fn within_budget(
         }
     }
     left_out.sort_unstable();
+    (
+        std::borrow::Cow::Owned(kept),
+        Some(budget_warning(&left_out, budget)),
+    )
+}
+
+/// Files admitted before any other when a repository's text is over the budget: workflows,
+/// local actions and root configuration files.
+pub fn is_read_first(path: &str) -> bool {
+    workflow::is_workflow_path(path) || workflow::is_action_path(path) || ROOT_FILES.contains(&path)
+}
+
+/// The one warning for the files (sorted) left out of a repository's budget of parsed text,
+/// whether here or already by the fetch layer, which keeps no more text than the budget.
+pub fn budget_warning(left_out: &[&str], budget: usize) -> String {
     let shown: Vec<&str> = left_out.iter().take(10).copied().collect();
     let more = left_out.len() - shown.len();
     let mut warning = format!(
@@ -126,7 +136,7 @@ fn within_budget(
     if more > 0 {
         warning.push_str(&format!(" and {more} more"));
     }
-    (std::borrow::Cow::Owned(kept), Some(warning))
+    warning
 }
 
 /// One finding for every id of [`PRACTICE_IDS`], in that order.

@@ -307,6 +307,11 @@ impl FolioProcess {
         panic!("folio serve did not become healthy");
     }
 
+    /// The process id, to read its memory figures from `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown hook runs, as when a machine dies.
     pub fn kill(&mut self) {
         let _ = self.child.kill();

@@ -141,6 +141,10 @@ pub enum Fault {
     SecondaryRateLimit { retry_after_secs: u64 },
     /// 403 with `x-ratelimit-remaining: 0` and `x-ratelimit-reset` this many seconds ahead.
     PrimaryRateLimit { reset_after_secs: u64 },
+    /// 302 to this location, as GitHub answers for a tarball (or a hostile proxy might).
+    Redirect(String),
+    /// 200 with these bytes as a gzip archive: a hostile tarball on the codeload path.
+    Archive(Vec<u8>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

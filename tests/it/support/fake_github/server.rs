@@ -321,6 +321,23 @@ fn fault_reply(world: &mut World, fault: &Fault, request_id: &str) -> Reply {
             .header("x-ratelimit-resource", "core")
         }
         Fault::Timeout => Reply::error(StatusCode::GATEWAY_TIMEOUT, "Gateway Timeout", DOCS),
+        Fault::Redirect(location) => Reply {
+            status: StatusCode::FOUND,
+            body: ReplyBody::Raw {
+                bytes: Vec::new(),
+                content_type: "text/html;charset=utf-8".to_string(),
+            },
+            headers: Vec::new(),
+        }
+        .header("location", location.clone()),
+        Fault::Archive(bytes) => Reply {
+            status: StatusCode::OK,
+            body: ReplyBody::Raw {
+                bytes: bytes.clone(),
+                content_type: "application/x-gzip".to_string(),
+            },
+            headers: Vec::new(),
+        },
     }
 }
 
