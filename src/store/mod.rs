@@ -101,7 +101,7 @@ pub enum CacheLink {
 }
 
 impl CacheLink {
-    fn parts(&self) -> (&'static str, &str, &str) {
+    pub(crate) fn parts(&self) -> (&'static str, &str, &str) {
         match self {
             Self::Http { scope, url } => ("http", scope, url),
             Self::Snapshot { repo, commit } => ("snapshot", repo, commit),
@@ -977,27 +977,7 @@ macro_rules! impl_store_methods {
             submission_id: i64,
             links: &[crate::store::CacheLink],
         ) -> Result<(), crate::store::StoreError> {
-            // A few statements of many rows: an evaluation reads hundreds of entries, and
-            // one insert each would hold the database's one connection for too long.
-            for chunk in links.chunks(200) {
-                let values = (0..chunk.len())
-                    .map(|i| format!("(${}, ${}, ${}, ${})", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = format!(
-                    "INSERT INTO submission_cache (submission_id, kind, k1, k2) VALUES {values} ON CONFLICT DO NOTHING"
-                );
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for link in chunk {
-                    let (kind, k1, k2) = link.parts();
-                    query = query.bind(submission_id).bind(kind).bind(k1).bind(k2);
-                }
-                query
-                    .execute(&self.pool)
-                    .await
-                    .map_err(crate::store::StoreError::classify)?;
-            }
-            Ok(())
+            self.insert_cache_links(submission_id, links).await
         }
 
         async fn installation_count(&self) -> Result<i64, crate::store::StoreError> {

@@ -16,6 +16,33 @@ pub struct PgStore {
 }
 
 impl PgStore {
+    /// A few statements of many rows: an evaluation reads hundreds of cache entries.
+    async fn insert_cache_links(
+        &self,
+        submission_id: i64,
+        links: &[super::CacheLink],
+    ) -> Result<(), StoreError> {
+        for chunk in links.chunks(500) {
+            let parts: Vec<(&str, &str, &str)> = chunk.iter().map(|l| l.parts()).collect();
+            let kinds: Vec<&str> = parts.iter().map(|p| p.0).collect();
+            let k1: Vec<&str> = parts.iter().map(|p| p.1).collect();
+            let k2: Vec<&str> = parts.iter().map(|p| p.2).collect();
+            sqlx::query(
+                "INSERT INTO submission_cache (submission_id, kind, k1, k2) \
+                 SELECT $1, k, a, b FROM UNNEST($2::text[], $3::text[], $4::text[]) AS t(k, a, b) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(submission_id)
+            .bind(kinds)
+            .bind(k1)
+            .bind(k2)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::classify)?;
+        }
+        Ok(())
+    }
+
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)

@@ -430,6 +430,41 @@ const CLAIM_SQL: &str = super::claim_sql!("");
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
 
+    /// On the writer thread, in one transaction: hundreds of rows written through the pool's
+    /// side of the shared connection stalled it under concurrent load.
+    async fn insert_cache_links(
+        &self,
+        submission_id: i64,
+        links: &[super::CacheLink],
+    ) -> Result<(), StoreError> {
+        if links.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<(String, String, String)> = links
+            .iter()
+            .map(|l| {
+                let (kind, k1, k2) = l.parts();
+                (kind.to_string(), k1.to_string(), k2.to_string())
+            })
+            .collect();
+        self.write(move |conn| {
+            without_waiting_for_disk(conn, |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut insert = tx.prepare(
+                        "INSERT INTO submission_cache (submission_id, kind, k1, k2) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT DO NOTHING",
+                    )?;
+                    for (kind, k1, k2) in &rows {
+                        insert.execute(params![submission_id, kind, k1, k2])?;
+                    }
+                }
+                tx.commit()
+            })
+        })
+        .await
+    }
+
     /// After an erasure: the log, which still holds the deleted rows' old pages, is copied
     /// into the (securely overwritten) database file and cut to nothing.
     async fn finish_erasure(&self) -> Result<(), StoreError> {
