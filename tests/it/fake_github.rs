@@ -803,7 +803,9 @@ async fn private_repositories_are_invisible_without_access() {
 #[should_panic(expected = "bot comments it never read")]
 async fn a_story_that_never_reads_the_bots_edit_fails() {
     let (gh, token) = hiring().await;
-    gh.issue("acme/hiring", 1).author("octocat").title("Portfolio");
+    gh.issue("acme/hiring", 1)
+        .author("octocat")
+        .title("Portfolio");
     let res = client()
         .post(format!("{}/repos/acme/hiring/issues/1/comments", gh.url()))
         .header("authorization", format!("token {token}"))
@@ -814,7 +816,10 @@ async fn a_story_that_never_reads_the_bots_edit_fails() {
     let id = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
     assert_eq!(gh.bot_comments("acme/hiring", 1).len(), 1);
     client()
-        .patch(format!("{}/repos/acme/hiring/issues/comments/{id}", gh.url()))
+        .patch(format!(
+            "{}/repos/acme/hiring/issues/comments/{id}",
+            gh.url()
+        ))
         .header("authorization", format!("token {token}"))
         .json(&json!({"body": "<!-- folio:evidence v1 -->\nsecond"}))
         .send()
