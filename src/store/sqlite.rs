@@ -203,6 +203,7 @@ fn write_loop(
             // SAFETY: while `locked` lives, sqlx's connection thread makes no call on this
             // handle, and the `rusqlite::Connection` (which does not close the handle when
             // dropped, and finalizes its statements) is dropped before `locked`.
+            #[allow(unsafe_code)]
             let raw = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) };
             let mut db = match raw {
                 Ok(db) => db,
