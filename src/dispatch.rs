@@ -11,13 +11,13 @@ use crate::state::AppState;
 use crate::store::Job;
 use crate::worker::{JobError, JobHandler};
 
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     state: Arc<AppState>,
     pipeline: crate::pipeline::Pipeline,
 }
 
 impl Dispatcher {
-    pub fn new(state: Arc<AppState>) -> Self {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
         let pipeline = crate::pipeline::Pipeline::new(state.clone());
         Self { state, pipeline }
     }

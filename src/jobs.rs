@@ -39,7 +39,7 @@ impl std::fmt::Display for Trigger {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum JobPayload {
+pub(crate) enum JobPayload {
     /// Evaluate (or re-evaluate) a tracking issue.
     Evaluate {
         installation_id: i64,
@@ -80,7 +80,7 @@ pub enum JobPayload {
 }
 
 impl JobPayload {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Evaluate { .. } => "evaluate",
             Self::IssueClosed { .. } => "issue_closed",
@@ -92,7 +92,7 @@ impl JobPayload {
 
     /// Jobs with one key coalesce while pending and never run at once. A deletion shares the
     /// evaluation's key so that it replaces a pending evaluation and waits for a running one.
-    pub fn dedupe_key(&self) -> String {
+    pub(crate) fn dedupe_key(&self) -> String {
         match self {
             Self::Evaluate {
                 repo, issue_number, ..
@@ -126,7 +126,7 @@ impl JobPayload {
         }
     }
 
-    pub fn installation_id(&self) -> i64 {
+    pub(crate) fn installation_id(&self) -> i64 {
         match self {
             Self::Evaluate {
                 installation_id, ..
@@ -146,7 +146,7 @@ impl JobPayload {
         }
     }
 
-    pub fn to_job(&self, actor: Option<String>, run_at: i64) -> NewJob {
+    pub(crate) fn to_job(&self, actor: Option<String>, run_at: i64) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
             dedupe_key: self.dedupe_key(),
