@@ -584,4 +584,8 @@ async fn bench_peak_rss_of_one_evaluation_of_four_large_repositories() {
         elapsed.as_secs_f64(),
         read.len()
     );
+    if read.len() < names.len() {
+        let head: Vec<&str> = comment.lines().take(40).collect();
+        eprintln!("the comment's first lines:\n{}", head.join("\n"));
+    }
 }
