@@ -305,6 +305,13 @@ pub struct AppRef {
     pub slug: Option<String>,
 }
 
+/// Something GitHub names by its number only (a check suite).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdRef {
+    #[serde(default)]
+    pub id: Option<u64>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CheckRun {
     #[serde(default)]
@@ -316,11 +323,19 @@ pub struct CheckRun {
     #[serde(default)]
     pub head_sha: Option<String>,
     #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
     pub app: Option<AppRef>,
+    /// The suite the run belongs to: an Actions run reports its jobs in one suite.
+    #[serde(default)]
+    pub check_suite: Option<IdRef>,
 }
 
+/// One page of a commit's check runs; `total_count` says how many there are in all.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CheckRuns {
+    #[serde(default)]
+    pub total_count: Option<u64>,
     #[serde(default)]
     pub check_runs: Vec<CheckRun>,
 }
