@@ -438,7 +438,7 @@ pub struct HookDelivery {
 }
 
 /// What the App Manifest conversion answers: the new App's identity and secrets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct ManifestConversion {
     pub id: u64,
     #[serde(default)]
@@ -446,6 +446,19 @@ pub struct ManifestConversion {
     pub html_url: String,
     pub pem: String,
     pub webhook_secret: Option<String>,
+}
+
+// By hand, so that the key and the secret never reach a log line.
+impl std::fmt::Debug for ManifestConversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManifestConversion")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .field("html_url", &self.html_url)
+            .field("pem", &"[redacted]")
+            .field("webhook_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// One page of `GET /repos/{r}/actions/runs`.
