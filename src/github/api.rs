@@ -270,7 +270,11 @@ impl Session {
 
     /// The check runs of a branch's head, one page of 100: every run carries `head_sha`, so
     /// the page also says which commit the head is.
-    pub async fn branch_check_runs(&self, full: &str, branch: &str) -> Result<CheckRuns, GhError> {
+    pub(crate) async fn branch_check_runs(
+        &self,
+        full: &str,
+        branch: &str,
+    ) -> Result<CheckRuns, GhError> {
         self.get_json(&format!(
             "{}/commits/{}/check-runs?per_page=100",
             repo_path(full),
