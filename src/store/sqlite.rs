@@ -583,6 +583,37 @@ mod tests {
         assert_eq!(synchronous(&store).await, 2);
     }
 
+    /// A database that cannot grow reports a full disk as such, through sqlx and through the
+    /// writer thread alike, not as an ordinary database error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_database_is_reported_as_a_full_disk() {
+        let (_dir, store) = open().await;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(store.pool())
+            .await
+            .expect("pages");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA max_page_count = {pages}"
+        )))
+        .execute(store.pool())
+        .await
+        .expect("cap");
+        let blob = vec![7u8; 1 << 20];
+        let through_writer = store.snapshot_put("o/r", "c", &blob).await;
+        assert!(
+            matches!(through_writer, Err(StoreError::DiskFull(_))),
+            "{through_writer:?}"
+        );
+        let through_sqlx = store
+            .upsert_installation(1, &"x".repeat(1 << 20), "User")
+            .await;
+        assert!(
+            matches!(through_sqlx, Err(StoreError::DiskFull(_))),
+            "{through_sqlx:?}"
+        );
+        assert!(through_sqlx.expect_err("full").is_unavailable());
+    }
+
     /// Back-to-back writes do not grow the log past the restart size by much: the writer
     /// checkpoints between its own transactions and the log starts over.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
