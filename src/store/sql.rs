@@ -390,13 +390,16 @@ where
             None => super::SubmissionState::Open,
         };
         sqlx::query(
-            "UPDATE submissions SET state = $1, closed_at = $2, updated_at = $3 WHERE repo = $4 AND issue_number = $5",
+            // Not another repository's submission that had this name before.
+            "UPDATE submissions SET state = $1, closed_at = $2, updated_at = $3 WHERE repo = $4 AND issue_number = $5 \
+             AND ($6 IS NULL OR repo_id IS NULL OR repo_id = $6)",
         )
         .bind(state.as_str())
         .bind(closed_at)
         .bind(self.now())
         .bind(repo)
         .bind(issue_number)
+        .bind(repo_id)
         .execute(&self.pool)
         .await?;
         Ok(())

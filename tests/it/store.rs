@@ -249,6 +249,30 @@ async fn a_submission_follows_its_repository_through_a_rename() {
             .await
             .unwrap();
         assert_ne!(other.id, made.id, "{name}");
+        // The same when the renamed repository has sent nothing since: its submission keeps
+        // its own identity and comes back under its new name.
+        let stale = store
+            .upsert_submission(7, "acme/old", Some(5000), 2, None, Some("octocat"))
+            .await
+            .unwrap();
+        // The newcomer's first event closes its issue: not the other repository's.
+        store
+            .set_issue_state("acme/old", Some(5001), 2, Some(clock.now().as_millis()))
+            .await
+            .unwrap();
+        let newcomer = store
+            .upsert_submission(7, "acme/old", Some(5001), 2, None, Some("hubot"))
+            .await
+            .unwrap();
+        assert_ne!(newcomer.id, stale.id, "{name}");
+        assert_eq!(newcomer.author.as_deref(), Some("hubot"), "{name}");
+        let back = store
+            .upsert_submission(7, "acme/older", Some(5000), 2, None, None)
+            .await
+            .unwrap();
+        assert_eq!(back.id, stale.id, "{name}");
+        assert_eq!(back.state, "open", "{name}: closed only under its own id");
+        assert_eq!(back.author.as_deref(), Some("octocat"), "{name}");
 
         clock.advance(89 * day);
         let counts = store.purge(clock.now().as_millis(), 90, 7).await.unwrap();

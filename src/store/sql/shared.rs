@@ -344,6 +344,19 @@ where
     ) -> Result<Submission, StoreError> {
         if let Some(repo_id) = repo_id {
             crate::store::Store::follow_rename(self, repo_id, repo, issue_number).await?;
+            // Another repository held this name before (it was renamed, and no event has
+            // come from it since): its submission gives the name up, keeping a placeholder
+            // until its own next event names it again.
+            sqlx::query(
+                "UPDATE submissions SET repo = 'renamed-repository-' || CAST(repo_id AS TEXT), updated_at = $1 \
+                 WHERE repo = $2 AND issue_number = $3 AND repo_id IS NOT NULL AND repo_id <> $4",
+            )
+            .bind(self.now())
+            .bind(repo)
+            .bind(issue_number)
+            .bind(repo_id)
+            .execute(&self.pool)
+            .await?;
         }
         // A submission stored before its repository's id was known takes the id now.
         let sql = format!(
