@@ -44,6 +44,10 @@ pub(crate) enum JobPayload {
     Evaluate {
         installation_id: i64,
         repo: String,
+        /// GitHub's id of the repository (absent from jobs queued before it was kept, and from
+        /// retries and reconciliation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
         trigger: Trigger,
         /// The comment that asked, for a `/folio refresh`: Folio reacts to it.
@@ -53,18 +57,24 @@ pub(crate) enum JobPayload {
     IssueClosed {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
         closed_at: i64,
     },
     IssueDeleted {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
     },
     /// `/folio forget` on a tracking issue; the job's actor is who asked.
     Forget {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
     },
     Installation {
