@@ -1,4 +1,4 @@
-//! Whether a practice is `authored` (SPEC §2): one of the candidate's own commits added the
+//! Whether a practice is `authored`: one of the candidate's own commits added the
 //! line that shows it. Pure functions over fetched commits; the requests live in `fetch`.
 //!
 //! The test is deliberately narrow. Touching a file is not authoring what is in it: a typo fix

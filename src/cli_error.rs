@@ -1,4 +1,4 @@
-//! The CLI's exit-code contract (SPEC §4): 0 ok, 2 bad input or usage, 1 anything else.
+//! The CLI's exit-code contract: 0 ok, 2 bad input or usage, 1 anything else.
 //! Errors are printed to stderr as one line.
 
 use std::process::ExitCode;

@@ -1,11 +1,11 @@
 //! The report's data model: what analysis produces and rendering consumes.
 //!
-//! Field names follow SPEC §4 exactly, because the JSON output is a public contract. Extra
+//! Field names are fixed, because the JSON output is a public contract. Extra
 //! fields are allowed there; renaming or changing the meaning of these is not.
 
 use serde::{Deserialize, Serialize};
 
-/// Who the evidence is credited to (SPEC §2).
+/// Who the evidence is credited to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Attribution {
@@ -37,7 +37,7 @@ impl Attribution {
     }
 }
 
-/// A linked repository's relation to the candidate (SPEC §2).
+/// A linked repository's relation to the candidate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RepoAttribution {
@@ -58,7 +58,7 @@ impl RepoAttribution {
     }
 }
 
-/// A practice's outcome (SPEC §4).
+/// A practice's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PracticeStatus {
@@ -334,7 +334,7 @@ pub struct ReviewCommentSummary {
     pub created_at: Option<String>,
 }
 
-/// The whole evaluation, as `folio evaluate --format json` prints it (SPEC §4).
+/// The whole evaluation, as `folio evaluate --format json` prints it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub folio_version: String,

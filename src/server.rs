@@ -354,7 +354,7 @@ fn open_setup(settings: &Settings) -> Option<crate::config::Secret> {
         }
         return None;
     }
-    // Not fatal (SPEC §4: only an invalid setting stops startup): the service still serves its
+    // Not fatal (only an invalid setting stops startup): the service still serves its
     // probes, and this line says why setup stays closed.
     let token = match crate::setup_token::load_or_create(settings) {
         Ok(t) => t,

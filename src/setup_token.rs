@@ -1,5 +1,5 @@
 //! The one-time setup token: whoever presents it may register the GitHub App that this Folio
-//! will trust, so it is required on every setup request (SPEC §4).
+//! will trust, so it is required on every setup request.
 //!
 //! It is the operator's `FOLIO_SETUP_TOKEN`, or else a random token that `folio serve` keeps
 //! in a private file beside the credentials file. The file outlives restarts until setup

@@ -1,4 +1,4 @@
-//! The report as JSON (SPEC §4). Field order is the model's declaration order, so the output
+//! The report as JSON. Field order is the model's declaration order, so the output
 //! is stable from one run to the next; `docs/report.schema.json` documents it.
 
 use crate::model::Report;

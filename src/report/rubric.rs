@@ -134,7 +134,7 @@ pub struct Rubric {
 static BUILTIN: LazyLock<Result<Rubric, RubricError>> =
     LazyLock::new(|| Rubric::from_toml(BUILTIN_TOML));
 
-/// The criterion a practice id feeds, from the built-in rubric (SPEC §3's table). Overrides
+/// The criterion a practice id feeds, from the built-in rubric. Overrides
 /// change thresholds only, never this mapping.
 pub fn criterion_of(practice_id: &str) -> Option<Criterion> {
     BUILTIN

@@ -1,6 +1,6 @@
 //! The practice table: which tools, actions, hook ids, commands, settings and file names count
 //! for each practice. The built-in table is `config/practices.toml`, embedded in the binary; an
-//! org extends it from `.github/folio.yml` (SPEC §6). Adding a tool is a data change.
+//! org extends it from `.github/folio.yml`. Adding a tool is a data change.
 
 use std::collections::BTreeMap;
 
@@ -168,7 +168,7 @@ pub struct PracticeDef {
     pub self_run_words: Vec<String>,
 }
 
-/// An org's additions for one practice (SPEC §6 `practices:`). Only lists that extend what
+/// An org's additions for one practice (`practices:`). Only lists that extend what
 /// counts; the built-in meaning of a practice cannot be removed.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -130,7 +130,7 @@ fn status_words(f: &PracticeFinding) -> &'static str {
     }
 }
 
-/// Who put the practice there, in words (SPEC §2's attribution of a practice).
+/// Who put the practice there, in words.
 fn who_added(a: Option<Attribution>) -> &'static str {
     match a {
         Some(Attribution::Authored) => "added by the candidate",

@@ -168,7 +168,7 @@ impl Cut {
     }
 }
 
-/// What a reader takes in within a few minutes (SPEC §5), in characters. Evidence snippets
+/// What a reader takes in within a few minutes, in characters. Evidence snippets
 /// and explanations of the practices give way to stay within it; evidence links only ever
 /// give way to GitHub's limit.
 pub const READING_LEN: usize = 12_000;
