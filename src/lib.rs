@@ -26,7 +26,7 @@ pub(crate) mod ingest;
 pub mod jobs;
 pub(crate) mod labels;
 pub mod model;
-pub mod pipeline;
+pub mod evaluation;
 pub(crate) mod privacy;
 pub(crate) mod private_file;
 pub mod publish;

@@ -6,6 +6,7 @@
 //! thread (the webhook's group commit, cache writes). Timestamps are Unix milliseconds
 //! everywhere.
 
+mod attempts;
 mod postgres;
 mod sqlite;
 
@@ -16,6 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub use attempts::{AnalysisAttempts, AnalysisKey};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -263,8 +265,9 @@ pub struct OutcomeCounts {
     pub other: i64,
 }
 
+/// [`AnalysisAttempts`] is part of every store: crash-loop protection for the analysis.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: AnalysisAttempts + Send + Sync + 'static {
     fn backend(&self) -> &'static str;
     async fn migrate(&self) -> Result<(), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
