@@ -237,7 +237,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 let _ = crate::telemetry::init("warn", s.log_format, None);
             }
             let out =
-                crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format).await?;
+                crate::evaluation::evaluate_cli(&s, &candidate, installation, &links, format).await?;
             println!("{out}");
             Ok(())
         }

@@ -13,12 +13,12 @@ use crate::worker::{JobError, JobHandler};
 
 pub struct Dispatcher {
     state: Arc<AppState>,
-    pipeline: crate::pipeline::Pipeline,
+    pipeline: crate::evaluation::Pipeline,
 }
 
 impl Dispatcher {
     pub fn new(state: Arc<AppState>) -> Self {
-        let pipeline = crate::pipeline::Pipeline::new(state.clone());
+        let pipeline = crate::evaluation::Pipeline::new(state.clone());
         Self { state, pipeline }
     }
 }
@@ -84,7 +84,7 @@ impl JobHandler for Dispatcher {
                     for repo in &label_repositories {
                         crate::labels::make_once(store, &session, installation_id, repo, None)
                             .await
-                            .map_err(crate::pipeline::gh_to_job)?;
+                            .map_err(crate::evaluation::gh_to_job)?;
                     }
                 }
                 Ok(())
@@ -152,7 +152,7 @@ impl JobHandler for Dispatcher {
         }) = payload(job)
         {
             self.pipeline
-                .report_failure(installation_id, &repo, issue_number, error)
+                .report_failure(job.id, installation_id, &repo, issue_number, error)
                 .await;
         }
     }
