@@ -6,7 +6,7 @@ CREATE TABLE analysis_attempts (
     submission_id BIGINT NOT NULL REFERENCES submissions (id) ON DELETE CASCADE,
     repo TEXT NOT NULL,
     commit_sha TEXT NOT NULL,
-    unclean_ends INTEGER NOT NULL,
+    unclean_ends BIGINT NOT NULL,
     started_at BIGINT NOT NULL,
     PRIMARY KEY (submission_id, repo, commit_sha)
 );
