@@ -359,9 +359,7 @@ impl Fetcher<'_> {
                     }
                     out.pull_requests.push(pr);
                 }
-                Ok(None) => out
-                    .warnings
-                    .push(unavailable(&link)),
+                Ok(None) => out.warnings.push(unavailable(&link)),
                 Err(e) if is_fatal(&e) => return Err(e),
                 Err(e) => out.warnings.push(warning_for(&link, &e)),
             }
@@ -420,9 +418,7 @@ impl Fetcher<'_> {
                     }
                     out.repositories.push(repo)
                 }
-                Ok(None) if linked => out
-                    .warnings
-                    .push(unavailable(&link)),
+                Ok(None) if linked => out.warnings.push(unavailable(&link)),
                 Ok(None) => {}
                 Err(RepoError::GitHub(e)) if is_fatal(&e) => return Err(e),
                 Err(e) if linked => out.warnings.push(e.warning(&link)),

@@ -26,6 +26,8 @@ use serde::Deserialize;
 use tracing::{info, warn};
 
 use crate::config::{AppCredentials, Secret, StoredCredentials};
+use crate::github::GhError;
+use crate::github::types::ManifestConversion;
 use crate::private_file::{self, IfExists};
 use crate::state::AppState;
 
@@ -351,17 +353,6 @@ pub struct CallbackQuery {
     pub state: Option<String>,
 }
 
-/// What `POST /app-manifests/{code}/conversions` answers (only the fields Folio keeps).
-#[derive(Deserialize)]
-struct ConversionBody {
-    id: u64,
-    #[serde(default)]
-    slug: Option<String>,
-    html_url: String,
-    pem: String,
-    webhook_secret: Option<String>,
-}
-
 /// `GET /setup/callback?code=…&state=…`: GitHub sends the browser here after creating the app.
 pub async fn callback(
     State(state): State<Arc<AppState>>,
@@ -478,37 +469,25 @@ pub async fn callback(
     Ok(page_response(StatusCode::OK, "Folio: set up", &body))
 }
 
-async fn convert(state: &AppState, code: &str) -> Result<ConversionBody, SetupError> {
+/// Exchanges the code for the new App's credentials, through the one GitHub client factory.
+async fn convert(state: &AppState, code: &str) -> Result<ManifestConversion, SetupError> {
     let api = state.settings.github_api_url.as_str().trim_end_matches('/');
-    let url = format!("{api}/app-manifests/{code}/conversions");
-    let client = reqwest::Client::builder()
-        .timeout(state.settings.github.request_timeout)
-        .user_agent(concat!("folio/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| SetupError::Internal(format!("cannot build the HTTP client: {e}")))?;
-    // No authentication: the code itself is the credential, and it works once.
-    let res = client
-        .post(&url)
-        .header(header::ACCEPT, "application/vnd.github+json")
-        .header("X-GitHub-Api-Version", "2022-11-28")
-        .send()
-        .await
-        .map_err(|e| SetupError::GitHub(format!("cannot reach {api}: {e}")))?;
-    let status = res.status();
-    if status == reqwest::StatusCode::NOT_FOUND {
-        return Err(SetupError::GitHub(
+    // No credentials: the code itself is the credential, and it works once.
+    let gh = crate::github::client(&state.settings, None, None)
+        .map_err(|e| SetupError::Internal(format!("cannot build the GitHub client: {e}")))?;
+    gh.convert_manifest(code).await.map_err(|e| match e {
+        GhError::NotFound(_) => SetupError::GitHub(
             "the code is unknown or expired (codes last one hour and work once); start again"
                 .into(),
-        ));
-    }
-    if !status.is_success() {
-        return Err(SetupError::GitHub(format!(
-            "the conversion answered {status}"
-        )));
-    }
-    res.json::<ConversionBody>()
-        .await
-        .map_err(|e| SetupError::GitHub(format!("unexpected conversion answer: {e}")))
+        ),
+        GhError::Transport { message, .. } => {
+            SetupError::GitHub(format!("cannot reach {api}: {message}"))
+        }
+        GhError::Decode { message, .. } => {
+            SetupError::GitHub(format!("unexpected conversion answer: {message}"))
+        }
+        other => SetupError::GitHub(format!("the conversion failed: {other}")),
+    })
 }
 
 /// Writes the credentials where `Settings::load` will find them next time: whole (a crash

@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use tracing::warn;
 
-use super::analysed::{
-    ANALYSER, Analyser, Analyses, AttemptLog, RepoAnalysis, analyse_portfolio,
-};
+use super::analysed::{ANALYSER, Analyser, Analyses, AttemptLog, RepoAnalysis, analyse_portfolio};
 use super::outcome::Evaluated;
 use super::{Pipeline, gh_to_job, store_to_job};
 use crate::analyze::practices::PracticeTable;
@@ -396,7 +394,6 @@ async fn owned_attributions(
         &facts,
     ))
 }
-
 
 #[cfg(test)]
 mod tests {

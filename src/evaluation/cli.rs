@@ -140,4 +140,3 @@ pub(crate) async fn evaluate_cli(
         ),
     })
 }
-

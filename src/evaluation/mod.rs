@@ -136,12 +136,9 @@ impl Pipeline {
         {
             return Ok(gh.clone());
         }
-        let gh = crate::github::app_client(
-            &self.state.settings,
-            &app,
-            Some(self.state.store.clone()),
-        )
-        .map_err(|e| JobError::Permanent(anyhow::Error::new(e)))?;
+        let gh =
+            crate::github::app_client(&self.state.settings, &app, Some(self.state.store.clone()))
+                .map_err(|e| JobError::Permanent(anyhow::Error::new(e)))?;
         *guard = Some((app.app_id, gh.clone()));
         Ok(gh)
     }

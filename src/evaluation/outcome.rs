@@ -182,8 +182,7 @@ impl Pipeline {
         content_hash: Option<String>,
         session: &Session,
     ) -> Result<(), JobError> {
-        metrics::counter!("folio_evaluations_total", "outcome" => outcome.as_str())
-            .increment(1);
+        metrics::counter!("folio_evaluations_total", "outcome" => outcome.as_str()).increment(1);
         self.state
             .store
             .link_cache(submission_id, &session.cache_links())
@@ -296,7 +295,11 @@ mod tests {
         ];
         for (notice, outcome) in cases {
             assert_eq!(notice.kind().as_str(), outcome);
-            assert!(notice.text(&ctx()).starts_with(crate::render::comment::MARKER));
+            assert!(
+                notice
+                    .text(&ctx())
+                    .starts_with(crate::render::comment::MARKER)
+            );
         }
     }
 

@@ -1738,8 +1738,17 @@ async fn a_repository_whose_analysis_twice_ended_the_process_is_skipped_with_a_w
     assert_eq!(coverage_gate["attribution"], "authored");
     assert_eq!(report["pull_requests"].as_array().map(Vec::len), Some(1));
     // The skip holds for this commit: nothing was started again.
-    assert_eq!(app.store.unclean_analysis_ends(hello).await.expect("store"), 2);
-    assert_eq!(app.store.unclean_analysis_ends(requests).await.expect("store"), 0);
+    assert_eq!(
+        app.store.unclean_analysis_ends(hello).await.expect("store"),
+        2
+    );
+    assert_eq!(
+        app.store
+            .unclean_analysis_ends(requests)
+            .await
+            .expect("store"),
+        0
+    );
     app.stop().await;
 }
 
@@ -1776,7 +1785,13 @@ async fn a_failed_evaluation_says_what_happened_without_the_internal_error() {
     let body = the_comment(&gh, 32);
     assert!(body.contains("could not finish this evaluation"), "{body}");
     assert!(body.contains("/folio refresh"), "{body}");
-    for internal in ["502", "/repos/", "pulls/101", "after retries", "Bad Gateway"] {
+    for internal in [
+        "502",
+        "/repos/",
+        "pulls/101",
+        "after retries",
+        "Bad Gateway",
+    ] {
         assert!(!body.contains(internal), "{internal:?} in {body}");
     }
     app.stop().await;
@@ -1797,7 +1812,11 @@ async fn missing_and_private_links_read_the_same() {
     gh.pull("acme/secret-project", 1)
         .author("octocat")
         .title("SECRET-MARKER")
-        .commit(CommitSpec::new("Secret").author("octocat").file("a.py", "x = 1\n"));
+        .commit(
+            CommitSpec::new("Secret")
+                .author("octocat")
+                .file("a.py", "x = 1\n"),
+        );
     let app = start(&gh).await;
     let links = [
         "https://github.com/acme/secret-project",
@@ -1807,7 +1826,11 @@ async fn missing_and_private_links_read_the_same() {
     ];
     let body = form(
         "octocat",
-        &[links[2], links[3], "https://github.com/psf/requests/pull/101"],
+        &[
+            links[2],
+            links[3],
+            "https://github.com/psf/requests/pull/101",
+        ],
         &[links[0], links[1]],
     );
     open_issue(&gh, 33, "octocat", &body).await;
