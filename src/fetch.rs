@@ -138,7 +138,7 @@ fn ts(s: &str) -> Option<i64> {
 
 /// A link that is missing or private, in the one wording for both: a difference would tell
 /// whoever reads the public comment which private repositories exist where Folio is installed.
-pub(crate) fn unavailable(link: &str) -> String {
+fn unavailable(link: &str) -> String {
     format!("{link}: not found or not public; not evaluated and not quoted")
 }
 
