@@ -237,8 +237,8 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 // A one-off command: its spans are not exported, so there is nothing to flush.
                 let _ = crate::telemetry::init("warn", s.log_format, None);
             }
-            let out =
-                crate::pipeline::evaluate_cli(&s, &candidate, installation, &links, format).await?;
+            let out = crate::evaluation::evaluate_cli(&s, &candidate, installation, &links, format)
+                .await?;
             println!("{out}");
             Ok(())
         }

@@ -13,12 +13,12 @@ use crate::worker::{JobError, JobHandler};
 
 pub(crate) struct Dispatcher {
     state: Arc<AppState>,
-    pipeline: crate::pipeline::Pipeline,
+    pipeline: crate::evaluation::Pipeline,
 }
 
 impl Dispatcher {
     pub(crate) fn new(state: Arc<AppState>) -> Self {
-        let pipeline = crate::pipeline::Pipeline::new(state.clone());
+        let pipeline = crate::evaluation::Pipeline::new(state.clone());
         Self { state, pipeline }
     }
 }
@@ -101,7 +101,7 @@ impl JobHandler for Dispatcher {
                     for repo in &label_repositories {
                         crate::labels::make_once(store, &session, installation_id, repo, None)
                             .await
-                            .map_err(crate::pipeline::gh_to_job)?;
+                            .map_err(crate::evaluation::gh_to_job)?;
                     }
                 }
                 Ok(())
@@ -173,12 +173,13 @@ impl JobHandler for Dispatcher {
         if let Ok(JobPayload::Evaluate {
             installation_id,
             repo,
+            repo_id,
             issue_number,
             ..
         }) = payload(job)
         {
             self.pipeline
-                .report_failure(installation_id, &repo, issue_number, error)
+                .report_failure(job.id, installation_id, &repo, repo_id, issue_number, error)
                 .await;
         }
     }

@@ -4,8 +4,9 @@
 //! `webhook` (verify, dedupe, persist) → `store` (durable job queue) → `worker` / `dispatch`
 //! → `fetch` (the only GitHub I/O, producing `snapshot`s) → `analyze` (pure) → `report`
 //! (criteria and levels) → `render` (Markdown / JSON) → `publish` (the one comment).
-//! `pipeline` strings the steps together for one tracking issue. `reconcile` asks GitHub again
-//! for deliveries that never reached the database.
+//! `evaluation` strings the steps together for one tracking issue, a module per step (intake,
+//! gate, assemble, outcome). `reconcile` asks GitHub again for deliveries that never reached
+//! the database.
 
 pub(crate) mod activity;
 pub mod analyze;
@@ -19,6 +20,7 @@ pub mod cli_error;
 pub mod clock;
 pub mod config;
 pub(crate) mod dispatch;
+pub mod evaluation;
 pub mod fetch;
 pub mod github;
 pub(crate) mod hiring_config;
@@ -26,7 +28,6 @@ pub(crate) mod ingest;
 pub(crate) mod jobs;
 pub(crate) mod labels;
 pub mod model;
-pub mod pipeline;
 pub(crate) mod privacy;
 pub(crate) mod private_file;
 pub(crate) mod publish;

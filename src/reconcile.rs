@@ -21,7 +21,7 @@ use std::sync::Arc;
 use tracing::{debug, info, warn};
 
 use crate::config::{AppCredentials, ReconcileSettings, Settings};
-use crate::github::{GhError, GitHub, Session};
+use crate::github::{GhError, Session};
 use crate::state::AppState;
 use crate::store::{DynStore, StoreError};
 
@@ -77,15 +77,8 @@ pub struct Report {
 /// A session authenticated as the App (JWT), without the HTTP cache: the delivery log must be
 /// read as it is now.
 pub fn app_session(settings: &Settings, app: &AppCredentials) -> Result<Session, ReconcileError> {
-    let creds = GitHub::app(app.app_id, &app.private_key).map_err(ReconcileError::Client)?;
-    let gh = GitHub::new(
-        &settings.github_api_url,
-        Some(creds),
-        None,
-        settings.github.clone(),
-    )
-    .map_err(ReconcileError::Client)?;
-    Ok(Arc::new(gh).session(None))
+    let gh = crate::github::app_client(settings, app, None).map_err(ReconcileError::Client)?;
+    Ok(gh.session(None))
 }
 
 /// Reads the delivery log back to the lookback window, grouped by guid (an original delivery

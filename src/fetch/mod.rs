@@ -74,14 +74,17 @@ fn ts(s: &str) -> Option<i64> {
         .map(|d| d.as_secs() as i64)
 }
 
+/// A link that is missing or private, in the one wording for both: a difference would tell
+/// whoever reads the public comment which private repositories exist where Folio is installed.
+fn unavailable(link: &str) -> String {
+    format!("{link}: not found or not public; not evaluated and not quoted")
+}
+
+/// The public warning for a link that could not be read: what happened in plain words, the
+/// error itself to the log only.
 fn warning_for(link: &str, e: &GhError) -> String {
     match e {
-        GhError::NotFound(_) => {
-            format!("{link}: not found (deleted, renamed, or not public); skipped")
-        }
-        GhError::Forbidden { .. } => {
-            format!("{link}: not public or not readable; skipped")
-        }
+        GhError::NotFound(_) | GhError::Forbidden { .. } => unavailable(link),
         GhError::TooLarge { limit, .. } => {
             format!("{link}: one of GitHub's answers for it is larger than {limit} bytes; skipped")
         }
@@ -89,7 +92,10 @@ fn warning_for(link: &str, e: &GhError) -> String {
         GhError::Redirect { .. } => {
             format!("{link}: GitHub redirected the request away from GitHub; skipped")
         }
-        other => format!("{link}: could not be fetched ({other}); skipped"),
+        other => {
+            tracing::warn!(%link, error = %other, "link not fetched");
+            format!("{link}: GitHub answered with an error; skipped")
+        }
     }
 }
 
@@ -205,9 +211,7 @@ impl Fetcher<'_> {
                     }
                     out.pull_requests.push(pr);
                 }
-                Ok(None) => out
-                    .warnings
-                    .push(format!("{link}: not public; not evaluated and not quoted")),
+                Ok(None) => out.warnings.push(unavailable(&link)),
                 Err(e) if is_fatal(&e) => return Err(e),
                 Err(e) => out.warnings.push(warning_for(&link, &e)),
             }
@@ -266,9 +270,7 @@ impl Fetcher<'_> {
                     }
                     out.repositories.push(repo)
                 }
-                Ok(None) if linked => out
-                    .warnings
-                    .push(format!("{link}: not public; not evaluated and not quoted")),
+                Ok(None) if linked => out.warnings.push(unavailable(&link)),
                 Ok(None) => {}
                 Err(RepoError::GitHub(e)) if is_fatal(&e) => return Err(e),
                 Err(e) if linked => out.warnings.push(e.warning(&link)),

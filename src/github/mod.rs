@@ -24,11 +24,13 @@ use crate::config::{GithubSettings, Secret};
 use crate::store::{CachedResponse, DynStore};
 
 pub mod api;
+pub(crate) mod client;
 mod session;
 mod transport;
 pub mod types;
 pub mod web;
 
+pub(crate) use client::{app_client, client};
 pub use session::{Download, Session};
 use session::{next_link, unpack_cached};
 use transport::{ExchangeError, Outgoing};
@@ -97,6 +99,23 @@ struct CachedToken {
 struct RateState {
     remaining: Option<u64>,
     reset_at: Option<i64>,
+}
+
+/// One identity's rate limit as GitHub last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateView {
+    pub(crate) remaining: u64,
+    /// Seconds until the limit resets (0 or less: it has reset).
+    pub(crate) reset_in_secs: i64,
+}
+
+impl RateView {
+    /// How long to wait before `needed` requests fit, or `None` when they fit now (or the
+    /// window has reset, so the count is stale).
+    pub(crate) fn wait_for(self, needed: u64) -> Option<Duration> {
+        (self.remaining < needed && self.reset_in_secs > 0)
+            .then(|| Duration::from_secs(self.reset_in_secs as u64 + 1))
+    }
 }
 
 /// Per-request tallies of one evaluation.
@@ -313,13 +332,27 @@ impl GitHub {
             .lock()
             .map(|m| m.get(&key).copied().unwrap_or_default())
             .unwrap_or_default();
-        if let (Some(remaining), Some(reset)) = (state.remaining, state.reset_at) {
-            let wait = reset - self.unix_now();
-            if remaining < reserve && wait > 0 {
-                return Err(GhError::RateLimited(Duration::from_secs(wait as u64 + 1)));
-            }
+        match Self::rate_view_of(state, self.unix_now()).and_then(|v| v.wait_for(reserve)) {
+            Some(wait) => Err(GhError::RateLimited(wait)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    fn rate_view_of(state: RateState, now: i64) -> Option<RateView> {
+        match (state.remaining, state.reset_at) {
+            (Some(remaining), Some(reset)) => Some(RateView {
+                remaining,
+                reset_in_secs: reset - now,
+            }),
+            _ => None,
+        }
+    }
+
+    /// What `scope` has left of the limit `path` counts against, as GitHub last said.
+    pub(crate) fn rate_view(&self, scope: &str, path: &str) -> Option<RateView> {
+        let key = format!("{scope}|{}", Self::resource_of(path));
+        let state = self.rate.lock().ok()?.get(&key).copied()?;
+        Self::rate_view_of(state, self.unix_now())
     }
 
     fn rate_update(&self, scope: &str, headers: &http::HeaderMap) {

@@ -117,6 +117,11 @@ impl Session {
         }
     }
 
+    /// This identity's core rate limit as GitHub last reported it (`None` before any answer).
+    pub(crate) fn rate_view(&self) -> Option<super::RateView> {
+        self.gh.rate_view(&self.scope(), "/")
+    }
+
     /// Fails fast (as a deferral) unless this identity's remaining rate limit covers `needed`
     /// and still leaves [`super::RATE_RESERVE`].
     pub fn ensure_budget(&self, needed: u64) -> Result<(), GhError> {

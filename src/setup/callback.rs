@@ -13,8 +13,8 @@ use tracing::{info, warn};
 use super::page::{PRIVATE_REPO_ADVICE, escape, page_response};
 use super::{SetupError, check_host};
 use crate::config::{AppCredentials, Secret, StoredCredentials};
+use crate::github::GhError;
 use crate::github::types::ManifestConversion;
-use crate::github::{GhError, GitHub};
 use crate::private_file::{self, IfExists};
 use crate::state::AppState;
 
@@ -144,9 +144,8 @@ pub async fn callback(
 /// credential) and sent once, since a code works once.
 async fn convert(state: &AppState, code: &str) -> Result<ManifestConversion, SetupError> {
     let api = &state.settings.github_api_url;
-    let github = GitHub::new(api, None, None, state.settings.github.clone())
-        .map_err(|e| SetupError::Internal(e.to_string()))?
-        .with_clock(state.clock.clone());
+    let github = crate::github::client::client(&state.settings, None, None)
+        .map_err(|e| SetupError::Internal(e.to_string()))?;
     github
         .convert_manifest(code)
         .await

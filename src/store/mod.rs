@@ -6,6 +6,7 @@
 //! paths SQLite runs on its own writer thread (the webhook's group commit, cache writes).
 //! Timestamps are Unix milliseconds everywhere, read from the store's injected clock.
 
+mod attempts;
 mod error;
 mod ingest_plan;
 mod postgres;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+pub use attempts::AnalysisKey;
 pub use error::StoreError;
 pub(crate) use ingest_plan::IngestPlan;
 pub use postgres::PgStore;
@@ -227,6 +229,14 @@ pub struct OutcomeCounts {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// How many analyses of this repository at this commit started for this submission and
+    /// never returned (0 when none): crash-loop protection (see `attempts`).
+    async fn unclean_analysis_ends(&self, key: AnalysisKey<'_>) -> Result<i64, StoreError>;
+    /// Written before the analysis starts: counted as unclean until [`Self::analysis_ended`].
+    async fn analysis_started(&self, key: AnalysisKey<'_>) -> Result<(), StoreError>;
+    /// The analysis returned (with findings or a warning): nothing is held against it.
+    async fn analysis_ended(&self, key: AnalysisKey<'_>) -> Result<(), StoreError>;
+
     fn backend(&self) -> &'static str;
     /// Where the store's "now" comes from (leases, run times, purge ages, row stamps); the
     /// rest of the service reads the same clock.

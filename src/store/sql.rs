@@ -19,9 +19,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::{AssertSqlSafe, Pool};
 
+use super::attempts;
 use super::{
-    CacheLink, CachedResponse, Confirmation, Erased, EvaluationRecord, IngestOutcome, Job,
-    JobState, NewDelivery, NewJob, OutcomeCounts, PurgeCounts, QueueStats, Store, StoreError,
+    AnalysisKey, CacheLink, CachedResponse, Confirmation, Erased, EvaluationRecord, IngestOutcome,
+    Job, JobState, NewDelivery, NewJob, OutcomeCounts, PurgeCounts, QueueStats, Store, StoreError,
     Submission,
 };
 use crate::clock::SharedClock;
@@ -521,6 +522,37 @@ where
         .bind(submission_id)
         .fetch_optional(&self.pool)
         .await?)
+    }
+
+    async fn unclean_analysis_ends(&self, key: AnalysisKey<'_>) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(attempts::SELECT_UNCLEAN)
+            .bind(key.submission_id)
+            .bind(key.repo)
+            .bind(key.commit_sha)
+            .fetch_optional(&self.pool)
+            .await?
+            .unwrap_or(0))
+    }
+
+    async fn analysis_started(&self, key: AnalysisKey<'_>) -> Result<(), StoreError> {
+        sqlx::query(attempts::UPSERT_STARTED)
+            .bind(key.submission_id)
+            .bind(key.repo)
+            .bind(key.commit_sha)
+            .bind(self.now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn analysis_ended(&self, key: AnalysisKey<'_>) -> Result<(), StoreError> {
+        sqlx::query(attempts::DELETE_ENDED)
+            .bind(key.submission_id)
+            .bind(key.repo)
+            .bind(key.commit_sha)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     async fn last_comment_id(&self, submission_id: i64) -> Result<Option<i64>, StoreError> {

@@ -1652,3 +1652,212 @@ async fn a_hostile_workflow_is_a_warning_and_the_evaluation_completes() {
     assert_eq!(tests_in_ci["present"], true, "{tests_in_ci:#}");
     app.stop().await;
 }
+
+/// Issue 17, crash-loop protection: an analysis that ends the process (an abort, an
+/// out-of-memory kill) is no panic to catch, and the job would run it again after every
+/// restart. Two starts recorded without an end, as two such crashes leave them, and the
+/// repository is skipped: it is unknown, with a warning, and the rest is reported. A clean
+/// analysis leaves no record that would skip it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_whose_analysis_twice_ended_the_process_is_skipped_with_a_warning() {
+    use folio::store::AnalysisKey;
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let app = start(&gh).await;
+    open_issue(&gh, 31, "octocat", &standard_form()).await;
+    app.wait_idle(WAIT).await;
+    let first = last_report(&app, 31).await;
+    let commit_of = |report: &Value, url: &str| -> String {
+        report["sources"]
+            .as_array()
+            .expect("sources")
+            .iter()
+            .find(|s| s["url"] == url)
+            .and_then(|s| s["commit"].as_str())
+            .unwrap_or_else(|| panic!("no commit for {url} in {report:#}"))
+            .to_string()
+    };
+    let hello_commit = commit_of(&first, "https://github.com/octocat/hello");
+    let requests_commit = commit_of(&first, "https://github.com/psf/requests");
+    let sub = app
+        .store
+        .submission(HIRING, 31)
+        .await
+        .expect("store")
+        .expect("submission");
+    let hello = AnalysisKey {
+        submission_id: sub.id,
+        repo: "octocat/hello",
+        commit_sha: &hello_commit,
+    };
+    let requests = AnalysisKey {
+        submission_id: sub.id,
+        repo: "psf/requests",
+        commit_sha: &requests_commit,
+    };
+    for key in [hello, requests] {
+        assert_eq!(
+            app.store.unclean_analysis_ends(key).await.expect("store"),
+            0,
+            "a clean analysis left a record: {key:?}"
+        );
+    }
+    let warning = "a file in octocat/hello could not be analysed within Folio's limits";
+    assert!(
+        !first["warnings"].to_string().contains(warning),
+        "{:#}",
+        first["warnings"]
+    );
+
+    // What two analyses killed from outside leave: their starts, never their ends.
+    app.store.analysis_started(hello).await.expect("store");
+    app.store.analysis_started(hello).await.expect("store");
+    refresh_by(&gh, 31, "recruiter", "/folio refresh").await;
+    app.wait_idle(WAIT).await;
+
+    let report = last_report(&app, 31).await;
+    let warnings: Vec<&str> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(warnings.contains(&warning), "{warnings:#?}");
+    let body = the_comment(&gh, 31);
+    assert!(body.contains(warning), "{body}");
+    let practices = report["practices_by_repository"]
+        .as_array()
+        .expect("practices by repository");
+    assert!(
+        !practices.iter().any(|p| p["repository"] == "octocat/hello"),
+        "octocat/hello was analysed: {practices:#?}"
+    );
+    // The rest is evaluated as before: the project's practices and the pull requests.
+    let coverage_gate = practices
+        .iter()
+        .find(|p| p["id"] == "coverage_gate" && p["repository"] == "psf/requests")
+        .expect("coverage_gate for psf/requests");
+    assert_eq!(coverage_gate["attribution"], "authored");
+    assert_eq!(report["pull_requests"].as_array().map(Vec::len), Some(1));
+    // The skip holds for this commit: nothing was started again.
+    assert_eq!(
+        app.store.unclean_analysis_ends(hello).await.expect("store"),
+        2
+    );
+    assert_eq!(
+        app.store
+            .unclean_analysis_ends(requests)
+            .await
+            .expect("store"),
+        0
+    );
+    app.stop().await;
+}
+
+/// Issue 17: a job that died says so in plain words; the error itself (a status, an API
+/// path, a database message) goes to the log, never into the public comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_evaluation_says_what_happened_without_the_internal_error() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    let app = harness::spawn_for_github_with(
+        &gh.url(),
+        gh.app_id(),
+        &gh.private_key_pem(),
+        "max_attempts = 2",
+    )
+    .await;
+    gh.set_webhook_secret(harness::SECRET);
+    gh.webhook_to(&format!("{}/webhook", app.url));
+    gh.fail_next(
+        Matcher::prefix("/repos/psf/requests/pulls/101"),
+        Fault::Status(502),
+        1000,
+    );
+    open_issue(&gh, 32, "octocat", &standard_form()).await;
+    app.wait_idle(Duration::from_secs(60)).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while gh.issue_comments(HIRING, 32).is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no comment after the job died"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let body = the_comment(&gh, 32);
+    assert!(body.contains("could not finish this evaluation"), "{body}");
+    assert!(body.contains("/folio refresh"), "{body}");
+    for internal in [
+        "502",
+        "/repos/",
+        "pulls/101",
+        "after retries",
+        "Bad Gateway",
+    ] {
+        assert!(!body.contains(internal), "{internal:?} in {body}");
+    }
+    app.stop().await;
+}
+
+/// Issue 17: a linked repository or pull request that does not exist and one that is private
+/// (where the App is installed, so GitHub shows it to Folio) get the same words: a difference
+/// would tell readers of the public comment which private repositories exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_and_private_links_read_the_same() {
+    let gh = FakeGitHub::start().await;
+    hiring_world(&gh);
+    gh.installation(INSTALLATION)
+        .repos(&[HIRING, "acme/secret-project"]);
+    gh.repo("acme/secret-project")
+        .private()
+        .file("README.md", "SECRET-MARKER\n");
+    gh.pull("acme/secret-project", 1)
+        .author("octocat")
+        .title("SECRET-MARKER")
+        .commit(
+            CommitSpec::new("Secret")
+                .author("octocat")
+                .file("a.py", "x = 1\n"),
+        );
+    let app = start(&gh).await;
+    let links = [
+        "https://github.com/acme/secret-project",
+        "https://github.com/acme/nothing-here",
+        "https://github.com/acme/secret-project/pull/1",
+        "https://github.com/psf/requests/pull/999",
+    ];
+    let body = form(
+        "octocat",
+        &[
+            links[2],
+            links[3],
+            "https://github.com/psf/requests/pull/101",
+        ],
+        &[links[0], links[1]],
+    );
+    open_issue(&gh, 33, "octocat", &body).await;
+    app.wait_idle(WAIT).await;
+
+    let report = last_report(&app, 33).await;
+    let warnings: Vec<String> = report["warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(|w| w.as_str().map(str::to_string))
+        .collect();
+    for link in links {
+        let said: Vec<&str> = warnings
+            .iter()
+            .filter_map(|w| w.strip_prefix(link))
+            .filter(|rest| rest.starts_with(':'))
+            .collect();
+        assert_eq!(
+            said,
+            [": not found or not public; not evaluated and not quoted"],
+            "{link}: {warnings:#?}"
+        );
+    }
+    let comment = the_comment(&gh, 33);
+    assert!(!comment.contains("SECRET-MARKER"), "{comment}");
+    app.stop().await;
+}

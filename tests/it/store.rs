@@ -1051,3 +1051,76 @@ async fn the_sqlite_database_and_its_log_are_private() {
     assert!(wal.exists(), "WAL mode keeps a -wal file");
     assert_eq!(mode(&wal), 0o600);
 }
+
+/// Crash-loop protection: a start counts as unclean until its end is recorded, an end clears
+/// the record, and the records go with their submission however it is erased.
+#[tokio::test]
+async fn analysis_attempts_count_starts_that_never_ended_and_go_with_the_submission() {
+    use folio::store::AnalysisKey;
+    for (name, store, _dir) in backends().await {
+        let sub = store
+            .upsert_submission(7, "acme/hiring", None, 1, Some("octocat"), Some("octocat"))
+            .await
+            .unwrap();
+        let key = AnalysisKey {
+            submission_id: sub.id,
+            repo: "octocat/hello",
+            commit_sha: "abc",
+        };
+        let other_commit = AnalysisKey {
+            commit_sha: "def",
+            ..key
+        };
+        assert_eq!(store.unclean_analysis_ends(key).await.unwrap(), 0, "{name}");
+        store.analysis_started(key).await.unwrap();
+        store.analysis_started(key).await.unwrap();
+        assert_eq!(store.unclean_analysis_ends(key).await.unwrap(), 2, "{name}");
+        assert_eq!(
+            store.unclean_analysis_ends(other_commit).await.unwrap(),
+            0,
+            "{name}: another commit is another analysis"
+        );
+        store.analysis_ended(key).await.unwrap();
+        assert_eq!(
+            store.unclean_analysis_ends(key).await.unwrap(),
+            0,
+            "{name}: a clean end leaves nothing held against the repository"
+        );
+
+        // Erased with the submission: `/folio forget`, `folio forget LOGIN`, retention.
+        store.analysis_started(key).await.unwrap();
+        store
+            .forget_submission("acme/hiring", 1, None)
+            .await
+            .unwrap();
+        assert_eq!(store.unclean_analysis_ends(key).await.unwrap(), 0, "{name}");
+
+        let sub = store
+            .upsert_submission(7, "acme/hiring", None, 2, Some("hubot"), Some("hubot"))
+            .await
+            .unwrap();
+        let key = AnalysisKey {
+            submission_id: sub.id,
+            ..key
+        };
+        store.analysis_started(key).await.unwrap();
+        assert_eq!(store.forget_login("hubot").await.unwrap(), 1, "{name}");
+        assert_eq!(store.unclean_analysis_ends(key).await.unwrap(), 0, "{name}");
+
+        let sub = store
+            .upsert_submission(7, "acme/hiring", None, 3, Some("someone"), None)
+            .await
+            .unwrap();
+        let key = AnalysisKey {
+            submission_id: sub.id,
+            ..key
+        };
+        store.analysis_started(key).await.unwrap();
+        store
+            .set_issue_state("acme/hiring", None, 3, Some(now_ms() - 91 * 86_400_000))
+            .await
+            .unwrap();
+        store.purge(now_ms(), 90, 7).await.unwrap();
+        assert_eq!(store.unclean_analysis_ends(key).await.unwrap(), 0, "{name}");
+    }
+}
