@@ -1,6 +1,7 @@
 //! Rendering cost of a large evidence report: `cargo bench --bench comment`.
 //! Figures, not assertions: timing belongs here, never in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
+#![allow(unreachable_pub)] // a test crate has no public surface
 
 use std::time::Instant;
 

@@ -29,7 +29,7 @@ pub(crate) struct EvidenceLine {
 
 /// A commit as far as attribution needs it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CandidateCommit {
+pub(crate) struct CandidateCommit {
     pub sha: String,
     pub parents: usize,
     /// The linked GitHub account of the commit's author, if any.
@@ -132,7 +132,7 @@ pub(crate) fn authored_practices(
 
 /// How a repository came from a template, when it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TemplateOrigin {
+pub(crate) enum TemplateOrigin {
     /// GitHub's `template_repository`.
     GitHub,
     /// A `.cruft.json` at the root.
@@ -231,7 +231,7 @@ pub(crate) fn owned_practice_attribution(
 /// The candidate's commits read for some evidence files, and the files for which every commit
 /// of theirs was read, so that "none of them added this line" is a fact there, not a guess.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CandidateHistory {
+pub(crate) struct CandidateHistory {
     pub commits: Vec<CandidateCommit>,
     pub complete_paths: BTreeSet<String>,
 }
@@ -239,7 +239,7 @@ pub struct CandidateHistory {
 /// The files of a repository's first commit, with their patches (`None` where GitHub left
 /// the patch out).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FirstCommitFiles {
+pub(crate) struct FirstCommitFiles {
     pub files: BTreeMap<String, Option<String>>,
     /// Whether `files` lists every file of the commit, so that a path missing from it did not
     /// come with the commit.

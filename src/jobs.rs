@@ -8,7 +8,7 @@ use crate::store::NewJob;
 /// What asked for an evaluation. Stored in the job's JSON by its snake_case name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Trigger {
+pub(crate) enum Trigger {
     Opened,
     Edited,
     Reopened,
@@ -19,7 +19,7 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Opened => "opened",
             Self::Edited => "edited",

@@ -7,13 +7,13 @@ use serde::Serialize;
 pub(crate) const NO_RESPONSE: &str = "_No response_";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct RepoRef {
+pub(crate) struct RepoRef {
     pub owner: String,
     pub name: String,
 }
 
 impl RepoRef {
-    pub fn full_name(&self) -> String {
+    pub(crate) fn full_name(&self) -> String {
         format!("{}/{}", self.owner, self.name)
     }
     fn key(&self) -> String {
@@ -22,19 +22,19 @@ impl RepoRef {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-pub struct PrRef {
+pub(crate) struct PrRef {
     pub repo: RepoRef,
     pub number: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IgnoredLink {
+pub(crate) struct IgnoredLink {
     pub link: String,
     pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ParsedSubmission {
+pub(crate) struct ParsedSubmission {
     /// From the form's username field; `None` means "the author".
     pub candidate: Option<String>,
     pub pull_requests: Vec<PrRef>,
@@ -49,7 +49,7 @@ pub struct ParsedSubmission {
 impl ParsedSubmission {
     /// A digest of the links Folio would read, independent of their order, case and
     /// duplicates: a maintainer's confirmation holds for these links only.
-    pub fn links_hash(&self) -> String {
+    pub(crate) fn links_hash(&self) -> String {
         use sha2::Digest as _;
         let mut links: Vec<String> = self
             .pull_requests

@@ -2,6 +2,7 @@
 //! requests with the rate limit left, and the HTTP cache's hits and misses. One test in this
 //! binary, because the Prometheus recorder is global to the process.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
+#![allow(unreachable_pub)] // a test crate has no public surface
 
 #[path = "it/harness/mod.rs"]
 mod harness;

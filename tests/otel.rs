@@ -2,6 +2,7 @@
 //! delivery, and a stand-in collector on loopback must receive the delivery span as OTLP/HTTP
 //! protobuf once telemetry is shut down.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
+#![allow(unreachable_pub)] // a test crate has no public surface
 
 #[path = "it/harness/mod.rs"]
 mod harness;

@@ -14,7 +14,7 @@ use crate::worker::JobError;
 impl Pipeline {
     /// `actor` wrote the command; `job_id` is the job running it (its row outlives the
     /// erasure without the actor).
-    pub async fn forget_issue(
+    pub(crate) async fn forget_issue(
         &self,
         installation_id: i64,
         repo: &str,

@@ -106,13 +106,13 @@ enum Admission {
     Notice(Notice),
 }
 
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     state: Arc<AppState>,
     github: Mutex<Option<(u64, Arc<GitHub>)>>,
 }
 
 impl Pipeline {
-    pub fn new(state: Arc<AppState>) -> Self {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
         Self {
             state,
             github: Mutex::new(None),
@@ -180,7 +180,7 @@ impl Pipeline {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub async fn evaluate_issue(
+    pub(crate) async fn evaluate_issue(
         &self,
         installation_id: i64,
         repo: &str,

@@ -184,7 +184,7 @@ impl Pipeline {
 
     /// A dead evaluation job: the one comment says, in plain words, that it failed and how
     /// to retry; what went wrong goes to the log with the job's id.
-    pub async fn report_failure(
+    pub(crate) async fn report_failure(
         &self,
         job_id: i64,
         installation_id: i64,

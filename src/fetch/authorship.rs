@@ -31,14 +31,14 @@ pub(crate) const OWNED_ATTRIBUTION_REQUESTS: usize = 5;
 
 /// A repository's first commit, as the commit listing gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FirstCommit {
+pub(crate) struct FirstCommit {
     pub sha: String,
     pub message: String,
 }
 
 /// What the contributors listing and the first commit of a repository the candidate owns say.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OwnedHistory {
+pub(crate) struct OwnedHistory {
     /// `Some(true)` when the candidate is the only human author; `None` when the listing
     /// failed.
     pub only_human_author: Option<bool>,
@@ -123,7 +123,7 @@ impl Fetcher<'_> {
     }
 
     /// The files of a repository's first commit with their patches (one request).
-    pub async fn first_commit_files(
+    pub(crate) async fn first_commit_files(
         &self,
         full: &str,
         sha: &str,
@@ -146,7 +146,7 @@ impl Fetcher<'_> {
     /// The candidate's commits that touched any of `paths`, with their patches, for
     /// [`crate::attribution`]: one listing per path, then one request per distinct commit,
     /// at most [`MAX_ATTRIBUTION_COMMITS`] of them (newest first).
-    pub async fn candidate_commits(
+    pub(crate) async fn candidate_commits(
         &self,
         full: &str,
         paths: &[String],
@@ -159,7 +159,7 @@ impl Fetcher<'_> {
 
     /// As [`Self::candidate_commits`], reading at most `max_commits` commits, and saying for
     /// which paths every commit of the candidate was read.
-    pub async fn candidate_history(
+    pub(crate) async fn candidate_history(
         &self,
         full: &str,
         paths: &[String],

@@ -30,7 +30,7 @@ pub(crate) use runs::MAX_JOB_REQUESTS;
 const CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct RepoMeta {
+pub(crate) struct RepoMeta {
     pub full_name: String,
     pub html_url: String,
     pub owner: String,
@@ -46,7 +46,7 @@ pub struct RepoMeta {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct FetchedRepo {
+pub(crate) struct FetchedRepo {
     pub meta: RepoMeta,
     pub snapshot: RepoSnapshot,
     pub attribution: RepoAttribution,
@@ -59,7 +59,7 @@ pub struct FetchedRepo {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Portfolio {
+pub(crate) struct Portfolio {
     pub pull_requests: Vec<PullRequestSnapshot>,
     pub repositories: Vec<FetchedRepo>,
     /// Links that could not be used, with the reason, for the report's warnings.
@@ -161,7 +161,7 @@ fn is_fatal(e: &GhError) -> bool {
     e.is_transient() || matches!(e, GhError::Unauthorized(_))
 }
 
-pub struct Fetcher<'a> {
+pub(crate) struct Fetcher<'a> {
     pub session: &'a Session,
     pub web_url: &'a url::Url,
     pub store: Option<&'a DynStore>,
@@ -175,7 +175,11 @@ pub struct Fetcher<'a> {
 }
 
 impl Fetcher<'_> {
-    pub async fn portfolio(&self, prs: &[PrRef], repos: &[RepoRef]) -> Result<Portfolio, GhError> {
+    pub(crate) async fn portfolio(
+        &self,
+        prs: &[PrRef],
+        repos: &[RepoRef],
+    ) -> Result<Portfolio, GhError> {
         let mut out = Portfolio::default();
         let results: Vec<(String, Result<Option<PullRequestSnapshot>, GhError>)> =
             stream::iter(prs.iter().cloned())

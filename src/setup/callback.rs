@@ -19,13 +19,13 @@ use crate::private_file::{self, IfExists};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize)]
-pub struct CallbackQuery {
+pub(crate) struct CallbackQuery {
     pub code: Option<String>,
     pub state: Option<String>,
 }
 
 /// `GET /setup/callback?code=…&state=…`: GitHub sends the browser here after creating the app.
-pub async fn callback(
+pub(crate) async fn callback(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
@@ -176,7 +176,10 @@ fn conversion_failure(api: &url::Url, e: &GhError) -> String {
 
 /// Writes the credentials where `Settings::load` will find them next time: whole (a crash
 /// never leaves a half-written file) and private (mode 0600).
-pub fn write_credentials(path: &std::path::Path, creds: &StoredCredentials) -> anyhow::Result<()> {
+pub(crate) fn write_credentials(
+    path: &std::path::Path,
+    creds: &StoredCredentials,
+) -> anyhow::Result<()> {
     let json = serde_json::to_vec_pretty(creds).context("encoding the credentials")?;
     private_file::write(path, &json, IfExists::Replace)?;
     Ok(())

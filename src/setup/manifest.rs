@@ -4,10 +4,10 @@
 use super::SetupError;
 
 /// The manifest as committed; the URLs in it are placeholders replaced at runtime.
-pub const MANIFEST_TEMPLATE: &str = include_str!("../../deploy/github-app-manifest.json");
+pub(crate) const MANIFEST_TEMPLATE: &str = include_str!("../../deploy/github-app-manifest.json");
 
 /// The manifest with its URLs pointing at this service.
-pub fn manifest(public_url: &url::Url) -> Result<serde_json::Value, SetupError> {
+pub(crate) fn manifest(public_url: &url::Url) -> Result<serde_json::Value, SetupError> {
     let mut m: serde_json::Value = serde_json::from_str(MANIFEST_TEMPLATE)
         .map_err(|e| SetupError::Internal(format!("embedded app manifest: {e}")))?;
     let base = public_url.as_str().trim_end_matches('/');
@@ -27,7 +27,7 @@ pub fn manifest(public_url: &url::Url) -> Result<serde_json::Value, SetupError> 
 }
 
 /// Where the manifest is posted: the user's own account, or an organization.
-pub fn registration_url(
+pub(crate) fn registration_url(
     web_url: &url::Url,
     org: Option<&str>,
     state: &str,

@@ -22,15 +22,14 @@ mod callback;
 mod manifest;
 mod page;
 
-pub use callback::{CallbackQuery, callback, write_credentials};
-pub use manifest::{MANIFEST_TEMPLATE, manifest, registration_url};
-pub use page::{SetupForm, entry, escape, register, registration_page};
+pub(crate) use callback::callback;
+pub(crate) use page::{entry, escape, register};
 
 /// The setup form is two short fields; anything longer is not from it.
 pub(crate) const MAX_FORM_BYTES: usize = 4096;
 
 #[derive(Debug, thiserror::Error)]
-pub enum SetupError {
+pub(crate) enum SetupError {
     #[error(
         "the setup token is missing or wrong: run `folio setup-token` where Folio runs to print it"
     )]
@@ -83,7 +82,7 @@ const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
 ///
 /// A browser sends the name it resolved, so a page on `attacker.example` whose name was
 /// rebound to this machine's address still says `Host: attacker.example` and is refused.
-pub fn check_host(public_url: &url::Url, headers: &HeaderMap) -> Result<(), SetupError> {
+pub(crate) fn check_host(public_url: &url::Url, headers: &HeaderMap) -> Result<(), SetupError> {
     let raw = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

@@ -15,14 +15,14 @@ use crate::state::AppState;
 
 /// The fields of the setup form (`POST /`).
 #[derive(Debug, Default)]
-pub struct SetupForm {
+pub(crate) struct SetupForm {
     pub token: Option<String>,
     pub org: Option<String>,
 }
 
 impl SetupForm {
     /// Lenient on purpose: an extra field from a browser extension must not break setup.
-    pub fn parse(body: &[u8]) -> Self {
+    pub(crate) fn parse(body: &[u8]) -> Self {
         let mut f = SetupForm::default();
         for (k, v) in url::form_urlencoded::parse(body) {
             match k.as_ref() {
@@ -37,7 +37,7 @@ impl SetupForm {
 
 /// `GET /` on the public listener: the form that asks for the setup token. It hands out
 /// nothing (no `state`), so it needs no token itself.
-pub async fn entry(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+pub(crate) async fn entry(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     match token_page(&state, &headers) {
         Ok(r) => r,
         Err(e) => e.into_response(),
@@ -71,7 +71,7 @@ fn token_page(state: &AppState, headers: &HeaderMap) -> Result<Response, SetupEr
 }
 
 /// `POST /` on the public listener: with the setup token, the page that registers the app.
-pub async fn register(
+pub(crate) async fn register(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Bytes,
@@ -83,7 +83,7 @@ pub async fn register(
 }
 
 /// The registration page for a visitor who presented the setup token.
-pub fn registration_page(
+pub(crate) fn registration_page(
     state: &AppState,
     headers: &HeaderMap,
     form: &SetupForm,
@@ -189,7 +189,7 @@ pub(super) fn page_response(status: StatusCode, title: &str, body: &str) -> Resp
     res
 }
 
-pub fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -10,7 +10,7 @@
 mod backend;
 mod shared;
 
-pub use backend::Backend;
+pub(super) use backend::Backend;
 use backend::CLAIM_HEAD;
 pub(super) use backend::{JOB_UPSERT_CONFLICT, UPSERT_CACHE, UPSERT_SNAPSHOT};
 

@@ -16,7 +16,7 @@ fn label_targets(repositories: &[String]) -> Vec<String> {
 }
 
 /// What a parsed event asks for: a job (with the actor who asked), or nothing and why.
-pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
+pub(crate) fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
     match event {
         Event::Ping { .. } => Ok(None),
         Event::Ignored { reason, .. } => Err(reason.clone()),

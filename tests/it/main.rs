@@ -5,6 +5,7 @@
 //! `tests/otel.rs` needs `--features otel`, and `tests/metrics.rs` asserts exact counts on the
 //! process-wide metrics recorder, which other tests in this binary would move.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
+#![allow(unreachable_pub)] // a test crate has no public surface
 
 mod harness;
 mod support;

@@ -20,7 +20,7 @@ pub(super) fn tick() {
 
 /// The units counted by [`tick`] on this thread so far.
 #[cfg(test)]
-pub fn work_done() -> u64 {
+pub(crate) fn work_done() -> u64 {
     WORK.with(std::cell::Cell::get)
 }
 
