@@ -156,6 +156,21 @@ const PRAISE_QUALITIES: &[&str] = &[
     "helps",
 ];
 
+/// Phrases that withdraw a request: "no need to add a test", "I don't think it's necessary".
+const NOT_NEEDED: &[&str] = &[
+    "no need",
+    "not necessary",
+    "isn't necessary",
+    "not needed",
+    "isn't needed",
+    "don't need",
+    "doesn't need",
+    "don't think it's necessary",
+    "not required",
+    "don't require",
+    "doesn't require",
+];
+
 /// Modal verbs that make a sentence a proposal rather than a statement about the change.
 const HYPOTHETICAL: &[&str] = &["would", "could", "should", "might"];
 
@@ -329,9 +344,13 @@ fn approval_or_praise(f: &Facts<'_>) -> Option<(CommentKind, String)> {
 
 /// Whether one sentence holds a phrase of `what` and a phrase of `ask` (or is an imperative):
 /// "Please add a test", not "great job with the docs. Please revert the .py change".
+/// A sentence that says something is not needed ("no need to add a test") asks for nothing.
 fn asked_in_one_sentence<'p>(text: &Text, what: &[&'p str], ask: &[&str]) -> Option<&'p str> {
     text.sentences.iter().find_map(|s| {
         let found = find_phrase(s, what)?;
+        if find_phrase(s, NOT_NEEDED).is_some() {
+            return None;
+        }
         (find_phrase(s, ask).is_some()
             || imperative_sentence(s).is_some()
             || find_phrase(s, ACTION_PHRASES).is_some())

@@ -415,13 +415,16 @@ fn shared_identifier(text: &Text, hunk: &HashSet<String>) -> Option<String> {
 }
 
 fn has_rationale(text: &Text, why: &mut Vec<String>) -> bool {
-    match find_phrase(&text.words, RATIONALE) {
-        Some(p) => {
-            why.push(format!("has_rationale: gives a reason (\"{p}\")"));
-            true
-        }
-        None => false,
+    if let Some(p) = find_phrase(&text.words, RATIONALE) {
+        why.push(format!("has_rationale: gives a reason (\"{p}\")"));
+        return true;
     }
+    // A link to a document, a specification or an earlier discussion is a reason given.
+    if text.links > 0 {
+        why.push("has_rationale: links to a reference".to_string());
+        return true;
+    }
+    false
 }
 
 /// The sentence's start when its first verb (after lead words such as "nit:" or "maybe") is
