@@ -13,7 +13,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header as http_header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use serde_json::json;
 use tracing::{Instrument, debug, info, warn};
 
@@ -97,6 +97,28 @@ fn admit(state: &AppState, headers: &HeaderMap) -> Result<u32, Box<Response>> {
     Ok(u32::try_from(reserve).unwrap_or(u32::MAX))
 }
 
+enum BodyError {
+    TooLarge,
+    Unreadable(axum::Error),
+}
+
+/// Reads the body frame by frame into one buffer sized from the declared length, so that a
+/// body costs its own size once: collecting the frames and then joining them would hold it
+/// twice, and the in-flight budget counts each body once.
+async fn read_body(mut body: Body, max: usize, expected: usize) -> Result<Bytes, BodyError> {
+    let mut buf = Vec::with_capacity(expected.min(max));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(BodyError::Unreadable)?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > max {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(buf))
+}
+
 pub async fn handle(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -123,16 +145,16 @@ pub async fn handle(
         return r;
     };
     let max = state.settings.webhook.max_body_bytes;
-    let body: Bytes = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+    let body = match read_body(body, max, reserve as usize).await {
+        Ok(body) => body,
+        Err(BodyError::TooLarge) => {
             count("none", "too_large");
             return reply(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 json!({"error": format!("webhook bodies are limited to {max} bytes")}),
             );
         }
-        Err(e) => {
+        Err(BodyError::Unreadable(e)) => {
             count("none", "bad_request");
             debug!(error = %e, "webhook body could not be read");
             return reply(

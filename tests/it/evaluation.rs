@@ -1432,6 +1432,8 @@ async fn reopening_and_editing_into_a_submission_cannot_get_past_the_limits() {
         2,
         "four reopenings within the hour, limit 2"
     );
+    // Every evaluation edits the one comment.
+    gh.evidence_comment(HIRING, 30);
 
     // The second submission of the day, disguised: opened plain, then edited into one.
     gh.issue(HIRING, 31)

@@ -797,6 +797,37 @@ async fn private_repositories_are_invisible_without_access() {
 
 // ---------------------------------------------------------------- issues, comments, labels
 
+/// A story that ends without reading what the bot wrote fails, as bors' harness does: an edit
+/// after the last read counts as unread too.
+#[tokio::test]
+#[should_panic(expected = "bot comments it never read")]
+async fn a_story_that_never_reads_the_bots_edit_fails() {
+    let (gh, token) = hiring().await;
+    gh.issue("acme/hiring", 1)
+        .author("octocat")
+        .title("Portfolio");
+    let res = client()
+        .post(format!("{}/repos/acme/hiring/issues/1/comments", gh.url()))
+        .header("authorization", format!("token {token}"))
+        .json(&json!({"body": "<!-- folio:evidence v1 -->\nfirst"}))
+        .send()
+        .await
+        .unwrap();
+    let id = res.json::<Value>().await.unwrap()["id"].as_u64().unwrap();
+    assert_eq!(gh.bot_comments("acme/hiring", 1).len(), 1);
+    client()
+        .patch(format!(
+            "{}/repos/acme/hiring/issues/comments/{id}",
+            gh.url()
+        ))
+        .header("authorization", format!("token {token}"))
+        .json(&json!({"body": "<!-- folio:evidence v1 -->\nsecond"}))
+        .send()
+        .await
+        .unwrap();
+    drop(gh);
+}
+
 #[tokio::test]
 async fn the_app_comments_as_its_bot_and_edits_only_its_own_comments() {
     let (gh, token) = hiring().await;

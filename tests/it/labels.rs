@@ -122,6 +122,7 @@ async fn installing_on_a_few_repositories_makes_the_missing_labels_and_keeps_exi
         gh.issue_labels(HIRING, 1)
             .contains(&"folio: evaluated".to_string())
     );
+    gh.evidence_comment(HIRING, 1);
     app.stop().await;
 }
 
@@ -162,6 +163,7 @@ async fn on_many_repositories_the_labels_come_with_each_repositorys_first_submis
     .await;
     app.wait_idle(WAIT).await;
     assert_eq!(label_writes(&gh).len(), 3, "{:#?}", label_writes(&gh));
+    gh.evidence_comment(HIRING, 1);
     assert_eq!(
         names(&gh, HIRING),
         ["folio: evaluated", "folio: needs-info", "folio: submission"]
@@ -178,6 +180,7 @@ async fn on_many_repositories_the_labels_come_with_each_repositorys_first_submis
     .await;
     app.wait_idle(WAIT).await;
     assert!(label_writes(&gh).is_empty(), "{:#?}", label_writes(&gh));
+    gh.evidence_comment(HIRING, 2);
 
     // A repository added to the installation later gets its labels at once.
     gh.repo("acme/new").public();

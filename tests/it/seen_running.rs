@@ -94,6 +94,7 @@ async fn evaluate(gh: &FakeGitHub) -> (TestApp, Value) {
         .await;
     assert_eq!(status, 202);
     app.wait_idle(WAIT).await;
+    gh.evidence_comment(HIRING, 1);
     let sub = app
         .store
         .submission(HIRING, 1)

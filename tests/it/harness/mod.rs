@@ -73,9 +73,18 @@ pub async fn spawn_with(
         admin_url: format!("http://{}", running.admin_addr),
         store,
         running: Some(running),
-        http: reqwest::Client::new(),
+        http: story_client(),
         _dir: dir,
     }
+}
+
+/// A story's HTTP client: every request has a deadline, so a hung server fails the story
+/// with a message instead of hanging the suite.
+pub fn story_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .expect("an HTTP client")
 }
 
 pub async fn spawn(handler: Option<Arc<dyn JobHandler>>) -> TestApp {
@@ -288,7 +297,7 @@ impl FolioProcess {
             .expect("start folio serve");
         let url = format!("http://127.0.0.1:{port}");
         let mut process = FolioProcess { url, child, log };
-        let http = reqwest::Client::new();
+        let http = story_client();
         for _ in 0..300 {
             if let Ok(r) = http.get(format!("{}/healthz", process.url)).send().await
                 && r.status().is_success()

@@ -433,9 +433,13 @@ impl FakeGitHub {
         lock(&self.world).log.clear();
     }
 
-    /// The issue's comments, oldest first.
+    /// The issue's comments, oldest first. Reading them marks what the App wrote there as
+    /// read: a story that ends with a bot comment it never looked at fails (see `Drop`).
     pub fn issue_comments(&self, repo: &str, number: u64) -> Vec<CommentView> {
-        let world = lock(&self.world);
+        let mut world = lock(&self.world);
+        world
+            .unread_bot_comments
+            .remove(&(repo.to_string(), number));
         world
             .repo(repo)
             .map(|r| {
@@ -451,6 +455,31 @@ impl FakeGitHub {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The App's comments on the issue, oldest first (read, as `issue_comments` reads).
+    pub fn bot_comments(&self, repo: &str, number: u64) -> Vec<CommentView> {
+        let bot = self.bot_login();
+        self.issue_comments(repo, number)
+            .into_iter()
+            .filter(|c| c.user == bot)
+            .collect()
+    }
+
+    /// The one evidence comment the App keeps on the issue, after asserting there is exactly one.
+    pub fn evidence_comment(&self, repo: &str, number: u64) -> String {
+        let comments = self.bot_comments(repo, number);
+        assert_eq!(
+            comments.len(),
+            1,
+            "expected one Folio comment on {repo}#{number}: {comments:#?}"
+        );
+        assert!(
+            comments[0].body.starts_with("<!-- folio:evidence v1 -->"),
+            "{}",
+            comments[0].body
+        );
+        comments[0].body.clone()
     }
 
     /// The repository's labels: name, colour and description, by name.
@@ -601,6 +630,27 @@ impl Drop for FakeGitHub {
         }
         // Graceful shutdown would wait for held (`Fault::Timeout`) connections; tests must not.
         self.task.abort();
+        // Everything the bot says is part of the story: a comment written or edited after the
+        // story last read the issue is a behaviour nobody checked. A story already failing
+        // keeps its own message.
+        if std::thread::panicking() {
+            return;
+        }
+        let unread = std::mem::take(&mut lock(&self.world).unread_bot_comments);
+        if !unread.is_empty() {
+            let list: Vec<String> = unread
+                .iter()
+                .flat_map(|((repo, issue), comments)| {
+                    comments
+                        .iter()
+                        .map(move |(id, text)| format!("{repo}#{issue} comment {id}: {text:?}"))
+                })
+                .collect();
+            panic!(
+                "the story ended with bot comments it never read (call gh.issue_comments):\n{}",
+                list.join("\n")
+            );
+        }
     }
 }
 

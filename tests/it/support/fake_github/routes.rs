@@ -881,6 +881,9 @@ fn create_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, n: &str) -> Reply {
         return Reply::not_found();
     };
     repo.issue_comments.push(comment.clone());
+    if comment.via_app {
+        w.note_bot_comment(full, n, id, &comment.body);
+    }
     let Some(repo) = w.repo(full) else {
         return Reply::not_found();
     };
@@ -1017,6 +1020,9 @@ fn edit_comment(w: &mut World, ctx: &Ctx<'_>, full: &str, id: &str) -> Reply {
     comment.body = body;
     comment.updated_at = at.max(comment.created_at);
     let comment = comment.clone();
+    if comment.via_app {
+        w.note_bot_comment(full, comment.issue_number, comment.id, &comment.body);
+    }
     match w.repo(full) {
         Some(repo) => Reply::ok(json::issue_comment(w, repo, &comment)),
         None => Reply::not_found(),

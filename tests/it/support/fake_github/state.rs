@@ -470,6 +470,9 @@ pub struct World {
     pub delivery_payloads: HashMap<u64, Prepared>,
     /// Redeliveries requested through the API, sent by the request handler after it answers.
     pub pending_redeliveries: Vec<Prepared>,
+    /// Comments the App wrote or edited that the story has not read yet, by repository and
+    /// issue: a story must look at everything the bot says (see `FakeGitHub::issue_comments`).
+    pub unread_bot_comments: BTreeMap<(String, u64), Vec<(u64, String)>>,
     next_id: u64,
     /// Clock for generated timestamps (commits, comments): a fixed start that moves one hour per
     /// event, so histories are ordered and identical across runs.
@@ -481,6 +484,17 @@ pub struct World {
 const STORY_START: i64 = 1_704_067_200;
 
 impl World {
+    /// Notes that the App wrote or edited comment `id` on `repo`#`issue`, for the unread check.
+    pub fn note_bot_comment(&mut self, repo: &str, issue: u64, id: u64, body: &str) {
+        let preview: String = body.chars().take(160).collect();
+        let unread = self
+            .unread_bot_comments
+            .entry((repo.to_string(), issue))
+            .or_default();
+        unread.retain(|(c, _)| *c != id);
+        unread.push((id, preview));
+    }
+
     pub fn new(base_url: String, app: App) -> Self {
         let mut world = Self {
             base_url,
@@ -503,6 +517,7 @@ impl World {
             webhook_target: None,
             delivery_payloads: HashMap::new(),
             pending_redeliveries: Vec::new(),
+            unread_bot_comments: BTreeMap::new(),
             next_id: 1000,
             story_clock: STORY_START,
             request_seq: 0,
