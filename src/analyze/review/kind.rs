@@ -107,6 +107,16 @@ const PROCESS: &[&str] = &[
 /// Approval words beyond the general list: reports that the change was tried and works, and
 /// agreement, which the guide counts as approval.
 const APPROVAL_EXTRA: &[&str] = &[
+    "looks ok",
+    "look ok",
+    "let's go",
+    "ok when",
+    "is fine",
+    "this is fine",
+    "we will merge",
+    "will merge",
+    "i'll merge",
+    "integrating",
     "thankyou",
     "lgmt",
     "can confirm",
@@ -125,6 +135,29 @@ const APPROVAL_EXTRA: &[&str] = &[
     "beautiful",
     "sounds good",
     "cool",
+];
+
+/// Approvals that say so outright, whatever else the comment says.
+const EXPLICIT_APPROVAL: &[&str] = &[
+    "lgtm",
+    "lgmt",
+    "sgtm",
+    "looks good",
+    "look good",
+    "looks great",
+    "approved",
+    "approve",
+    "approving",
+    "ship it",
+    "good to go",
+    "good to merge",
+    "ready to merge",
+    "+1",
+    "looks ok",
+    "let's go",
+    "we will merge",
+    "will merge",
+    "i'll merge",
 ];
 
 /// Approval words that are not approvals on their own: a merge notice is `other` ("merged"),
@@ -169,6 +202,26 @@ const NOT_NEEDED: &[&str] = &[
     "not required",
     "don't require",
     "doesn't require",
+];
+
+/// Question forms that state a problem rather than ask about one.
+const POINTED_DEFECT_QUESTIONS: &[&str] = &[
+    "won't this",
+    "wouldn't this",
+    "doesn't this",
+    "isn't this",
+    "won't that",
+    "wouldn't that",
+    "doesn't that",
+    "isn't that",
+    "won't it",
+    "wouldn't it",
+    "doesn't it",
+    "what happens if",
+    "what happens when",
+    "what if",
+    "aren't we",
+    "don't we",
 ];
 
 /// Modal verbs that make a sentence a proposal rather than a statement about the change.
@@ -240,9 +293,15 @@ fn defect(f: &Facts<'_>, asks_for_test: bool) -> Option<&'static str> {
     let conditional = is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
     let substantial =
         f.references_code || f.text.prose_word_count() >= VAGUE_DEFECT_MIN_WORDS;
-    for sentence in &f.text.sentences {
+    for (sentence, &question) in f.text.sentences.iter().zip(&f.text.questions) {
         // "Can you add a regression test?" asks for a test; it does not report a regression.
         let test_sentence = find_phrase(sentence, TEST_REQUEST).is_some();
+        // A question that only mentions a failure hints at it ("Is this a breaking change?");
+        // a pointed one states it ("Won't this overflow when n is 0?").
+        let pointed = find_phrase(sentence, POINTED_DEFECT_QUESTIONS).is_some();
+        if question && !pointed {
+            continue;
+        }
         for p in DEFECT.iter().copied().filter(|p| has_phrase(sentence, p)) {
             let weak = WEAK_DEFECT.contains(&p);
             // "Can you add a test for the empty list?" asks for a test, not about a bug.
@@ -309,7 +368,11 @@ fn approval_or_praise(f: &Facts<'_>) -> Option<(CommentKind, String)> {
             format!("a process remark beside the approval (\"{p}\")"),
         ));
     }
-    if other_words > APPROVAL_MAX_OTHER_WORDS {
+    // An explicit approval ("LGTM", "+1") stays one whatever else the comment notes, as long
+    // as it asks for nothing; a word of praise among other remarks does not.
+    let explicit = symbol.is_some()
+        || praise.is_some_and(|(p, _)| EXPLICIT_APPROVAL.contains(&p));
+    if other_words > APPROVAL_MAX_OTHER_WORDS && !explicit {
         return None;
     }
     // Praise is specific when a statement (not a question, not a "would make it clearer"

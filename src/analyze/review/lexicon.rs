@@ -787,6 +787,21 @@ pub(crate) const TEST_ASK: &[&str] = &[
 ];
 
 pub(crate) const DOC_REQUEST: &[&str] = &[
+    "a comment",
+    "comment about",
+    "comment in the code",
+    "a note",
+    "a link",
+    "table of contents",
+    "faq",
+    "tl dr",
+    "an explanation",
+    "explanation",
+    "1 liner",
+    "one liner",
+    "note that",
+    "would note",
+    "docs page",
     "docstring",
     "docstrings",
     "documentation",
@@ -822,6 +837,13 @@ pub(crate) const DOC_REQUEST: &[&str] = &[
 ];
 
 pub(crate) const DOC_ASK: &[&str] = &[
+    "would be nice",
+    "worth adding",
+    "could be worth",
+    "would be worth",
+    "i would",
+    "write",
+    "expand",
     "add",
     "please",
     "need",
@@ -844,6 +866,23 @@ pub(crate) const DOC_ASK: &[&str] = &[
 ];
 
 pub(crate) const NIT: &[&str] = &[
+    "brackets",
+    "parentheses",
+    "parens",
+    "full stop",
+    "punctuation",
+    "comma",
+    "newline",
+    "new line",
+    "line break",
+    "redundant",
+    "ternary",
+    "typing",
+    "type hint",
+    "f string",
+    "unused",
+    "sort the",
+    "alphabetical",
     "nit",
     "nitpick",
     "typo",
