@@ -619,9 +619,11 @@ const ACRONYMS: &[&str] = &[
 
 fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     let prose_lower = text.prose.to_lowercase();
-    let sarcasm = ["/s", "?!", "!?", "🙄", "🤦", ":facepalm:", ":roll_eyes:"]
+    // "/s" marks sarcasm only as a token of its own, not inside a path ("TQ/Sisi").
+    let sarcasm = ["?!", "!?", "🙄", "🤦", ":facepalm:", ":roll_eyes:"]
         .into_iter()
-        .find(|m| prose_lower.contains(m));
+        .find(|m| prose_lower.contains(m))
+        .or_else(|| prose_lower.split_whitespace().any(|t| t == "/s").then_some("/s"));
     // Capitals are shouting only when they carry the sentence: known acronyms, SQL keywords
     // and log levels are names, and a few capitalised words among ordinary prose are emphasis
     // or code ("runs SELECT ... FOR UPDATE").
@@ -849,10 +851,15 @@ mod tests {
             "Thanks! Maybe rename this to `max_retries`?",
             Tone::Empathetic,
         ),
+        // Hedging alone is neutral (the guide); thanks or a softener is empathetic.
         (
             "I think this should be a set, since we only test membership.",
-            Tone::Empathetic,
+            Tone::Neutral,
         ),
+        ("Feel free to keep it as a list.", Tone::Empathetic),
+        ("LGTM 👍", Tone::Empathetic),
+        ("I am not familiar with Windows; does this work there?", Tone::Neutral),
+        ("The mocks live in tests/Sisi now.", Tone::Neutral),
         ("Rename this to `max_retries`.", Tone::Neutral),
         (
             "Please open these kinds of PRs in your own fork.",
