@@ -1,5 +1,6 @@
 //! Rendering cost of a large evidence report: `cargo bench --bench comment`.
 //! Figures, not assertions: timing belongs here, never in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
 
 use std::time::Instant;
 

@@ -6,10 +6,10 @@ use crate::snapshot::RepoSnapshot;
 
 /// Releases per repository at most: the timeline counts by month, and a repository that
 /// publishes nightly must not crowd out the rest of the report.
-pub const MAX_RELEASES_PER_REPO: usize = 100;
+pub(crate) const MAX_RELEASES_PER_REPO: usize = 100;
 
 /// Published (not draft) releases of one repository, newest first, with a known date.
-pub fn owned_releases(full_name: &str, snapshot: &RepoSnapshot) -> Vec<ReleaseSummary> {
+pub(crate) fn owned_releases(full_name: &str, snapshot: &RepoSnapshot) -> Vec<ReleaseSummary> {
     let mut out: Vec<ReleaseSummary> = snapshot
         .releases
         .iter()

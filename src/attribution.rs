@@ -17,11 +17,11 @@ const MIN_SIGNIFICANT_CHARS: usize = 6;
 
 /// The most files per repository whose history is read: each costs a request, and the
 /// evidence of one practice rarely spans more than a couple of files.
-pub const MAX_FILES_PER_REPO: usize = 6;
+pub(crate) const MAX_FILES_PER_REPO: usize = 6;
 
 /// One line of evidence, with the practice it shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EvidenceLine {
+pub(crate) struct EvidenceLine {
     pub practice: String,
     pub path: String,
     pub text: String,
@@ -39,7 +39,10 @@ pub struct CandidateCommit {
 }
 
 /// The lines of the snapshot that show each present practice, in a stable order.
-pub fn evidence_lines(findings: &[PracticeFinding], snapshot: &RepoSnapshot) -> Vec<EvidenceLine> {
+pub(crate) fn evidence_lines(
+    findings: &[PracticeFinding],
+    snapshot: &RepoSnapshot,
+) -> Vec<EvidenceLine> {
     let mut out = Vec::new();
     for f in findings {
         if f.status != PracticeStatus::Present {
@@ -72,7 +75,7 @@ pub fn evidence_lines(findings: &[PracticeFinding], snapshot: &RepoSnapshot) -> 
 }
 
 /// The files whose history must be read, most evidence first, at most `limit`.
-pub fn paths_to_check(lines: &[EvidenceLine], limit: usize) -> Vec<String> {
+pub(crate) fn paths_to_check(lines: &[EvidenceLine], limit: usize) -> Vec<String> {
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for l in lines {
         *counts.entry(l.path.as_str()).or_default() += 1;
@@ -91,7 +94,7 @@ fn significant(text: &str) -> bool {
 }
 
 /// The lines a unified diff adds, without the `+` and trimmed.
-pub fn added_lines(patch: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn added_lines(patch: &str) -> impl Iterator<Item = &str> {
     patch
         .lines()
         .filter(|l| l.starts_with('+') && !l.starts_with("+++"))
@@ -104,7 +107,7 @@ fn is_bot(login: Option<&str>) -> bool {
 
 /// The practice ids whose evidence line was added by one of `commits`, which must already be
 /// the candidate's commits to the repository (`commits?author=`).
-pub fn authored_practices(
+pub(crate) fn authored_practices(
     lines: &[EvidenceLine],
     commits: &[CandidateCommit],
     from_template: bool,
@@ -142,7 +145,7 @@ pub enum TemplateOrigin {
 
 /// Whether a repository was generated from a template: GitHub's `template_repository`, the
 /// answers file cruft or copier leave at the root, or a first commit that names cookiecutter.
-pub fn template_origin(
+pub(crate) fn template_origin(
     github_template: bool,
     files: &BTreeMap<String, String>,
     first_commit_message: Option<&str>,
@@ -163,7 +166,7 @@ pub fn template_origin(
 
 /// One entry of the contributors listing (`anon=1`): a linked account or an e-mail address.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Contributor {
+pub(crate) enum Contributor {
     User(String),
     Bot(String),
     /// An author e-mail linked to no account: nobody can say it is the candidate.
@@ -172,7 +175,10 @@ pub enum Contributor {
 
 /// Whether the candidate is the only human author: every human entry is the candidate's login.
 /// Unlinked e-mail authors count as other people; bots do not count at all.
-pub fn candidate_is_only_human_author(candidate: &str, contributors: &[Contributor]) -> bool {
+pub(crate) fn candidate_is_only_human_author(
+    candidate: &str,
+    contributors: &[Contributor],
+) -> bool {
     let mut seen = false;
     for c in contributors {
         match c {
@@ -187,7 +193,7 @@ pub fn candidate_is_only_human_author(candidate: &str, contributors: &[Contribut
 
 /// What is known of one practice's evidence line in a repository the candidate owns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LineFacts {
+pub(crate) struct LineFacts {
     /// One of the candidate's own commits added the line; `None` when its history was not read.
     pub added_by_candidate: Option<bool>,
     /// The line was already in the template's first commit; `None` when not known.
@@ -199,7 +205,7 @@ pub struct LineFacts {
 /// commit, `project` when another person added it, and `owned` only where that could not be
 /// determined. `only_human_author` is `None` when the contributors lookup failed: unknown is
 /// never read as "someone else wrote it".
-pub fn owned_practice_attribution(
+pub(crate) fn owned_practice_attribution(
     template: Option<TemplateOrigin>,
     only_human_author: Option<bool>,
     line: LineFacts,
@@ -242,7 +248,7 @@ pub struct FirstCommitFiles {
 
 /// What is known of a repository the candidate owns, for [`owned_attributions`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct OwnedFacts<'a> {
+pub(crate) struct OwnedFacts<'a> {
     pub template: Option<TemplateOrigin>,
     /// Whether `template` is a fact: `false` when no marker was found and the first commit,
     /// whose message could name cookiecutter, could not be read.
@@ -312,7 +318,7 @@ fn attribution_order(a: Attribution) -> u8 {
 /// (or, for a file that is the practice, by the file); the links that only show it running
 /// say nothing about who added it. A practice shown only by API facts (tags, releases) is
 /// never a template's: templates copy files.
-pub fn owned_attributions(
+pub(crate) fn owned_attributions(
     findings: &[PracticeFinding],
     snapshot: &RepoSnapshot,
     facts: &OwnedFacts<'_>,

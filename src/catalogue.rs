@@ -56,7 +56,7 @@ const BUILTIN: &str = include_str!("../config/practices.toml");
 
 /// What readers and the rubric need to know about one practice.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PracticeInfo {
+pub(crate) struct PracticeInfo {
     pub id: String,
     pub criterion: Criterion,
     /// Plain words, used wherever the practice is named (link text, table cells).
@@ -77,7 +77,7 @@ struct Entry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CatalogueError {
+pub(crate) enum CatalogueError {
     #[error("the practice table is not valid TOML: {0}")]
     Parse(String),
     #[error("practice `{id}`: {problem}")]
@@ -137,25 +137,25 @@ static BUILTIN_CATALOGUE: LazyLock<Vec<PracticeInfo>> = LazyLock::new(|| match p
 });
 
 /// Every practice, in the order of `config/practices.toml`.
-pub fn all() -> &'static [PracticeInfo] {
+pub(crate) fn all() -> &'static [PracticeInfo] {
     &BUILTIN_CATALOGUE
 }
 
-pub fn get(id: &str) -> Option<&'static PracticeInfo> {
+pub(crate) fn get(id: &str) -> Option<&'static PracticeInfo> {
     all().iter().find(|p| p.id == id)
 }
 
 /// Every practice id, in file order.
-pub fn ids() -> impl Iterator<Item = &'static str> {
+pub(crate) fn ids() -> impl Iterator<Item = &'static str> {
     all().iter().map(|p| p.id.as_str())
 }
 
-pub fn criterion_of(id: &str) -> Option<Criterion> {
+pub(crate) fn criterion_of(id: &str) -> Option<Criterion> {
     get(id).map(|p| p.criterion)
 }
 
 /// The ids that feed one criterion, in file order.
-pub fn ids_of(criterion: Criterion) -> Vec<String> {
+pub(crate) fn ids_of(criterion: Criterion) -> Vec<String> {
     all()
         .iter()
         .filter(|p| p.criterion == criterion)
@@ -164,7 +164,7 @@ pub fn ids_of(criterion: Criterion) -> Vec<String> {
 }
 
 /// The plain name of a practice, or the id itself for an id the table does not know.
-pub fn name_of(id: &str) -> &str {
+pub(crate) fn name_of(id: &str) -> &str {
     get(id).map_or(id, |p| p.name.as_str())
 }
 

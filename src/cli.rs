@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use crate::cli_error::CliError;
 use crate::config::Settings;
 use crate::model::OutputFormat;
+use crate::store::JobState;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -292,16 +293,18 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             store.migrate().await.context("applying migrations")?;
             match cmd {
                 JobsCommand::List { state, limit } => {
-                    if let Some(st) = &state
-                        && !["pending", "running", "done", "dead", "superseded"]
-                            .contains(&st.as_str())
-                    {
-                        return Err(CliError::usage(format!(
-                            "--state {st:?} is not one of pending, running, done, dead, superseded"
-                        )));
-                    }
+                    let state = match state.as_deref().map(str::parse::<JobState>) {
+                        None => None,
+                        Some(Ok(st)) => Some(st),
+                        Some(Err(_)) => {
+                            return Err(CliError::usage(format!(
+                                "--state {:?} is not one of pending, running, done, dead, superseded",
+                                state.unwrap_or_default()
+                            )));
+                        }
+                    };
                     let jobs = store
-                        .list_jobs(state.as_deref(), limit)
+                        .list_jobs(state, limit)
                         .await
                         .context("listing jobs")?;
                     println!(

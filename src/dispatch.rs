@@ -11,13 +11,13 @@ use crate::state::AppState;
 use crate::store::Job;
 use crate::worker::{JobError, JobHandler};
 
-pub struct Dispatcher {
+pub(crate) struct Dispatcher {
     state: Arc<AppState>,
     pipeline: crate::pipeline::Pipeline,
 }
 
 impl Dispatcher {
-    pub fn new(state: Arc<AppState>) -> Self {
+    pub(crate) fn new(state: Arc<AppState>) -> Self {
         let pipeline = crate::pipeline::Pipeline::new(state.clone());
         Self { state, pipeline }
     }
@@ -31,6 +31,23 @@ fn payload(job: &Job) -> Result<JobPayload, JobError> {
 
 fn store_err(e: crate::store::StoreError) -> JobError {
     JobError::Retry(anyhow::Error::new(e))
+}
+
+/// Before an erasure by name: a submission stored under an earlier name of the repository
+/// takes the current one, so that the erasure finds it.
+async fn follow_rename(
+    store: &crate::store::DynStore,
+    repo_id: Option<i64>,
+    repo: &str,
+    issue_number: i64,
+) -> Result<(), JobError> {
+    match repo_id {
+        Some(id) => store
+            .follow_rename(id, repo, issue_number)
+            .await
+            .map_err(store_err),
+        None => Ok(()),
+    }
 }
 
 #[async_trait]
@@ -91,16 +108,21 @@ impl JobHandler for Dispatcher {
             }
             JobPayload::IssueClosed {
                 repo,
+                repo_id,
                 issue_number,
                 closed_at,
                 ..
             } => store
-                .set_issue_state(&repo, issue_number, Some(closed_at))
+                .set_issue_state(&repo, repo_id, issue_number, Some(closed_at))
                 .await
                 .map_err(store_err),
             JobPayload::IssueDeleted {
-                repo, issue_number, ..
+                repo,
+                repo_id,
+                issue_number,
+                ..
             } => {
+                follow_rename(store, repo_id, &repo, issue_number).await?;
                 store
                     .delete_submission(&repo, issue_number, Some(job.id))
                     .await
@@ -110,8 +132,10 @@ impl JobHandler for Dispatcher {
             JobPayload::Forget {
                 installation_id,
                 repo,
+                repo_id,
                 issue_number,
             } => {
+                follow_rename(store, repo_id, &repo, issue_number).await?;
                 self.pipeline
                     .forget_issue(
                         installation_id,
@@ -125,6 +149,7 @@ impl JobHandler for Dispatcher {
             JobPayload::Evaluate {
                 installation_id,
                 repo,
+                repo_id,
                 issue_number,
                 trigger,
                 command_comment,
@@ -133,6 +158,7 @@ impl JobHandler for Dispatcher {
                     .evaluate_issue(
                         installation_id,
                         &repo,
+                        repo_id,
                         issue_number,
                         trigger,
                         job.actor.as_deref(),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use tracing::warn;
 
-use crate::store::{DynStore, IngestOutcome, NewDelivery, StoreError};
+use crate::store::{DynStore, IngestOutcome, NewDelivery};
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum IngestFailure {
@@ -91,9 +91,12 @@ impl Ingestor {
                         }
                         Err(e) => {
                             warn!(error = %e, size, "could not commit deliveries");
-                            let failure = match e {
-                                StoreError::Unavailable(m) => IngestFailure::Unavailable(m),
-                                other => IngestFailure::Failed(other.to_string()),
+                            // A full disk answers 503 like a database that is away: GitHub
+                            // records a failure, which reconciliation asks for again.
+                            let failure = if e.is_unavailable() {
+                                IngestFailure::Unavailable(e.to_string())
+                            } else {
+                                IngestFailure::Failed(e.to_string())
                             };
                             for reply in replies {
                                 let _ = reply.send(Err(failure.clone()));

@@ -39,11 +39,15 @@ impl std::fmt::Display for Trigger {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-pub enum JobPayload {
+pub(crate) enum JobPayload {
     /// Evaluate (or re-evaluate) a tracking issue.
     Evaluate {
         installation_id: i64,
         repo: String,
+        /// GitHub's id of the repository (absent from jobs queued before it was kept, and from
+        /// retries and reconciliation).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
         trigger: Trigger,
         /// The comment that asked, for a `/folio refresh`: Folio reacts to it.
@@ -53,18 +57,24 @@ pub enum JobPayload {
     IssueClosed {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
         closed_at: i64,
     },
     IssueDeleted {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
     },
     /// `/folio forget` on a tracking issue; the job's actor is who asked.
     Forget {
         installation_id: i64,
         repo: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        repo_id: Option<i64>,
         issue_number: i64,
     },
     Installation {
@@ -80,7 +90,7 @@ pub enum JobPayload {
 }
 
 impl JobPayload {
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Self::Evaluate { .. } => "evaluate",
             Self::IssueClosed { .. } => "issue_closed",
@@ -92,7 +102,7 @@ impl JobPayload {
 
     /// Jobs with one key coalesce while pending and never run at once. A deletion shares the
     /// evaluation's key so that it replaces a pending evaluation and waits for a running one.
-    pub fn dedupe_key(&self) -> String {
+    pub(crate) fn dedupe_key(&self) -> String {
         match self {
             Self::Evaluate {
                 repo, issue_number, ..
@@ -126,7 +136,7 @@ impl JobPayload {
         }
     }
 
-    pub fn installation_id(&self) -> i64 {
+    pub(crate) fn installation_id(&self) -> i64 {
         match self {
             Self::Evaluate {
                 installation_id, ..
@@ -146,7 +156,7 @@ impl JobPayload {
         }
     }
 
-    pub fn to_job(&self, actor: Option<String>, run_at: i64) -> NewJob {
+    pub(crate) fn to_job(&self, actor: Option<String>, run_at: i64) -> NewJob {
         NewJob {
             kind: self.kind().to_string(),
             dedupe_key: self.dedupe_key(),

@@ -7,29 +7,29 @@
 //! `pipeline` strings the steps together for one tracking issue. `reconcile` asks GitHub again
 //! for deliveries that never reached the database.
 
-pub mod activity;
+pub(crate) mod activity;
 pub mod analyze;
 #[cfg(test)]
 mod architecture_tests;
 pub(crate) mod archive;
-pub mod attribution;
-pub mod catalogue;
+pub(crate) mod attribution;
+pub(crate) mod catalogue;
 pub mod cli;
 pub mod cli_error;
 pub mod clock;
 pub mod config;
-pub mod dispatch;
+pub(crate) mod dispatch;
 pub mod fetch;
 pub mod github;
 pub(crate) mod hiring_config;
 pub(crate) mod ingest;
-pub mod jobs;
+pub(crate) mod jobs;
 pub(crate) mod labels;
 pub mod model;
 pub mod pipeline;
 pub(crate) mod privacy;
 pub(crate) mod private_file;
-pub mod publish;
+pub(crate) mod publish;
 pub mod reconcile;
 pub mod render;
 pub mod repo_config;
@@ -39,10 +39,10 @@ pub mod scan;
 pub mod server;
 pub mod setup;
 pub(crate) mod setup_token;
-pub mod snapshot;
-pub mod state;
+pub(crate) mod snapshot;
+pub(crate) mod state;
 pub mod store;
-pub mod submission;
+pub(crate) mod submission;
 pub mod telemetry;
 pub mod webhook;
 pub mod worker;

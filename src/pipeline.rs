@@ -29,7 +29,7 @@ use crate::repo_config::{Permission, RepoConfig};
 use crate::report::rubric::Rubric;
 use crate::report::{RepoPractices, ReportInput};
 use crate::state::AppState;
-use crate::store::{Confirmation, EvaluationRecord, now_ms};
+use crate::store::{Confirmation, EvaluationOutcome, EvaluationRecord};
 use crate::submission::{LinkLimits, ParsedSubmission};
 use crate::worker::JobError;
 
@@ -497,10 +497,13 @@ impl Pipeline {
             .max(rank(p.permission.as_deref().unwrap_or(""))))
     }
 
+    /// `repo_id`, when the job has it, lets the submission follow a renamed repository.
+    #[allow(clippy::too_many_arguments)]
     pub async fn evaluate_issue(
         &self,
         installation_id: i64,
         repo: &str,
+        repo_id: Option<i64>,
         issue_number: i64,
         trigger: Trigger,
         actor: Option<&str>,
@@ -510,6 +513,7 @@ impl Pipeline {
         self.evaluate_inner(
             installation_id,
             repo,
+            repo_id,
             issue_number,
             trigger,
             actor,
@@ -519,10 +523,12 @@ impl Pipeline {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn evaluate_inner(
         &self,
         installation_id: i64,
         repo: &str,
+        repo_id: Option<i64>,
         issue_number: i64,
         trigger: Trigger,
         actor: Option<&str>,
@@ -604,13 +610,26 @@ impl Pipeline {
                 }
                 warn!(%message, "broken .github/folio.yml");
                 let sub = store
-                    .upsert_submission(installation_id, repo, issue_number, None, Some(&author))
+                    .upsert_submission(
+                        installation_id,
+                        repo,
+                        repo_id,
+                        issue_number,
+                        None,
+                        Some(&author),
+                    )
                     .await
                     .map_err(store_to_job)?;
                 let known = store.last_comment_id(sub.id).await.map_err(store_to_job)?;
                 let text = crate::render::comment::config_error(&message, &ctx);
-                self.notice(&publisher, sub.id, known, &text, "config_error")
-                    .await?;
+                self.notice(
+                    &publisher,
+                    sub.id,
+                    known,
+                    &text,
+                    EvaluationOutcome::ConfigError,
+                )
+                .await?;
                 return Ok(());
             }
         };
@@ -644,6 +663,7 @@ impl Pipeline {
             .upsert_submission(
                 installation_id,
                 repo,
+                repo_id,
                 issue_number,
                 Some(&candidate),
                 Some(&author),
@@ -704,7 +724,7 @@ impl Pipeline {
         // Re-evaluations of one issue are limited whatever triggers them (opened, edited,
         // reopened, a triager's refresh), so that closing and reopening cannot loop.
         if !exempt_from_issue_limit {
-            let hour_ago = now_ms() - 3_600_000;
+            let hour_ago = self.state.clock.now().as_millis() - 3_600_000;
             let recent = store
                 .evaluations_since(sub.id, hour_ago)
                 .await
@@ -729,8 +749,14 @@ impl Pipeline {
                 .map_err(gh_to_job)?;
             if !m {
                 let text = crate::render::comment::awaiting_confirmation(&author, &candidate, &ctx);
-                self.notice(&publisher, sub.id, known, &text, "awaiting_confirmation")
-                    .await?;
+                self.notice(
+                    &publisher,
+                    sub.id,
+                    known,
+                    &text,
+                    EvaluationOutcome::AwaitingConfirmation,
+                )
+                .await?;
                 return Ok(());
             }
             author_is_maintainer = Some(m);
@@ -738,7 +764,7 @@ impl Pipeline {
         // A submission's first evaluation counts against its author's daily limit, whether the
         // issue was opened as one or edited into one; a maintainer's refresh starts it anyway.
         if first && trigger != Trigger::Refresh && author_is_maintainer != Some(true) {
-            let day_ago = now_ms() - 86_400_000;
+            let day_ago = self.state.clock.now().as_millis() - 86_400_000;
             let count = store
                 .submissions_by_author_since(installation_id, &author, day_ago)
                 .await
@@ -755,8 +781,14 @@ impl Pipeline {
                     config.limits.submissions_per_day
                 );
                 let text = crate::render::comment::needs_info(&[problem], &ctx);
-                self.notice(&publisher, sub.id, known, &text, "rate_limited")
-                    .await?;
+                self.notice(
+                    &publisher,
+                    sub.id,
+                    known,
+                    &text,
+                    EvaluationOutcome::RateLimited,
+                )
+                .await?;
                 return Ok(());
             }
         }
@@ -773,7 +805,7 @@ impl Pipeline {
                 .map_err(gh_to_job)?;
             self.record(
                 sub.id,
-                "needs_info",
+                EvaluationOutcome::NeedsInfo,
                 None,
                 Some(published.id()),
                 None,
@@ -836,7 +868,9 @@ impl Pipeline {
         let last = store.last_evaluation(sub.id).await.map_err(store_to_job)?;
         let unchanged = last.as_ref().and_then(|l| l.content_hash.as_deref())
             == Some(hash.as_str())
-            && last.as_ref().is_some_and(|l| l.outcome == "evaluated");
+            && last
+                .as_ref()
+                .is_some_and(|l| l.outcome == EvaluationOutcome::Evaluated);
         // A `/folio forget` that ran while this evaluation fetched wins: nothing is published.
         if store
             .forgotten(repo, issue_number)
@@ -862,7 +896,7 @@ impl Pipeline {
         }
         self.record(
             sub.id,
-            "evaluated",
+            EvaluationOutcome::Evaluated,
             Some(report_json),
             Some(published.id()),
             Some(hash),
@@ -886,7 +920,7 @@ impl Pipeline {
         submission_id: i64,
         known: Option<i64>,
         text: &str,
-        outcome: &str,
+        outcome: EvaluationOutcome,
     ) -> Result<(), JobError> {
         let published = publisher
             .upsert(text, known, false)
@@ -906,13 +940,13 @@ impl Pipeline {
     async fn record(
         &self,
         submission_id: i64,
-        outcome: &str,
+        outcome: EvaluationOutcome,
         report_json: Option<String>,
         comment_id: Option<i64>,
         content_hash: Option<String>,
         session: &Session,
     ) -> Result<(), JobError> {
-        metrics::counter!("folio_evaluations_total", "outcome" => outcome.to_string()).increment(1);
+        metrics::counter!("folio_evaluations_total", "outcome" => outcome.as_str()).increment(1);
         self.state
             .store
             .link_cache(submission_id, &session.cache_links())
@@ -922,12 +956,12 @@ impl Pipeline {
             .store
             .record_evaluation(&EvaluationRecord {
                 submission_id,
-                outcome: outcome.to_string(),
+                outcome,
                 report_json,
                 comment_id,
                 content_hash,
                 api_requests: session.counters.requests() as i64,
-                created_at: now_ms(),
+                created_at: self.state.clock.now().as_millis(),
             })
             .await
             .map_err(store_to_job)
@@ -949,7 +983,7 @@ impl Pipeline {
             let sub = self
                 .state
                 .store
-                .upsert_submission(installation_id, repo, issue_number, None, None)
+                .upsert_submission(installation_id, repo, None, issue_number, None, None)
                 .await
                 .map_err(store_to_job)?;
             let known = self
@@ -979,8 +1013,15 @@ impl Pipeline {
                 .upsert(&text, known, false)
                 .await
                 .map_err(gh_to_job)?;
-            self.record(sub.id, "failed", None, Some(published.id()), None, &session)
-                .await
+            self.record(
+                sub.id,
+                EvaluationOutcome::Failed,
+                None,
+                Some(published.id()),
+                None,
+                &session,
+            )
+            .await
         }
         .await;
         if let Err(e) = result {

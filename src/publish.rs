@@ -10,21 +10,21 @@ use crate::github::{GhError, Session};
 use crate::render::comment::MARKER;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Published {
+pub(crate) enum Published {
     Created(i64),
     Edited(i64),
     Unchanged(i64),
 }
 
 impl Published {
-    pub fn id(self) -> i64 {
+    pub(crate) fn id(self) -> i64 {
         match self {
             Self::Created(i) | Self::Edited(i) | Self::Unchanged(i) => i,
         }
     }
 }
 
-pub struct Publisher<'a> {
+pub(crate) struct Publisher<'a> {
     pub session: &'a Session,
     pub repo: &'a str,
     pub issue: i64,
@@ -34,7 +34,7 @@ pub struct Publisher<'a> {
 
 impl Publisher<'_> {
     /// Finds Folio's own comment on the issue.
-    pub async fn find_own(&self) -> Result<Option<i64>, GhError> {
+    pub(crate) async fn find_own(&self) -> Result<Option<i64>, GhError> {
         let comments = self
             .session
             .issue_comments(self.repo, self.issue, 3000)
@@ -52,7 +52,7 @@ impl Publisher<'_> {
 
     /// Creates or edits the one comment. `known` is the id stored from the last run;
     /// `unchanged` skips the edit when the content is the same as last time.
-    pub async fn upsert(
+    pub(crate) async fn upsert(
         &self,
         body: &str,
         known: Option<i64>,
@@ -85,7 +85,7 @@ impl Publisher<'_> {
     }
 
     /// Adds `add` and removes `remove`, touching only what differs from `current`.
-    pub async fn set_labels(
+    pub(crate) async fn set_labels(
         &self,
         current: &[String],
         add: &[&str],

@@ -238,7 +238,7 @@ pub async fn run_forever(state: Arc<AppState>) {
             &session,
             &state.store,
             &state.settings.reconcile,
-            crate::store::now_ms(),
+            state.clock.now().as_millis(),
         )
         .await
         {

@@ -235,7 +235,8 @@ pub async fn start(
         .local_addr()
         .context("admin listener has no address")?;
     let setup_token = open_setup(&settings);
-    let clock = crate::clock::system();
+    // One clock for the service and its store: leases, run times and ages agree.
+    let clock = store.clock().clone();
     let jobs_ready = Arc::new(Notify::new());
     // PostgreSQL flushes the WAL of concurrent commits together, so a few transactions in
     // flight share one fsync; more than a few make the batches smaller and the server's CPU per

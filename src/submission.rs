@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-pub const NO_RESPONSE: &str = "_No response_";
+pub(crate) const NO_RESPONSE: &str = "_No response_";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub struct RepoRef {
@@ -69,7 +69,7 @@ impl ParsedSubmission {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct LinkLimits {
+pub(crate) struct LinkLimits {
     pub max_pull_requests: usize,
     pub max_repositories: usize,
 }
@@ -85,7 +85,7 @@ impl Default for LinkLimits {
 
 /// GitHub's rules for a user or organisation login: 1–39 ASCII letters, digits or single
 /// hyphens, not starting or ending with a hyphen.
-pub fn valid_login(s: &str) -> bool {
+pub(crate) fn valid_login(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 39
         && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
@@ -96,7 +96,7 @@ pub fn valid_login(s: &str) -> bool {
 
 /// GitHub's rules for a repository name: 1–100 of letters, digits, `.`, `-`, `_`, and not
 /// `.` or `..`.
-pub fn valid_repo_name(s: &str) -> bool {
+pub(crate) fn valid_repo_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 100
         && s != "."
@@ -191,7 +191,7 @@ fn classify(raw: &str, web: &url::Url) -> Result<Link, String> {
 }
 
 /// Parses a tracking issue's body. `web` is `FOLIO_WEB_URL`.
-pub fn parse(body: &str, web: &url::Url, limits: LinkLimits) -> ParsedSubmission {
+pub(crate) fn parse(body: &str, web: &url::Url, limits: LinkLimits) -> ParsedSubmission {
     let mut out = ParsedSubmission::default();
     let secs = sections(body);
     let is_form = secs.iter().any(|(h, _)| h == "GitHub username");

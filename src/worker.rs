@@ -10,7 +10,7 @@ use tokio::sync::{Notify, watch};
 use tracing::{Instrument, error, info, warn};
 
 use crate::config::QueueSettings;
-use crate::store::{DynStore, Job, now_ms};
+use crate::store::{DynStore, Job};
 
 /// How a job failed, and so what the queue does next.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +94,11 @@ struct Worker {
 }
 
 impl Worker {
+    /// The store's clock: run times agree with the leases it hands out.
+    fn now(&self) -> i64 {
+        self.store.clock().now().as_millis()
+    }
+
     async fn run(mut self) {
         loop {
             if *self.shutdown.borrow() {
@@ -153,7 +158,7 @@ impl Worker {
             match outcome {
                 None => {
                     info!("shutting down: job given back to the queue");
-                    if let Err(e) = self.store.release(job.id, &self.owner, now_ms()).await {
+                    if let Err(e) = self.store.release(job.id, &self.owner, self.now()).await {
                         warn!(error = %e, "could not release the job; its lease will expire");
                     }
                 }
@@ -184,7 +189,7 @@ impl Worker {
                     if attempts >= self.settings.max_attempts && !deferral {
                         self.finish_dead(&job, &message).await;
                     } else {
-                        let retry_at = now_ms() + delay.as_millis() as i64;
+                        let retry_at = self.now() + delay.as_millis() as i64;
                         warn!(error = %message, retry_in = ?delay, "job failed; will retry");
                         // A deferral (rate limit) is not the job's fault: it keeps its attempt.
                         let result = if deferral {

@@ -1,6 +1,7 @@
 //! `/metrics` after some traffic: deliveries by event and outcome, the queue, jobs, GitHub
 //! requests with the rate limit left, and the HTTP cache's hits and misses. One test in this
 //! binary, because the Prometheus recorder is global to the process.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
 
 #[path = "it/harness/mod.rs"]
 mod harness;

@@ -1,6 +1,7 @@
 //! OTLP trace export end to end (only with `--features otel`): a real Folio takes a signed
 //! delivery, and a stand-in collector on loopback must receive the delivery span as OTLP/HTTP
 //! protobuf once telemetry is shut down.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
 
 #[path = "it/harness/mod.rs"]
 mod harness;

@@ -22,6 +22,7 @@
 //! | `commit_at` | `GET /repos/{r}/commits?sha=&per_page=1&page=` | Contents: read |
 //! | `contributors` | `GET /repos/{r}/contributors?anon=1` | Metadata: read |
 //! | `check_runs` | `GET /repos/{r}/commits/{ref}/check-runs` | Checks: read |
+//! | `branch_check_runs` | `GET /repos/{r}/commits/{branch}/check-runs?per_page=100` | Checks: read |
 //! | `workflow_runs` | `GET /repos/{r}/actions/runs?status=completed` | none for public repositories (Actions: read for private ones) |
 //! | `workflow_run_jobs` | `GET /repos/{r}/actions/runs/{id}/jobs` | none for public repositories (Actions: read for private ones) |
 //! | `tags` | `GET /repos/{r}/tags` | Metadata: read |
@@ -267,6 +268,21 @@ impl Session {
         .await
     }
 
+    /// The check runs of a branch's head, one page of 100: every run carries `head_sha`, so
+    /// the page also says which commit the head is.
+    pub(crate) async fn branch_check_runs(
+        &self,
+        full: &str,
+        branch: &str,
+    ) -> Result<CheckRuns, GhError> {
+        self.get_json(&format!(
+            "{}/commits/{}/check-runs?per_page=100",
+            repo_path(full),
+            segment(branch)
+        ))
+        .await
+    }
+
     /// The newest completed workflow runs, one page of 100: one request per repository,
     /// conditional like every cached GET. Folio reads public repositories, whose runs need no
     /// App permission.
@@ -316,44 +332,67 @@ impl Session {
             .await
     }
 
-    pub async fn pull_request_files(
+    /// The lists of a pull request, at most `max` items each, every item turned into what is
+    /// kept (`keep`) as its page arrives, so that no more than one page of GitHub's answer is
+    /// held at a time.
+    pub async fn pull_request_files<U>(
         &self,
         full: &str,
         number: u64,
         max: usize,
-    ) -> Result<Vec<PullFile>, GhError> {
-        self.get_all(&format!("{}/pulls/{number}/files", repo_path(full)), max)
-            .await
+        keep: impl FnMut(PullFile) -> U,
+    ) -> Result<Vec<U>, GhError> {
+        self.get_all_map(
+            &format!("{}/pulls/{number}/files", repo_path(full)),
+            max,
+            keep,
+        )
+        .await
     }
 
-    pub async fn pull_request_reviews(
+    pub async fn pull_request_reviews<U>(
         &self,
         full: &str,
         number: u64,
         max: usize,
-    ) -> Result<Vec<Review>, GhError> {
-        self.get_all(&format!("{}/pulls/{number}/reviews", repo_path(full)), max)
-            .await
+        keep: impl FnMut(Review) -> U,
+    ) -> Result<Vec<U>, GhError> {
+        self.get_all_map(
+            &format!("{}/pulls/{number}/reviews", repo_path(full)),
+            max,
+            keep,
+        )
+        .await
     }
 
-    pub async fn pull_request_review_comments(
+    pub async fn pull_request_review_comments<U>(
         &self,
         full: &str,
         number: u64,
         max: usize,
-    ) -> Result<Vec<ReviewComment>, GhError> {
-        self.get_all(&format!("{}/pulls/{number}/comments", repo_path(full)), max)
-            .await
+        keep: impl FnMut(ReviewComment) -> U,
+    ) -> Result<Vec<U>, GhError> {
+        self.get_all_map(
+            &format!("{}/pulls/{number}/comments", repo_path(full)),
+            max,
+            keep,
+        )
+        .await
     }
 
-    pub async fn pull_request_commits(
+    pub async fn pull_request_commits<U>(
         &self,
         full: &str,
         number: u64,
         max: usize,
-    ) -> Result<Vec<PullCommit>, GhError> {
-        self.get_all(&format!("{}/pulls/{number}/commits", repo_path(full)), max)
-            .await
+        keep: impl FnMut(PullCommit) -> U,
+    ) -> Result<Vec<U>, GhError> {
+        self.get_all_map(
+            &format!("{}/pulls/{number}/commits", repo_path(full)),
+            max,
+            keep,
+        )
+        .await
     }
 
     /// One page of up to 100 search results: enough to tell whether a bot's pull requests

@@ -305,6 +305,13 @@ pub struct AppRef {
     pub slug: Option<String>,
 }
 
+/// Something GitHub names by its number only (a check suite).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdRef {
+    #[serde(default)]
+    pub id: Option<u64>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CheckRun {
     #[serde(default)]
@@ -316,11 +323,19 @@ pub struct CheckRun {
     #[serde(default)]
     pub head_sha: Option<String>,
     #[serde(default)]
+    pub html_url: Option<String>,
+    #[serde(default)]
     pub app: Option<AppRef>,
+    /// The suite the run belongs to: an Actions run reports its jobs in one suite.
+    #[serde(default)]
+    pub check_suite: Option<IdRef>,
 }
 
+/// One page of a commit's check runs; `total_count` says how many there are in all.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct CheckRuns {
+    #[serde(default)]
+    pub total_count: Option<u64>,
     #[serde(default)]
     pub check_runs: Vec<CheckRun>,
 }
@@ -423,7 +438,7 @@ pub struct HookDelivery {
 }
 
 /// What the App Manifest conversion answers: the new App's identity and secrets.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct ManifestConversion {
     pub id: u64,
     #[serde(default)]
@@ -431,6 +446,19 @@ pub struct ManifestConversion {
     pub html_url: String,
     pub pem: String,
     pub webhook_secret: Option<String>,
+}
+
+// By hand, so that the key and the secret never reach a log line.
+impl std::fmt::Debug for ManifestConversion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ManifestConversion")
+            .field("id", &self.id)
+            .field("slug", &self.slug)
+            .field("html_url", &self.html_url)
+            .field("pem", &"[redacted]")
+            .field("webhook_secret", &"[redacted]")
+            .finish()
+    }
 }
 
 /// One page of `GET /repos/{r}/actions/runs`.

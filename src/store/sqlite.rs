@@ -1,11 +1,11 @@
 //! SQLite backend: the embedded default. WAL mode so readers never block the writer, and
-//! every 2xx backed by a write-ahead log on disk (SPEC §8).
+//! every 2xx backed by a write-ahead log on disk.
 //!
 //! The hot write paths (the webhook's group commits, cache writes) run on a writer thread of
 //! their own, through `rusqlite` on the pool's one connection (locked away from sqlx's
-//! connection thread for a bounded turn). Through sqlx, each statement, returned row, begin
-//! and commit was a round trip to sqlx's thread; under webhook load, taking the connection
-//! alone cost 0.56 ms per commit. The writer merges the group commits queued behind the one
+//! connection thread for a bounded turn): through sqlx, each statement, returned row, begin
+//! and commit is a round trip to sqlx's thread, a large share of a commit under webhook
+//! load. The writer merges the group commits queued behind the one
 //! committing into its next transaction, and commits them without waiting for the disk; a
 //! sync thread answers them once an fsync of the log that started after their commit has
 //! returned (`sync_loop`). Everything else keeps `synchronous = FULL`.
@@ -15,21 +15,23 @@ use std::str::FromStr;
 use std::sync::mpsc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use rusqlite::{TransactionBehavior, params};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteQueryResult,
+    SqliteSynchronous,
 };
+use sqlx::{Pool, Sqlite};
 use tokio::sync::oneshot;
 
-use super::{
-    CachedResponse, IngestOutcome, IngestPlan, Job, NewDelivery, StoreError, impl_requeue,
-    impl_store_methods,
-};
+use super::sql::{Backend, JOB_UPSERT_CONFLICT, SqlStore, UPSERT_CACHE, UPSERT_SNAPSHOT};
+use super::{CacheLink, CachedResponse, IngestOutcome, IngestPlan, NewDelivery, StoreError};
+use crate::clock::SharedClock;
 
-pub struct SqliteStore {
-    pool: SqlitePool,
-    writer: mpsc::Sender<WriteTask>,
-}
+pub type SqliteStore = SqlStore<Sqlite>;
+
+/// The way to the writer thread.
+pub struct Writer(mpsc::Sender<WriteTask>);
 
 type IngestReply = oneshot::Sender<Result<Vec<IngestOutcome>, StoreError>>;
 
@@ -66,8 +68,12 @@ fn file_to_create(url: &str, options: &SqliteConnectOptions) -> Option<std::path
     Some(file.to_path_buf())
 }
 
-impl SqliteStore {
+impl SqlStore<Sqlite> {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with_clock(url, crate::clock::system()).await
+    }
+
+    pub async fn connect_with_clock(url: &str, clock: SharedClock) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Open(format!("{url}: {e}")))?
             .create_if_missing(true)
@@ -133,15 +139,16 @@ impl SqliteStore {
         let (writer, tasks) = mpsc::channel::<WriteTask>();
         let runtime = tokio::runtime::Handle::current();
         let thread_pool = pool.clone();
+        let thread_clock = clock.clone();
         std::thread::Builder::new()
             .name("folio-sqlite-writer".into())
-            .spawn(move || write_loop(&runtime, &thread_pool, &tasks, &syncer, &wal))
+            .spawn(move || write_loop(&runtime, &thread_pool, &thread_clock, &tasks, &syncer, &wal))
             .map_err(|e| StoreError::Open(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { pool, writer })
-    }
-
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        Ok(Self {
+            pool,
+            clock,
+            extra: Writer(writer),
+        })
     }
 
     /// Runs `work` on the writer thread. The work runs to its end even when the caller stops
@@ -152,7 +159,7 @@ impl SqliteStore {
     ) -> Result<T, StoreError> {
         let (reply, answer) = oneshot::channel();
         let task = WriteTask::Other(Box::new(move |conn| {
-            let _ = reply.send(conn.and_then(|c| work(c).map_err(classify)));
+            let _ = reply.send(conn.and_then(|c| work(c).map_err(StoreError::from)));
         }));
         self.send(task, answer).await
     }
@@ -163,7 +170,7 @@ impl SqliteStore {
         answer: oneshot::Receiver<Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
         let stopped = || StoreError::Unavailable("the SQLite writer thread has stopped".into());
-        self.writer.send(task).map_err(|_| stopped())?;
+        self.extra.0.send(task).map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }
@@ -178,6 +185,7 @@ const MAX_TASKS_PER_TURN: usize = 8;
 fn write_loop(
     runtime: &tokio::runtime::Handle,
     pool: &SqlitePool,
+    clock: &SharedClock,
     tasks: &mpsc::Receiver<WriteTask>,
     syncer: &mpsc::Sender<Committed>,
     wal: &std::path::Path,
@@ -194,21 +202,22 @@ fn write_loop(
         runtime.block_on(async {
             let mut conn = match pool.acquire().await {
                 Ok(c) => c,
-                Err(e) => return fail(turn, &StoreError::classify(e)),
+                Err(e) => return fail(turn, &StoreError::from(e)),
             };
             let mut locked = match conn.lock_handle().await {
                 Ok(l) => l,
-                Err(e) => return fail(turn, &StoreError::classify(e)),
+                Err(e) => return fail(turn, &StoreError::from(e)),
             };
             // SAFETY: while `locked` lives, sqlx's connection thread makes no call on this
             // handle, and the `rusqlite::Connection` (which does not close the handle when
             // dropped, and finalizes its statements) is dropped before `locked`.
+            #[allow(unsafe_code)]
             let raw = unsafe { rusqlite::Connection::from_handle(locked.as_raw_handle().as_ptr()) };
             let mut db = match raw {
                 Ok(db) => db,
-                Err(e) => return fail(turn, &classify(e)),
+                Err(e) => return fail(turn, &StoreError::from(e)),
             };
-            run_turn(&mut db, turn, syncer);
+            run_turn(&mut db, turn, clock, syncer);
             bound_the_log(&db, wal);
             drop(db);
             drop(locked);
@@ -221,8 +230,8 @@ const LOG_RESTART_BYTES: u64 = 32 << 20;
 
 /// Keeps the write-ahead log from growing without end under steady writes. The background
 /// checkpoint (PASSIVE) copies frames into the database but can never catch up with a writer
-/// that appends all the time, so the log is never started over: 243 MB after 8 s of webhook
-/// load. Run by the writer between its transactions, nothing is appended meanwhile, so the
+/// that appends all the time, so the log is never started over and grows by hundreds of
+/// megabytes under webhook load. Run by the writer between its transactions, nothing is appended meanwhile, so the
 /// checkpoint completes (the background one has copied most frames already) and the next
 /// transaction starts the log over from its beginning.
 fn bound_the_log(db: &rusqlite::Connection, wal: &std::path::Path) {
@@ -240,9 +249,14 @@ type Committed = Vec<(IngestReply, Vec<IngestOutcome>)>;
 ///
 /// The group commit's transaction commits without waiting for the disk (`synchronous =
 /// NORMAL`), and its answers go to the sync thread, which replies once the write-ahead log
-/// holding it is on disk. The fsync then no longer stands between one commit and the next:
-/// under webhook load it took 0.9 ms of each 1.3 ms the writer spent per commit.
-fn run_turn(db: &mut rusqlite::Connection, turn: Vec<WriteTask>, syncer: &mpsc::Sender<Committed>) {
+/// holding it is on disk. The fsync, most of a commit's time under webhook load, then no
+/// longer stands between one commit and the next.
+fn run_turn(
+    db: &mut rusqlite::Connection,
+    turn: Vec<WriteTask>,
+    clock: &SharedClock,
+    syncer: &mpsc::Sender<Committed>,
+) {
     let mut merged = Vec::new();
     let mut replies = Vec::new();
     for task in turn {
@@ -257,7 +271,8 @@ fn run_turn(db: &mut rusqlite::Connection, turn: Vec<WriteTask>, syncer: &mpsc::
     if replies.is_empty() {
         return;
     }
-    match without_waiting_for_disk(db, |db| ingest_sync(db, &merged)) {
+    let now = clock.now().as_millis();
+    match without_waiting_for_disk(db, |db| ingest_sync(db, &merged, now)) {
         Ok(outcomes) => {
             let mut rest = outcomes.into_iter();
             let answers: Committed = replies
@@ -273,9 +288,9 @@ fn run_turn(db: &mut rusqlite::Connection, turn: Vec<WriteTask>, syncer: &mpsc::
             }
         }
         Err(e) => {
-            let e = classify(e);
+            let e = StoreError::from(e);
             for (reply, _) in replies {
-                let _ = reply.send(Err(same_error(&e)));
+                let _ = reply.send(Err(e.duplicate()));
             }
         }
     }
@@ -311,47 +326,26 @@ fn fail(turn: Vec<WriteTask>, e: &StoreError) {
     for task in turn {
         match task {
             WriteTask::Ingest { reply, .. } => {
-                let _ = reply.send(Err(same_error(e)));
+                let _ = reply.send(Err(e.duplicate()));
             }
-            WriteTask::Other(work) => work(Err(same_error(e))),
+            WriteTask::Other(work) => work(Err(e.duplicate())),
         }
     }
 }
 
-/// A copy of an error for each waiting caller (`sqlx::Error` cannot be cloned).
-fn same_error(e: &StoreError) -> StoreError {
-    match e {
-        StoreError::Unavailable(m) => StoreError::Unavailable(m.clone()),
-        other => StoreError::Write(other.to_string()),
-    }
-}
+/// A delivery whose id or body was seen before is not inserted (no conflict target: either
+/// unique index).
+const INSERT_DELIVERY: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at, repo, issue_number, body_hash) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING";
 
-/// The same split as `StoreError::classify`: a database that is away or out of room (503, try
-/// again) against a bad statement.
-fn classify(e: rusqlite::Error) -> StoreError {
-    use rusqlite::ErrorCode::*;
-    match e.sqlite_error_code() {
-        Some(
-            DiskFull | ReadOnly | SystemIoFailure | DatabaseBusy | DatabaseLocked | CannotOpen
-            | OutOfMemory,
-        ) => StoreError::Unavailable(e.to_string()),
-        _ => StoreError::Write(e.to_string()),
-    }
-}
-
-const INSERT_DELIVERY: &str = "INSERT INTO deliveries (guid, event, action, installation_id, received_at, repo, issue_number) \
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (guid) DO NOTHING";
-
-const UPSERT_JOB: &str = concat!(
-    "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) ",
-    "VALUES (?1, ?2, ?3, ?4, NULL, 'pending', 0, ?5, ?6, ?6, ?7)",
-    super::job_upsert_conflict!()
-);
+const UPSERT_JOB: &str = "INSERT INTO jobs (kind, dedupe_key, payload, actor, delivery, state, attempts, run_at, created_at, updated_at, installation_id) \
+    VALUES (?1, ?2, ?3, ?4, NULL, 'pending', 0, ?5, ?6, ?6, ?7)";
 
 /// One group commit: the deliveries, then their coalesced jobs, in one transaction.
 fn ingest_sync(
     conn: &mut rusqlite::Connection,
     batch: &[NewDelivery],
+    now: i64,
 ) -> Result<Vec<IngestOutcome>, rusqlite::Error> {
     let plan = IngestPlan::new(batch);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -366,7 +360,8 @@ fn ingest_sync(
                 d.installation_id,
                 d.received_at,
                 d.issue.as_ref().map(|i| i.0.as_str()),
-                d.issue.as_ref().map(|i| i.1)
+                d.issue.as_ref().map(|i| i.1),
+                d.body_hash
             ])?;
             if rows > 0 {
                 inserted.insert(d.guid.as_str());
@@ -376,8 +371,7 @@ fn ingest_sync(
     let (fresh, jobs) = plan.jobs(&inserted);
     let mut job_ids = HashMap::with_capacity(jobs.len());
     if !jobs.is_empty() {
-        let now = super::now_ms();
-        let mut upsert = tx.prepare(UPSERT_JOB)?;
+        let mut upsert = tx.prepare(&format!("{UPSERT_JOB}{JOB_UPSERT_CONFLICT}"))?;
         for j in &jobs {
             let (id, key): (i64, String) = upsert.query_row(
                 params![
@@ -423,19 +417,35 @@ fn write_disposable(
     without_waiting_for_disk(conn, |c| c.execute(sql, params).map(|_| ()))
 }
 
-impl_requeue!(SqliteStore);
-
-const CLAIM_SQL: &str = super::claim_sql!("");
-
-impl SqliteStore {
+#[async_trait]
+impl Backend for Sqlite {
     const BACKEND: &'static str = "sqlite";
+    const CLAIM_LOCK: &'static str = "";
+    const SINGLE_NODE: bool = true;
+    type Extra = Writer;
+
+    async fn migrate(pool: &Pool<Self>) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(pool)
+            .await
+            .map_err(|e| StoreError::Open(format!("migrations failed: {e}")))
+    }
+
+    async fn ingest(
+        store: &SqliteStore,
+        batch: Vec<NewDelivery>,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        let task = WriteTask::Ingest { batch, reply };
+        store.send(task, answer).await
+    }
 
     /// On the writer thread, in one transaction: hundreds of rows written through the pool's
     /// side of the shared connection stalled it under concurrent load.
-    async fn insert_cache_links(
-        &self,
+    async fn link_cache(
+        store: &SqliteStore,
         submission_id: i64,
-        links: &[super::CacheLink],
+        links: &[CacheLink],
     ) -> Result<(), StoreError> {
         if links.is_empty() {
             return Ok(());
@@ -447,101 +457,78 @@ impl SqliteStore {
                 (kind.to_string(), k1.to_string(), k2.to_string())
             })
             .collect();
-        self.write(move |conn| {
-            without_waiting_for_disk(conn, |c| {
-                let tx = c.transaction()?;
-                {
-                    let mut insert = tx.prepare(
-                        "INSERT INTO submission_cache (submission_id, kind, k1, k2) VALUES (?1, ?2, ?3, ?4) \
-                         ON CONFLICT DO NOTHING",
-                    )?;
-                    for (kind, k1, k2) in &rows {
-                        insert.execute(params![submission_id, kind, k1, k2])?;
+        store
+            .write(move |conn| {
+                without_waiting_for_disk(conn, |c| {
+                    let tx = c.transaction()?;
+                    {
+                        let mut insert = tx.prepare(
+                            "INSERT INTO submission_cache (submission_id, kind, k1, k2) VALUES (?1, ?2, ?3, ?4) \
+                             ON CONFLICT DO NOTHING",
+                        )?;
+                        for (kind, k1, k2) in &rows {
+                            insert.execute(params![submission_id, kind, k1, k2])?;
+                        }
                     }
-                }
-                tx.commit()
+                    tx.commit()
+                })
             })
-        })
-        .await
-    }
-
-    /// After an erasure: the log, which still holds the deleted rows' old pages, is copied
-    /// into the (securely overwritten) database file and cut to nothing.
-    async fn finish_erasure(&self) -> Result<(), StoreError> {
-        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-            .execute(&self.pool)
             .await
-            .map_err(StoreError::classify)?;
-        Ok(())
     }
 
-    async fn run_migrations(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError::Open(format!("migrations failed: {e}")))
-    }
-
-    async fn claim_next(&self, owner: &str, lease: Duration) -> Result<Option<Job>, StoreError> {
-        let now = super::now_ms();
-        let row = sqlx::query(CLAIM_SQL)
-            .bind(owner)
-            .bind(now + lease.as_millis() as i64)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::classify)?;
-        row.map(|r| super::job_from_row(&r)).transpose()
-    }
-
-    async fn ingest_batch(
-        &self,
-        batch: Vec<NewDelivery>,
-    ) -> Result<Vec<IngestOutcome>, StoreError> {
-        let (reply, answer) = oneshot::channel();
-        let task = WriteTask::Ingest { batch, reply };
-        self.send(task, answer).await
-    }
-
-    async fn put_cache_entry(
-        &self,
+    async fn cache_put(
+        store: &SqliteStore,
         scope: &str,
         url: &str,
         resp: &CachedResponse,
     ) -> Result<(), StoreError> {
         let (scope, url, resp) = (scope.to_string(), url.to_string(), resp.clone());
-        self.write(move |conn| {
-            write_disposable(
-                conn,
-                super::UPSERT_CACHE,
-                params![
-                    scope,
-                    url,
-                    resp.etag,
-                    resp.last_modified,
-                    resp.body,
-                    resp.stored_at
-                ],
-            )
-        })
-        .await
+        store
+            .write(move |conn| {
+                write_disposable(
+                    conn,
+                    UPSERT_CACHE,
+                    params![
+                        scope,
+                        url,
+                        resp.etag,
+                        resp.last_modified,
+                        resp.body,
+                        resp.stored_at
+                    ],
+                )
+            })
+            .await
     }
 
-    async fn put_snapshot(&self, repo: &str, commit: &str, data: &[u8]) -> Result<(), StoreError> {
+    async fn snapshot_put(
+        store: &SqliteStore,
+        repo: &str,
+        commit: &str,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
         let (repo, commit, data) = (repo.to_string(), commit.to_string(), data.to_vec());
-        let now = super::now_ms();
-        self.write(move |conn| {
-            write_disposable(
-                conn,
-                super::UPSERT_SNAPSHOT,
-                params![repo, commit, data, now],
-            )
-        })
-        .await
+        let now = store.now();
+        store
+            .write(move |conn| {
+                write_disposable(conn, UPSERT_SNAPSHOT, params![repo, commit, data, now])
+            })
+            .await
+    }
+
+    /// The log, which still holds the deleted rows' old pages, is copied into the (securely
+    /// overwritten) database file and cut to nothing.
+    async fn finish_erasure(store: &SqliteStore) -> Result<(), StoreError> {
+        sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+            .execute(&store.pool)
+            .await?;
+        Ok(())
+    }
+
+    fn rows(result: &SqliteQueryResult) -> u64 {
+        result.rows_affected()
     }
 }
-
-impl_store_methods!(SqliteStore, sqlx::Sqlite);
 
 #[cfg(test)]
 mod tests {
@@ -590,10 +577,42 @@ mod tests {
             installation_id: None,
             received_at: 1,
             issue: None,
+            body_hash: None,
             job: None,
         };
         store.ingest(vec![ping]).await.expect("ingest");
         assert_eq!(synchronous(&store).await, 2);
+    }
+
+    /// A database that cannot grow reports a full disk as such, through sqlx and through the
+    /// writer thread alike, not as an ordinary database error.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_database_is_reported_as_a_full_disk() {
+        let (_dir, store) = open().await;
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(store.pool())
+            .await
+            .expect("pages");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "PRAGMA max_page_count = {pages}"
+        )))
+        .execute(store.pool())
+        .await
+        .expect("cap");
+        let blob = vec![7u8; 1 << 20];
+        let through_writer = store.snapshot_put("o/r", "c", &blob).await;
+        assert!(
+            matches!(through_writer, Err(StoreError::DiskFull(_))),
+            "{through_writer:?}"
+        );
+        let through_sqlx = store
+            .upsert_installation(1, &"x".repeat(1 << 20), "User")
+            .await;
+        assert!(
+            matches!(through_sqlx, Err(StoreError::DiskFull(_))),
+            "{through_sqlx:?}"
+        );
+        assert!(through_sqlx.expect_err("full").is_unavailable());
     }
 
     /// Back-to-back writes do not grow the log past the restart size by much: the writer
@@ -626,6 +645,7 @@ mod tests {
             installation_id: None,
             received_at: 1,
             issue: None,
+            body_hash: None,
             job: None,
         };
         let batches: Vec<Vec<NewDelivery>> = (0..8)
@@ -672,6 +692,7 @@ mod tests {
             installation_id: Some(1),
             received_at: 1,
             issue: None,
+            body_hash: None,
             job: Some(NewJob {
                 kind: "evaluate".into(),
                 dedupe_key: key.into(),

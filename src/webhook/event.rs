@@ -34,6 +34,8 @@ pub enum Event {
         action: String,
         installation_id: Option<i64>,
         repo: String,
+        /// GitHub's id of the repository, which stays across renames.
+        repo_id: Option<i64>,
         number: i64,
         author: String,
         is_submission: bool,
@@ -45,6 +47,7 @@ pub enum Event {
         action: String,
         installation_id: Option<i64>,
         repo: String,
+        repo_id: Option<i64>,
         issue_number: i64,
         comment_id: i64,
         author: String,
@@ -92,6 +95,8 @@ struct InstallationRef {
 #[derive(Deserialize)]
 struct RepoRef {
     full_name: String,
+    #[serde(default)]
+    id: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -280,6 +285,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
                 action: act.to_string(),
                 installation_id: payload.installation.map(|i| i.id),
                 repo: repo.full_name,
+                repo_id: repo.id,
                 number: issue.number,
                 author: issue.user.login,
                 is_submission: is_submission(issue.body.as_deref(), &labels),
@@ -307,6 +313,7 @@ pub fn parse(event: &str, body: &[u8]) -> Result<Event, EventError> {
                 action: act.to_string(),
                 installation_id: payload.installation.map(|i| i.id),
                 repo: repo.full_name,
+                repo_id: repo.id,
                 issue_number: issue.number,
                 comment_id: comment.id,
                 author: comment.user.login,

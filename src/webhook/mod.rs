@@ -34,6 +34,13 @@ fn verify_signature(
     Some(verify::verify(&secrets, header, body))
 }
 
+/// The SHA-256 of a signed body, in hex: a replay of the body under a new delivery id is
+/// known by it.
+fn body_hash(body: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(body))
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -255,6 +262,7 @@ pub async fn handle(
             installation_id,
             received_at: now,
             issue,
+            body_hash: Some(body_hash(&body)),
             job,
         };
         match state.ingestor.submit(delivery).await {

@@ -62,6 +62,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             action,
             installation_id,
             repo,
+            repo_id,
             number,
             is_submission,
             body_changed,
@@ -71,22 +72,25 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
             let Some(installation_id) = *installation_id else {
                 return Err("no installation in the payload".into());
             };
-            let (repo, issue_number) = (repo.clone(), *number);
+            let (repo, repo_id, issue_number) = (repo.clone(), *repo_id, *number);
             let payload = match action.as_str() {
                 "closed" => JobPayload::IssueClosed {
                     installation_id,
                     repo,
+                    repo_id,
                     issue_number,
                     closed_at: now,
                 },
                 "deleted" => JobPayload::IssueDeleted {
                     installation_id,
                     repo,
+                    repo_id,
                     issue_number,
                 },
                 "opened" | "reopened" if *is_submission => JobPayload::Evaluate {
                     installation_id,
                     repo,
+                    repo_id,
                     issue_number,
                     trigger: if action == "opened" {
                         Trigger::Opened
@@ -98,6 +102,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                 "edited" if *is_submission && *body_changed => JobPayload::Evaluate {
                     installation_id,
                     repo,
+                    repo_id,
                     issue_number,
                     trigger: Trigger::Edited,
                     command_comment: None,
@@ -110,6 +115,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     JobPayload::Evaluate {
                         installation_id,
                         repo,
+                        repo_id,
                         issue_number,
                         trigger: Trigger::Labeled,
                         command_comment: None,
@@ -123,6 +129,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
         Event::IssueComment {
             installation_id,
             repo,
+            repo_id,
             issue_number,
             comment_id,
             author,
@@ -150,6 +157,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                     JobPayload::Forget {
                         installation_id,
                         repo: repo.clone(),
+                        repo_id: *repo_id,
                         issue_number: *issue_number,
                     }
                     .to_job(Some(author.clone()), now),
@@ -159,6 +167,7 @@ pub fn plan(event: &Event, now: i64) -> Result<Option<NewJob>, String> {
                 JobPayload::Evaluate {
                     installation_id,
                     repo: repo.clone(),
+                    repo_id: *repo_id,
                     issue_number: *issue_number,
                     trigger: Trigger::Refresh,
                     command_comment: Some(*comment_id),
@@ -179,6 +188,7 @@ mod tests {
             action: "created".into(),
             installation_id: Some(7),
             repo: "Acme/Hiring".into(),
+            repo_id: Some(42),
             issue_number: 3,
             comment_id: 1,
             author: "octocat".into(),
@@ -217,6 +227,7 @@ mod tests {
             JobPayload::Forget {
                 installation_id: 7,
                 repo: "Acme/Hiring".into(),
+                repo_id: Some(42),
                 issue_number: 3
             }
         );

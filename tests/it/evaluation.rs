@@ -1536,10 +1536,10 @@ async fn an_evaluation_waits_for_the_rate_limit_reset_instead_of_running_it_dry(
     let job = loop {
         let jobs = app
             .store
-            .list_jobs(Some("pending"), 10)
+            .list_jobs(Some(folio::store::JobState::Pending), 10)
             .await
             .expect("jobs");
-        let later = folio::store::now_ms() + 60_000;
+        let later = app.store.clock().now().as_millis() + 60_000;
         if let Some(j) = jobs.into_iter().find(|j| j.run_at > later) {
             break j;
         }

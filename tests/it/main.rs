@@ -4,6 +4,7 @@
 //! `support` holds the fake GitHub and webhook helpers. Two suites stay separate binaries:
 //! `tests/otel.rs` needs `--features otel`, and `tests/metrics.rs` asserts exact counts on the
 //! process-wide metrics recorder, which other tests in this binary would move.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // a failed test step panics by design
 
 mod harness;
 mod support;

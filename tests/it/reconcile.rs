@@ -11,7 +11,6 @@ use std::time::Duration;
 use folio::config::Settings;
 use folio::github::Session;
 use folio::reconcile::{Report, run_once};
-use folio::store::now_ms;
 use harness::{SECRET, TestApp};
 use support::fake_github::{APP_ID, DeliverySpec, Event, FakeGitHub};
 
@@ -60,7 +59,7 @@ impl Story {
             &self.session,
             &self.app.store,
             &self.settings.reconcile,
-            now_ms(),
+            folio::clock::Clock::now(&folio::clock::SystemClock).as_millis(),
         )
         .await
         .expect("reconciliation")

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use folio::store::{DynStore, IngestOutcome, Job, NewDelivery, NewJob, now_ms};
+use folio::clock::{Clock, ManualClock, SystemClock};
+use folio::store::{DynStore, IngestOutcome, Job, JobState, NewDelivery, NewJob};
 use folio::worker::{JobError, JobHandler, WorkerPool};
 
 /// Each backend under test, each on a fresh database.
@@ -28,6 +29,38 @@ async fn backends() -> Vec<(String, DynStore, Option<tempfile::TempDir>)> {
     out
 }
 
+/// Each backend on a fresh database whose clock moves only when the test says so.
+async fn manual_backends() -> Vec<(
+    String,
+    DynStore,
+    Arc<ManualClock>,
+    Option<tempfile::TempDir>,
+)> {
+    let mut out = Vec::new();
+    let clock = ManualClock::starting_now();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let s = folio::store::connect_with_clock(&url, clock.clone())
+        .await
+        .unwrap();
+    s.migrate().await.unwrap();
+    out.push(("sqlite".to_string(), s, clock, Some(dir)));
+    if let Ok(pg) = std::env::var("FOLIO_TEST_POSTGRES_URL") {
+        let clock = ManualClock::starting_now();
+        let url = harness::fresh_pg_database(&pg).await;
+        let s = folio::store::connect_with_clock(&url, clock.clone())
+            .await
+            .unwrap();
+        s.migrate().await.unwrap();
+        out.push(("postgres".to_string(), s, clock, None));
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    SystemClock.now().as_millis()
+}
+
 fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {
     NewDelivery {
         guid: guid.into(),
@@ -36,6 +69,7 @@ fn delivery(guid: &str, key: Option<&str>) -> NewDelivery {
         installation_id: Some(1),
         received_at: now_ms(),
         issue: None,
+        body_hash: None,
         job: key.map(|k| job(k, None)),
     }
 }
@@ -61,7 +95,7 @@ fn job_for(key: &str, installation: i64, run_at: i64) -> NewJob {
 
 #[tokio::test]
 async fn a_lease_has_one_owner_until_it_expires() {
-    for (name, store, _dir) in backends().await {
+    for (name, store, clock, _dir) in manual_backends().await {
         let ttl = Duration::from_millis(1500);
         assert!(
             store.try_lease("reconcile", "a", ttl).await.unwrap(),
@@ -79,7 +113,12 @@ async fn a_lease_has_one_owner_until_it_expires() {
             store.try_lease("other", "b", ttl).await.unwrap(),
             "{name}: by name"
         );
-        tokio::time::sleep(Duration::from_millis(1600)).await;
+        clock.advance(Duration::from_millis(1400));
+        assert!(
+            !store.try_lease("reconcile", "b", ttl).await.unwrap(),
+            "{name}: not yet expired"
+        );
+        clock.advance(Duration::from_millis(200));
         assert!(
             store.try_lease("reconcile", "b", ttl).await.unwrap(),
             "{name}: expired"
@@ -114,6 +153,141 @@ async fn claims_share_the_workers_fairly_between_installations() {
         );
         let third = store.claim("w3", lease).await.unwrap().unwrap();
         assert_eq!(third.dedupe_key, "busy-1", "{name}");
+    }
+}
+
+/// The same signed body under a new delivery id is a duplicate, in one batch or a later one.
+#[tokio::test]
+async fn ingest_dedupes_on_the_body_too() {
+    for (name, store, _dir) in backends().await {
+        let signed = |guid: &str, hash: &str, key: &str| NewDelivery {
+            body_hash: Some(hash.into()),
+            ..delivery(guid, Some(key))
+        };
+        let out = store
+            .ingest(vec![
+                signed("a", "h1", "issue:1"),
+                signed("b", "h1", "issue:1"),
+                signed("c", "h2", "issue:2"),
+            ])
+            .await
+            .unwrap();
+        assert!(
+            matches!(out[0], IngestOutcome::Accepted { job_id: Some(_) }),
+            "{name}"
+        );
+        assert_eq!(out[1], IngestOutcome::Duplicate, "{name}: same body");
+        assert!(
+            matches!(out[2], IngestOutcome::Accepted { job_id: Some(_) }),
+            "{name}"
+        );
+        let later = store
+            .ingest(vec![
+                signed("d", "h2", "issue:2"),
+                signed("e", "h3", "issue:3"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(later[0], IngestOutcome::Duplicate, "{name}: seen before");
+        assert!(
+            matches!(later[1], IngestOutcome::Accepted { job_id: Some(_) }),
+            "{name}"
+        );
+        assert_eq!(store.delivery_count().await.unwrap(), 3, "{name}");
+        assert_eq!(store.list_jobs(None, 10).await.unwrap().len(), 3, "{name}");
+    }
+}
+
+/// GitHub's repository id, not the name, is a submission's identity: after a rename, events
+/// under the new name find the submission made under the old one, and closing it there
+/// starts the purge clock that erases it after 90 days.
+#[tokio::test]
+async fn a_submission_follows_its_repository_through_a_rename() {
+    const REPO_ID: i64 = 4242;
+    let day = Duration::from_secs(86_400);
+    for (name, store, clock, _dir) in manual_backends().await {
+        let made = store
+            .upsert_submission(
+                7,
+                "acme/hiring",
+                Some(REPO_ID),
+                1,
+                Some("octocat"),
+                Some("octocat"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(made.repo_id, Some(REPO_ID), "{name}");
+        // The repository is renamed; the first event under the new name closes the issue.
+        store
+            .set_issue_state(
+                "acme/talent",
+                Some(REPO_ID),
+                1,
+                Some(clock.now().as_millis()),
+            )
+            .await
+            .unwrap();
+        let closed = store.submission("acme/talent", 1).await.unwrap();
+        let closed = closed.unwrap_or_else(|| panic!("{name}: not found under the new name"));
+        assert_eq!(closed.id, made.id, "{name}: the same submission");
+        assert_eq!(closed.state, "closed", "{name}");
+        assert!(
+            store.submission("acme/hiring", 1).await.unwrap().is_none(),
+            "{name}: the old name is gone"
+        );
+        // A later event under the new name is the same submission too.
+        let again = store
+            .upsert_submission(7, "acme/talent", Some(REPO_ID), 1, None, Some("octocat"))
+            .await
+            .unwrap();
+        assert_eq!(again.id, made.id, "{name}: one submission");
+        assert_eq!(again.candidate.as_deref(), Some("octocat"), "{name}");
+        // A new repository that takes the old name has submissions of its own.
+        let other = store
+            .upsert_submission(7, "acme/hiring", Some(REPO_ID + 1), 1, None, Some("hubot"))
+            .await
+            .unwrap();
+        assert_ne!(other.id, made.id, "{name}");
+        // The same when the renamed repository has sent nothing since: its submission keeps
+        // its own identity and comes back under its new name.
+        let stale = store
+            .upsert_submission(7, "acme/old", Some(5000), 2, None, Some("octocat"))
+            .await
+            .unwrap();
+        // The newcomer's first event closes its issue: not the other repository's.
+        store
+            .set_issue_state("acme/old", Some(5001), 2, Some(clock.now().as_millis()))
+            .await
+            .unwrap();
+        let newcomer = store
+            .upsert_submission(7, "acme/old", Some(5001), 2, None, Some("hubot"))
+            .await
+            .unwrap();
+        assert_ne!(newcomer.id, stale.id, "{name}");
+        assert_eq!(newcomer.author.as_deref(), Some("hubot"), "{name}");
+        let back = store
+            .upsert_submission(7, "acme/older", Some(5000), 2, None, None)
+            .await
+            .unwrap();
+        assert_eq!(back.id, stale.id, "{name}");
+        assert_eq!(back.state, "open", "{name}: closed only under its own id");
+        assert_eq!(back.author.as_deref(), Some("octocat"), "{name}");
+
+        clock.advance(89 * day);
+        let counts = store.purge(clock.now().as_millis(), 90, 7).await.unwrap();
+        assert_eq!(counts.submissions, 0, "{name}: closed 89 days ago");
+        clock.advance(2 * day);
+        let counts = store.purge(clock.now().as_millis(), 90, 7).await.unwrap();
+        assert_eq!(counts.submissions, 1, "{name}: closed 91 days ago");
+        assert!(
+            store.submission("acme/talent", 1).await.unwrap().is_none(),
+            "{name}"
+        );
+        assert!(
+            store.submission("acme/hiring", 1).await.unwrap().is_some(),
+            "{name}"
+        );
     }
 }
 
@@ -176,7 +350,7 @@ async fn a_batch_coalesces_like_deliveries_one_by_one() {
             .unwrap();
         assert_eq!(out[2], IngestOutcome::Duplicate, "{name}");
         assert_eq!(out[0], out[1], "{name}: one job for the key");
-        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        let jobs = store.list_jobs(Some(JobState::Pending), 10).await.unwrap();
         assert_eq!(jobs.len(), 1, "{name}");
         assert_eq!(
             jobs[0].payload, "third",
@@ -202,7 +376,7 @@ async fn coalescing_keeps_the_actor_who_asked() {
     for (name, store, _dir) in backends().await {
         store.enqueue(&job("k", Some("maintainer"))).await.unwrap();
         store.enqueue(&job("k", None)).await.unwrap();
-        let jobs = store.list_jobs(Some("pending"), 10).await.unwrap();
+        let jobs = store.list_jobs(Some(JobState::Pending), 10).await.unwrap();
         assert_eq!(jobs.len(), 1, "{name}");
         assert_eq!(jobs[0].actor.as_deref(), Some("maintainer"), "{name}");
     }
@@ -239,11 +413,13 @@ async fn one_key_never_runs_twice_at_once() {
 
 #[tokio::test]
 async fn an_expired_lease_makes_the_job_claimable_again() {
-    for (name, store, _dir) in backends().await {
-        store.enqueue(&job("k", None)).await.unwrap();
+    for (name, store, clock, _dir) in manual_backends().await {
+        let due = NewJob {
+            run_at: clock.now().as_millis(),
+            ..job("k", None)
+        };
+        store.enqueue(&due).await.unwrap();
         let j = store
-            // Long enough that the next claim surely comes before it ends, even when a
-            // loaded machine takes a while per commit.
             .claim("dead-worker", Duration::from_millis(1500))
             .await
             .unwrap()
@@ -256,7 +432,16 @@ async fn an_expired_lease_makes_the_job_claimable_again() {
                 .is_none(),
             "{name}"
         );
-        tokio::time::sleep(Duration::from_millis(1600)).await;
+        clock.advance(Duration::from_millis(1499));
+        assert!(
+            store
+                .claim("w2", Duration::from_secs(60))
+                .await
+                .unwrap()
+                .is_none(),
+            "{name}: the lease has a millisecond left"
+        );
+        clock.advance(Duration::from_millis(1));
         let again = store
             .claim("w2", Duration::from_secs(60))
             .await
@@ -308,7 +493,7 @@ async fn failures_retry_then_die_and_can_be_requeued() {
             .unwrap();
         assert_eq!(j2.id, id2);
         assert!(store.fail(j2.id, "w", "fatal", None).await.unwrap());
-        let dead = store.list_jobs(Some("dead"), 10).await.unwrap();
+        let dead = store.list_jobs(Some(JobState::Dead), 10).await.unwrap();
         assert_eq!(dead.len(), 1, "{name}");
         assert_eq!(dead[0].last_error.as_deref(), Some("fatal"));
         assert!(store.retry_dead(id2).await.unwrap(), "{name}");
@@ -324,13 +509,13 @@ async fn failures_retry_then_die_and_can_be_requeued() {
 async fn submissions_retention_and_forget() {
     for (name, store, _dir) in backends().await {
         let s = store
-            .upsert_submission(7, "acme/hiring", 1, Some("octocat"), Some("octocat"))
+            .upsert_submission(7, "acme/hiring", None, 1, Some("octocat"), Some("octocat"))
             .await
             .unwrap();
         store
             .record_evaluation(&folio::store::EvaluationRecord {
                 submission_id: s.id,
-                outcome: "evaluated".into(),
+                outcome: folio::store::EvaluationOutcome::Evaluated,
                 report_json: Some("{}".into()),
                 comment_id: Some(99),
                 content_hash: Some("h".into()),
@@ -345,22 +530,22 @@ async fn submissions_retention_and_forget() {
             "{name}"
         );
         store
-            .upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("recruiter"))
+            .upsert_submission(7, "acme/hiring", None, 2, Some("hubot"), Some("recruiter"))
             .await
             .unwrap();
         store
-            .upsert_submission(7, "acme/hiring", 3, Some("someone"), None)
+            .upsert_submission(7, "acme/hiring", None, 3, Some("someone"), None)
             .await
             .unwrap();
 
         // Closed 91 days ago: purged. Closed yesterday: kept.
         let day = 86_400_000;
         store
-            .set_issue_state("acme/hiring", 1, Some(now_ms() - 91 * day))
+            .set_issue_state("acme/hiring", None, 1, Some(now_ms() - 91 * day))
             .await
             .unwrap();
         store
-            .set_issue_state("acme/hiring", 2, Some(now_ms() - day))
+            .set_issue_state("acme/hiring", None, 2, Some(now_ms() - day))
             .await
             .unwrap();
         store
@@ -417,18 +602,18 @@ async fn submissions_retention_and_forget() {
 async fn forgetting_one_submission_erases_its_rows_and_remembers_the_issue() {
     for (name, store, _dir) in backends().await {
         let mine = store
-            .upsert_submission(7, "Acme/Hiring", 4, Some("octocat"), Some("octocat"))
+            .upsert_submission(7, "Acme/Hiring", None, 4, Some("octocat"), Some("octocat"))
             .await
             .unwrap();
         let other = store
-            .upsert_submission(7, "acme/hiring", 5, Some("hubot"), Some("hubot"))
+            .upsert_submission(7, "acme/hiring", None, 5, Some("hubot"), Some("hubot"))
             .await
             .unwrap();
         for sub in [&mine, &other] {
             store
                 .record_evaluation(&folio::store::EvaluationRecord {
                     submission_id: sub.id,
-                    outcome: "evaluated".into(),
+                    outcome: folio::store::EvaluationOutcome::Evaluated,
                     report_json: Some("{}".into()),
                     comment_id: Some(1),
                     content_hash: None,
@@ -548,13 +733,13 @@ async fn an_erased_login_is_gone_from_the_sqlite_files() {
     store.migrate().await.unwrap();
     let login = "zq-withdrawn-candidate";
     let sub = store
-        .upsert_submission(7, "acme/hiring", 9, Some(login), Some(login))
+        .upsert_submission(7, "acme/hiring", None, 9, Some(login), Some(login))
         .await
         .unwrap();
     store
         .record_evaluation(&folio::store::EvaluationRecord {
             submission_id: sub.id,
-            outcome: "evaluated".into(),
+            outcome: folio::store::EvaluationOutcome::Evaluated,
             report_json: Some(format!("{{\"candidate\":\"{login}\"}}")),
             comment_id: Some(1),
             content_hash: None,
@@ -742,11 +927,11 @@ async fn erasure_takes_the_deliveries_and_the_caches_read_for_that_submission_al
             stored_at: now_ms(),
         };
         let one = store
-            .upsert_submission(7, "acme/hiring", 1, Some("octocat"), Some("octocat"))
+            .upsert_submission(7, "acme/hiring", None, 1, Some("octocat"), Some("octocat"))
             .await
             .unwrap();
         let two = store
-            .upsert_submission(7, "acme/hiring", 2, Some("hubot"), Some("hubot"))
+            .upsert_submission(7, "acme/hiring", None, 2, Some("hubot"), Some("hubot"))
             .await
             .unwrap();
         let scope = "installation:7";

@@ -244,15 +244,40 @@ async fn a_redelivery_is_acknowledged_but_enqueued_once() {
     app.stop().await;
 }
 
+/// A signed body captured and sent again under a new delivery id is a replay: acknowledged
+/// as a duplicate, with no second delivery and no second job. Erasing the issue's
+/// submission still takes the delivery.
+#[tokio::test]
+async fn a_signed_body_replayed_under_a_new_delivery_id_is_a_duplicate() {
+    let app = spawn(Some(Arc::new(Idle))).await;
+    let body = submission_opened(6, FORM);
+    let first = app.deliver("issues", "original", &body).await;
+    assert_eq!(first.status(), 202);
+    let replay = app.deliver("issues", "replayed", &body).await;
+    assert_eq!(replay.status(), 200);
+    let v: serde_json::Value = replay.json().await.unwrap();
+    assert_eq!(v["status"], "duplicate");
+    assert_eq!(app.store.delivery_count().await.unwrap(), 1);
+    assert_eq!(app.store.list_jobs(None, 10).await.unwrap().len(), 1);
+    app.store
+        .delete_submission("acme/hiring", 6, None)
+        .await
+        .unwrap();
+    assert_eq!(app.store.delivery_count().await.unwrap(), 0);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn concurrent_duplicates_and_one_issue_coalesce() {
     let app = spawn(Some(Arc::new(Idle))).await;
-    let body = submission_opened(9, FORM);
     let mut tasks = Vec::new();
     for i in 0..40 {
         let http = app.http.clone();
         let url = format!("{}/webhook", app.url);
-        let body = body.clone();
+        // Distinct deliveries have distinct bodies (the same body under a new id is a replay).
+        let mut v: serde_json::Value = serde_json::from_slice(&submission_opened(9, FORM)).unwrap();
+        v["issue"]["updated_at"] = format!("2026-12-04T10:00:{:02}Z", i % 20).into();
+        let body = serde_json::to_vec(&v).unwrap();
         tasks.push(tokio::spawn(async move {
             http.post(url)
                 .header("X-GitHub-Event", "issues")

@@ -6,7 +6,7 @@ use super::table::PracticeDef;
 use super::yaml::{Node, Value};
 use crate::model::{Evidence, PracticeFinding, PracticeStatus};
 
-pub fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn matrix_build(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let wanted = |k: &str| {
         let k = k.to_ascii_lowercase();
@@ -99,13 +99,13 @@ fn python_versions(values: &[&str]) -> usize {
         .count()
 }
 
-pub fn ci_cache(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn ci_cache(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence: Vec<Evidence> = f.uses_matching(&action_specs(def)).map(uses_ev).collect();
     finish("ci_cache", f, def, evidence, Vec::new())
 }
 
 /// Whether a `permissions:` value grants no write scope.
-pub fn read_only(p: &Node) -> bool {
+pub(super) fn read_only(p: &Node) -> bool {
     match &p.value {
         Value::Scalar { text, .. } => text == "read-all" || text == "{}",
         Value::Map(entries) => entries
@@ -115,7 +115,7 @@ pub fn read_only(p: &Node) -> bool {
     }
 }
 
-pub fn least_privilege_token(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn least_privilege_token(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     let mut all_ok = true;

@@ -13,7 +13,7 @@ thread_local! {
 /// Counts one unit of work in loops whose length depends on the repository, so that tests
 /// can bound the analysis by operations rather than by wall time.
 #[inline]
-pub fn tick() {
+pub(super) fn tick() {
     #[cfg(test)]
     WORK.with(|w| w.set(w.get() + 1));
 }
@@ -25,9 +25,9 @@ pub fn work_done() -> u64 {
 }
 
 /// The most evidence items kept per practice; the rest are counted in a note.
-pub const MAX_EVIDENCE: usize = 12;
+pub(super) const MAX_EVIDENCE: usize = 12;
 
-pub fn ev(path: &str, line: u32, detail: impl Into<String>) -> Evidence {
+pub(super) fn ev(path: &str, line: u32, detail: impl Into<String>) -> Evidence {
     Evidence {
         url: None,
         path: Some(path.to_string()),
@@ -36,7 +36,7 @@ pub fn ev(path: &str, line: u32, detail: impl Into<String>) -> Evidence {
     }
 }
 
-pub fn cmd_ev(c: &Cmd) -> Evidence {
+pub(super) fn cmd_ev(c: &Cmd) -> Evidence {
     let detail = match &c.via {
         Some(via) => format!("{} ({via})", c.text),
         None => c.text.clone(),
@@ -44,7 +44,7 @@ pub fn cmd_ev(c: &Cmd) -> Evidence {
     ev(&c.path, c.line, detail)
 }
 
-pub fn uses_ev(u: &Uses) -> Evidence {
+pub(super) fn uses_ev(u: &Uses) -> Evidence {
     let mut detail = format!("uses: {}", u.raw);
     if let Some(with) = &u.with {
         let inputs: Vec<String> = with
@@ -60,7 +60,7 @@ pub fn uses_ev(u: &Uses) -> Evidence {
     ev(&u.path, u.line, detail)
 }
 
-pub fn hook_ev(path: &str, h: &Hook) -> Evidence {
+pub(super) fn hook_ev(path: &str, h: &Hook) -> Evidence {
     let repo = if h.repo.is_empty() {
         "local".to_string()
     } else {
@@ -69,11 +69,11 @@ pub fn hook_ev(path: &str, h: &Hook) -> Evidence {
     ev(path, h.line, format!("pre-commit hook `{}` ({repo})", h.id))
 }
 
-pub fn command_specs(def: &PracticeDef) -> Vec<CommandSpec> {
+pub(super) fn command_specs(def: &PracticeDef) -> Vec<CommandSpec> {
     def.commands.iter().map(|c| c.spec()).collect()
 }
 
-pub fn action_specs(def: &PracticeDef) -> Vec<ActionSpec> {
+pub(super) fn action_specs(def: &PracticeDef) -> Vec<ActionSpec> {
     def.actions.iter().map(|a| a.spec()).collect()
 }
 
@@ -135,7 +135,7 @@ fn describes_itself(project: &Node, words: &[String]) -> bool {
 /// that runs the project itself on some path, when the project's metadata says it is the kind
 /// of tool `def` names in `self_run_words`. A linter linting itself is a linter in CI, whether
 /// or not the table lists it.
-pub fn self_run_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+pub(super) fn self_run_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     if def.self_run_words.is_empty() {
         return Vec::new();
     }
@@ -159,7 +159,7 @@ pub fn self_run_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
 }
 
 /// Commands CI runs, actions CI uses and pre-commit hooks that the table names for `def`.
-pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+pub(super) fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     let cmds = command_specs(def);
     let acts = action_specs(def);
     let mut out: Vec<Evidence> = f.ci_matching(&cmds).map(cmd_ev).collect();
@@ -170,7 +170,7 @@ pub fn tool_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     out
 }
 
-pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+pub(super) fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     let Some((path, _)) = &f.precommit else {
         return Vec::new();
     };
@@ -197,7 +197,7 @@ pub fn hook_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
 
 /// Plugins of a host tool (flake8-isort for flake8) count when the host runs and the plugin
 /// is declared as a dependency somewhere.
-pub fn plugin_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
+pub(super) fn plugin_evidence(f: &Facts, def: &PracticeDef) -> Vec<Evidence> {
     let Some(host) = &def.plugin_host else {
         return Vec::new();
     };
@@ -231,7 +231,7 @@ fn requirement_name(spec: &str) -> String {
 
 /// Where `name` is declared as a requirement: pre-commit `additional_dependencies`, any string
 /// in a TOML file's arrays or tables, INI values, requirements files.
-pub fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
+pub(super) fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
     let want = name.to_ascii_lowercase().replace('_', "-");
     if let Some((path, _)) = &f.precommit {
         for h in &f.hooks {
@@ -280,7 +280,7 @@ pub fn requirement_evidence(f: &Facts, name: &str) -> Option<Evidence> {
     None
 }
 
-pub fn walk_nodes(node: &Node, visit: &mut dyn FnMut(&Node)) {
+pub(super) fn walk_nodes(node: &Node, visit: &mut dyn FnMut(&Node)) {
     visit(node);
     for item in node.items() {
         walk_nodes(item, visit);
@@ -292,7 +292,7 @@ pub fn walk_nodes(node: &Node, visit: &mut dyn FnMut(&Node)) {
 
 /// Builds the finding: present with evidence; else `could_not_parse` when a file of one of the
 /// practice's inputs could not be read; else absent.
-pub fn finish(
+pub(super) fn finish(
     id: &str,
     f: &Facts,
     def: &PracticeDef,

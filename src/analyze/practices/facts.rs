@@ -15,7 +15,7 @@ use crate::snapshot::RepoSnapshot;
 
 /// A command that runs, normalised, with where it is written and how CI reaches it.
 #[derive(Debug, Clone)]
-pub struct Cmd {
+pub(super) struct Cmd {
     pub argv: Vec<String>,
     pub text: String,
     pub path: String,
@@ -31,7 +31,7 @@ pub struct Cmd {
 
 /// A `uses:` in a workflow step, a job (reusable workflow) or a local composite action.
 #[derive(Debug, Clone)]
-pub struct Uses {
+pub(super) struct Uses {
     pub target: String,
     pub raw: String,
     pub path: String,
@@ -41,7 +41,7 @@ pub struct Uses {
 }
 
 #[derive(Debug, Clone)]
-pub struct Hook {
+pub(super) struct Hook {
     pub id: String,
     pub repo: String,
     pub line: u32,
@@ -54,13 +54,13 @@ pub struct Hook {
 }
 
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(super) struct Failure {
     pub kind: InputKind,
     pub path: String,
     pub message: String,
 }
 
-pub struct Facts<'a> {
+pub(super) struct Facts<'a> {
     pub snap: &'a RepoSnapshot,
     pub workflows: Vec<Workflow>,
     pub ci: Vec<Cmd>,
@@ -79,12 +79,12 @@ const MAX_DEPTH: usize = 5;
 /// The most commands reached through task runners and scripts from one starting list.
 const MAX_EXPANDED: usize = 20_000;
 
-pub fn file_name(path: &str) -> &str {
+pub(super) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 
 impl<'a> Facts<'a> {
-    pub fn gather(snap: &'a RepoSnapshot) -> Facts<'a> {
+    pub(super) fn gather(snap: &'a RepoSnapshot) -> Facts<'a> {
         let files = &snap.files;
         let mut failures = Vec::new();
         let mut tomls = BTreeMap::new();
@@ -715,7 +715,7 @@ impl<'a> Facts<'a> {
     }
 
     /// Commands reachable from CI that match one of `rules`.
-    pub fn ci_matching<'s>(
+    pub(super) fn ci_matching<'s>(
         &'s self,
         rules: &'s [CommandSpec],
     ) -> impl Iterator<Item = &'s Cmd> + 's {
@@ -724,7 +724,7 @@ impl<'a> Facts<'a> {
             .filter(move |c| rules.iter().any(|r| command_matches(r, &c.argv)))
     }
 
-    pub fn uses_matching<'s>(
+    pub(super) fn uses_matching<'s>(
         &'s self,
         rules: &'s [ActionSpec],
     ) -> impl Iterator<Item = &'s Uses> + 's {
@@ -733,14 +733,14 @@ impl<'a> Facts<'a> {
             .filter(move |u| rules.iter().any(|r| action_matches(r, u)))
     }
 
-    pub fn failures_of(&self, kinds: &[InputKind]) -> Vec<&Failure> {
+    pub(super) fn failures_of(&self, kinds: &[InputKind]) -> Vec<&Failure> {
         self.failures
             .iter()
             .filter(|f| kinds.contains(&f.kind))
             .collect()
     }
 
-    pub fn pyproject(&self) -> Option<&Node> {
+    pub(super) fn pyproject(&self) -> Option<&Node> {
         self.tomls.get("pyproject.toml")
     }
 }
@@ -836,7 +836,7 @@ fn option_values_multi(argv: &[String], names: &[&str]) -> Vec<String> {
 
 /// Whether a normalised command matches a rule: the rule's words are the tool and then its
 /// leading positional words (options between them are skipped).
-pub fn command_matches(rule: &CommandSpec, argv: &[String]) -> bool {
+pub(super) fn command_matches(rule: &CommandSpec, argv: &[String]) -> bool {
     let words: Vec<&str> = rule.cmd.split_whitespace().collect();
     let Some((first, rest)) = words.split_first() else {
         return false;
@@ -879,7 +879,7 @@ fn truthy(s: &str) -> bool {
     !(s.is_empty() || s == "false" || s == "0" || s == "no" || s == "none" || s == "off")
 }
 
-pub fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
+pub(super) fn action_matches(rule: &ActionSpec, uses: &Uses) -> bool {
     let want = rule.uses.to_ascii_lowercase();
     if !(uses.target == want || uses.target.starts_with(&format!("{want}/"))) {
         return false;

@@ -53,7 +53,7 @@ fn caller_has_id_token(f: &Facts, called: &str, depth: usize) -> bool {
     })
 }
 
-pub fn trusted_publishing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn trusted_publishing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     for u in f.uses_matching(&action_specs(def)) {
@@ -99,7 +99,7 @@ pub fn trusted_publishing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("trusted_publishing", f, def, evidence, notes)
 }
 
-pub fn release_automation(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn release_automation(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence: Vec<Evidence> = f.ci_matching(&command_specs(def)).map(cmd_ev).collect();
     evidence.extend(f.uses_matching(&action_specs(def)).map(uses_ev));
     let mut finding = finish("release_automation", f, def, evidence, Vec::new());
@@ -163,7 +163,7 @@ fn changelog_place(dir: &str, projects: &[String]) -> bool {
     })
 }
 
-pub fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn changelog(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     let projects = project_dirs(f);
@@ -242,7 +242,7 @@ fn is_code(name: &str) -> bool {
 }
 
 /// `vX.Y.Z` or `X.Y.Z`, with an optional pre-release or build suffix.
-pub fn is_semver(tag: &str) -> bool {
+pub(super) fn is_semver(tag: &str) -> bool {
     let t = tag.strip_prefix(['v', 'V']).unwrap_or(tag);
     let mut parts = t.splitn(3, '.');
     let (Some(a), Some(b), Some(c)) = (parts.next(), parts.next(), parts.next()) else {
@@ -288,7 +288,7 @@ fn encode_ref(name: &str) -> String {
     out
 }
 
-pub fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
+pub(super) fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
     let Some(tags) = &f.snap.tags else {
         let mut finding = PracticeFinding::new("semver_tags", PracticeStatus::NotAssessable);
         finding
@@ -333,7 +333,7 @@ pub fn semver_tags(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
     finding
 }
 
-pub fn release_notes(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
+pub(super) fn release_notes(f: &Facts, _def: &PracticeDef) -> PracticeFinding {
     let Some(releases) = &f.snap.releases else {
         let mut finding = PracticeFinding::new("release_notes", PracticeStatus::NotAssessable);
         finding

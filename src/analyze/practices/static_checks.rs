@@ -7,15 +7,15 @@ use super::tomlpos;
 use super::yaml::Node;
 use crate::model::PracticeFinding;
 
-pub fn lint(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn lint(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("lint", f, def, tool_evidence(f, def), Vec::new())
 }
 
-pub fn type_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn type_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("type_check", f, def, tool_evidence(f, def), Vec::new())
 }
 
-pub fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
     // A formatter that rewrites files, followed in the same job by `git diff --exit-code`.
     let fixers: Vec<CommandSpec> = def.fix_commands.iter().map(|c| c.spec()).collect();
@@ -52,7 +52,7 @@ pub fn format_check(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("format_check", f, def, evidence, Vec::new())
 }
 
-pub fn pre_commit(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn pre_commit(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence = match &f.precommit {
         Some((path, line)) => vec![ev(
             path,
@@ -110,7 +110,11 @@ fn ruff_runs(f: &Facts, lint_def: Option<&PracticeDef>) -> bool {
         || f.uses.iter().any(|u| u.target.ends_with("/ruff-action"))
 }
 
-pub fn sast(f: &Facts, def: &PracticeDef, lint_def: Option<&PracticeDef>) -> PracticeFinding {
+pub(super) fn sast(
+    f: &Facts,
+    def: &PracticeDef,
+    lint_def: Option<&PracticeDef>,
+) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
     let mut notes = Vec::new();
     let selected: Vec<_> = ruff_selects(f)

@@ -12,7 +12,7 @@ fn is_sha(r: &str) -> bool {
     r.len() == 40 && r.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-pub fn actions_pinned_by_sha(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn actions_pinned_by_sha(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut pinned = Vec::new();
     let mut notes = Vec::new();
     let mut unpinned = 0usize;
@@ -98,7 +98,7 @@ fn hash_pinned(text: &str) -> Option<u32> {
     if reqs > 0 { first } else { None }
 }
 
-pub fn lockfile(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn lockfile(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     for (path, text) in &f.snap.files {
@@ -123,7 +123,7 @@ pub fn lockfile(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("lockfile", f, def, evidence, notes)
 }
 
-pub fn dependency_update_bot(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn dependency_update_bot(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut notes = Vec::new();
     let mut broken = false;
@@ -174,7 +174,7 @@ pub fn dependency_update_bot(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finding
 }
 
-pub fn dependency_vuln_scan(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn dependency_vuln_scan(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence = tool_evidence(f, def);
     let mut notes = Vec::new();
     if evidence.is_empty() {
@@ -209,7 +209,7 @@ fn has_suffix(name: &str, suffixes: &[String]) -> bool {
         .any(|s| n.ends_with(&s.to_ascii_lowercase()))
 }
 
-pub fn sbom(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn sbom(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = tool_evidence(f, def);
     evidence.extend(
         release_asset_evidence(f.snap.releases.as_ref(), &def.release_assets)
@@ -219,7 +219,7 @@ pub fn sbom(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("sbom", f, def, evidence, Vec::new())
 }
 
-pub fn signing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn signing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence = tool_evidence(f, def);
     let mut finding = finish("signing", f, def, evidence, Vec::new());
     if f.snap.activity.is_some()
@@ -240,7 +240,7 @@ pub fn signing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finding
 }
 
-pub fn security_policy(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn security_policy(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     for path in f.snap.files.keys() {
         let name = file_name(path);

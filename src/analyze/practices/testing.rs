@@ -8,7 +8,7 @@ use super::tomlpos;
 use super::yaml::{self, Node};
 use crate::model::{Evidence, PracticeFinding};
 
-pub fn tests_in_ci(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn tests_in_ci(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let evidence = tool_evidence(f, def);
     let mut finding = finish("tests_in_ci", f, def, evidence, Vec::new());
     if let Some(activity) = &f.snap.activity {
@@ -39,7 +39,7 @@ pub fn tests_in_ci(f: &Facts, def: &PracticeDef) -> PracticeFinding {
 }
 
 /// Test modules: under a test folder, `test_*.py`, `*_test.py`, `conftest.py`.
-pub fn is_test_file(path: &str) -> bool {
+pub(super) fn is_test_file(path: &str) -> bool {
     if !path.ends_with(".py") {
         return false;
     }
@@ -55,7 +55,7 @@ pub fn is_test_file(path: &str) -> bool {
             .any(|c| matches!(c, "tests" | "test" | "testing"))
 }
 
-pub fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence = Vec::new();
     let mut count = 0usize;
     for (path, text) in f.snap.files.iter().filter(|(p, _)| is_test_file(p)) {
@@ -75,7 +75,7 @@ pub fn property_based_tests(f: &Facts, def: &PracticeDef) -> PracticeFinding {
 }
 
 /// A setting from the table that is set (and, for thresholds, above zero).
-pub fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Vec<Evidence> {
+pub(super) fn setting_evidence(f: &Facts, rules: &[SettingRule], threshold: bool) -> Vec<Evidence> {
     let mut out = Vec::new();
     for rule in rules {
         // The same file name in a sub-project (a monorepo package) counts, but not in tests.
@@ -218,7 +218,7 @@ fn codecov_evidence(f: &Facts, def: &PracticeDef) -> (Vec<Evidence>, Vec<String>
     (out, notes)
 }
 
-pub fn coverage_gate(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn coverage_gate(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let mut evidence: Vec<Evidence> = f
         .ci_matching(&command_specs(def))
         .map(super::common::cmd_ev)
@@ -233,7 +233,7 @@ pub fn coverage_gate(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     finish("coverage_gate", f, def, evidence, notes)
 }
 
-pub fn mutation_testing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
+pub(super) fn mutation_testing(f: &Facts, def: &PracticeDef) -> PracticeFinding {
     let specs = command_specs(def);
     let mut evidence: Vec<Evidence> = f.ci_matching(&specs).map(super::common::cmd_ev).collect();
     evidence.extend(

@@ -4,24 +4,26 @@
 //! what it may be, in words for the person who has to fix the file. The fetching is not here:
 //! these functions take the file's text.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::analyze::practices::table::{
     ActionRule, CommandRule, CommandSpec, PracticeAdditions, PracticeExtension, PracticeTable,
     TableError,
 };
-use crate::report::rubric::{self, Rubric, RubricError, RubricOverrides};
+use crate::report::rubric::{Rubric, RubricError, RubricOverrides};
+
+mod error;
+mod validate;
+
+pub use error::{ConfigFile, RepoConfigError};
+use error::{humanise, strip_location, strip_path};
+use validate::validate;
 
 /// Larger files are refused before parsing: a configuration is a few hundred bytes, and YAML
 /// aliases can make a small-looking file expensive.
 const MAX_FILE_BYTES: usize = 64 * 1024;
-
-/// GitHub refuses label names longer than this.
-const MAX_LABEL_CHARS: usize = 50;
 
 /// The whole file. Every section is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -192,66 +194,6 @@ impl RepoConfig {
     }
 }
 
-/// Which file a configuration came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfigFile {
-    HiringRepo,
-    OrgDotGithub,
-    /// Parsed without knowing where it came from.
-    Unspecified,
-}
-
-impl fmt::Display for ConfigFile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::HiringRepo => "`.github/folio.yml` in this repository",
-            Self::OrgDotGithub => "`.github/folio.yml` in the organisation's `.github` repository",
-            Self::Unspecified => "`.github/folio.yml`",
-        })
-    }
-}
-
-/// A configuration that cannot be used. Its `Display` is meant for the tracking issue: the
-/// file, the key, the line, what is wrong and what the key may be.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub struct RepoConfigError {
-    pub file: ConfigFile,
-    /// Dotted key path (`limits.pull_request_links`); `None` when the whole file is at fault.
-    pub key: Option<String>,
-    /// 1-based line, when the parser knows it.
-    pub line: Option<usize>,
-    pub problem: String,
-}
-
-impl fmt::Display for RepoConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(k) = &self.key {
-            write!(f, ", key `{k}`")?;
-        }
-        if let Some(l) = self.line {
-            write!(f, " (line {l})")?;
-        }
-        write!(f, ": {}", self.problem)
-    }
-}
-
-impl RepoConfigError {
-    fn at(key: impl Into<String>, problem: impl Into<String>) -> Self {
-        Self {
-            file: ConfigFile::Unspecified,
-            key: Some(key.into()),
-            line: None,
-            problem: problem.into(),
-        }
-    }
-
-    fn in_file(mut self, file: ConfigFile) -> Self {
-        self.file = file;
-        self
-    }
-}
-
 /// Parses and checks one `.github/folio.yml`. An empty file (or one with only comments) gives
 /// the defaults.
 pub fn parse(text: &str) -> Result<RepoConfig, RepoConfigError> {
@@ -312,145 +254,6 @@ pub fn resolve(
         (None, Some(text)) => parse(text).map_err(|e| e.in_file(ConfigFile::OrgDotGithub)),
         (None, None) => Ok(RepoConfig::default()),
     }
-}
-
-fn strip_location(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) if msg[i..].contains(" column ") => msg[..i].to_string(),
-        _ => msg.to_string(),
-    }
-}
-
-/// yaml_serde starts some messages with the key path (`limits.x: …`); the error names the key
-/// itself, so drop it rather than say it twice.
-fn strip_path(msg: &str) -> String {
-    match msg.split_once(": ") {
-        Some((head, rest))
-            if !head.is_empty()
-                && head
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']')) =>
-        {
-            rest.to_string()
-        }
-        _ => msg.to_string(),
-    }
-}
-
-/// serde's messages, in words for someone editing a YAML file.
-fn humanise(msg: &str) -> String {
-    let mut m = msg
-        .replace("unknown field", "unknown key")
-        .replace("unknown variant", "unknown value")
-        .replace(", expected one of", "; it may be one of")
-        .replace(", there are no fields", "; this section takes no keys")
-        .replace("invalid type: string", "wrong type: found the text")
-        .replace("invalid type: integer", "wrong type: found the number")
-        .replace(
-            "invalid type: floating point",
-            "wrong type: found the number",
-        )
-        .replace("invalid type: boolean", "wrong type: found")
-        .replace("invalid type: sequence", "wrong type: found a list")
-        .replace("invalid type: map", "wrong type: found a mapping")
-        .replace("invalid type: unit value", "wrong type: found nothing")
-        .replace("invalid value: integer", "wrong value: the number");
-    for (from, to) in [
-        ("expected u32", "expected a whole number of 0 or more"),
-        ("expected u64", "expected a whole number of 0 or more"),
-        ("expected f64", "expected a number"),
-        ("expected a sequence", "expected a list"),
-        ("expected a map", "expected a mapping of keys to values"),
-        ("expected a string", "expected text"),
-        (", expected `", "; it may be `"),
-    ] {
-        m = m.replace(from, to);
-    }
-    if let Some(i) = m.find("expected struct ") {
-        m.truncate(i);
-        m.push_str("expected a mapping of keys to values");
-    }
-    m
-}
-
-fn validate(c: &RepoConfig) -> Result<(), RepoConfigError> {
-    let l = &c.limits;
-    for (key, value, min, max) in [
-        ("limits.pull_request_links", l.pull_request_links, 1, 100),
-        ("limits.repository_links", l.repository_links, 1, 50),
-        (
-            "limits.reevaluations_per_hour",
-            l.reevaluations_per_hour,
-            1,
-            60,
-        ),
-        ("limits.submissions_per_day", l.submissions_per_day, 0, 100),
-        ("limits.max_tarball_mb", l.max_tarball_mb, 1, 2048),
-    ] {
-        if !(min..=max).contains(&value) {
-            return Err(RepoConfigError::at(
-                key,
-                format!("{value} is out of range; it may be a whole number from {min} to {max}"),
-            ));
-        }
-    }
-    let mut seen = BTreeSet::new();
-    for (key, label) in [
-        ("labels.evaluated", &c.labels.evaluated),
-        ("labels.needs_info", &c.labels.needs_info),
-        ("labels.submission", &c.labels.submission),
-    ] {
-        let trimmed = label.trim();
-        if trimmed.is_empty()
-            || label.chars().count() > MAX_LABEL_CHARS
-            || label.chars().any(char::is_control)
-        {
-            return Err(RepoConfigError::at(
-                key,
-                format!("it may be a label name of 1 to {MAX_LABEL_CHARS} characters on one line"),
-            ));
-        }
-        if !seen.insert(trimmed.to_lowercase()) {
-            return Err(RepoConfigError::at(
-                key,
-                "each label must differ from the others (GitHub ignores case)",
-            ));
-        }
-    }
-    if let Some(practices) = &c.practices {
-        let known = rubric::known_practice_ids();
-        for (id, extra) in practices {
-            if !known.contains(id) {
-                return Err(RepoConfigError::at(
-                    format!("practices.{id}"),
-                    format!("unknown practice id; it may be one of {}", known.join(", ")),
-                ));
-            }
-            for (field, list) in [
-                ("tools", &extra.tools),
-                ("actions", &extra.actions),
-                ("hooks", &extra.hooks),
-                ("commands", &extra.commands),
-                ("files", &extra.files),
-            ] {
-                if list.iter().any(|s| s.trim().is_empty() || s.len() > 200) {
-                    return Err(RepoConfigError::at(
-                        format!("practices.{id}.{field}"),
-                        "each entry may be a non-empty text of at most 200 characters",
-                    ));
-                }
-            }
-        }
-    }
-    if c.rubric.is_some() {
-        c.rubric().map_err(|e| match e {
-            RubricError::Invalid { key, problem } => {
-                RepoConfigError::at(format!("rubric.{key}"), problem)
-            }
-            RubricError::Parse(p) => RepoConfigError::at("rubric", p),
-        })?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
