@@ -162,6 +162,48 @@ def kappa(a: list, b: list) -> float | None:
     return 1.0 if pe == 1 else (po - pe) / (1 - pe)
 
 
+# The labelling guide's own examples with its answers: a model that contradicts the guide on
+# these does not replace the rules, whatever its accuracy.
+GUIDE_EXAMPLES = [
+    ("LGTM, thanks!", {"kind": "approval_only", "has_rationale": "false",
+                       "is_actionable": "false", "proposes_alternative": "false",
+                       "tone": "empathetic", "useful": "false"}),
+    ("`os.rename` won't overwrite on Windows, so the second run fails; use `os.replace`.",
+     {"kind": "defect", "has_rationale": "true", "is_actionable": "true",
+      "proposes_alternative": "true", "tone": "neutral", "useful": "true"}),
+    ("Could we add a test for the empty input case?",
+     {"kind": "test_request", "has_rationale": "false", "is_actionable": "true",
+      "proposes_alternative": "false", "tone": "neutral"}),
+    ("Why 30s here when the client default is 10s?",
+     {"kind": "question", "has_rationale": "false", "is_actionable": "false",
+      "proposes_alternative": "false", "tone": "neutral"}),
+    ("This does a query per row (N+1); prefetch the authors with `select_related`.",
+     {"kind": "defect", "has_rationale": "true", "is_actionable": "true",
+      "proposes_alternative": "true", "tone": "neutral", "useful": "true"}),
+    ("Please don't do this, it's pointless.",
+     {"kind": "other", "has_rationale": "false", "is_actionable": "false",
+      "proposes_alternative": "false", "tone": "harsh", "useful": "false"}),
+    ("Two workers can both pass the check before either does `SELECT ... FOR UPDATE`, so the row "
+     "is claimed twice.", {"kind": "defect", "has_rationale": "true", "is_actionable": "false",
+                           "proposes_alternative": "false", "tone": "neutral",
+                           "useful": "true"}),
+    ("Use `pathlib.Path` here because `os.path.join` breaks on Windows drive letters.",
+     {"has_rationale": "true", "is_actionable": "true", "proposes_alternative": "true"}),
+]
+
+
+def guide_misses(folio: str, vocab: dict[str, int], signal: str, model, classes, threshold):
+    """How many of the guide's examples the model and the rules get wrong, for one signal."""
+    rows = [(body, want[signal]) for body, want in GUIDE_EXAMPLES if signal in want]
+    feats = featurize(folio, [{"text": body} for body, _ in rows])
+    p = model.predict_proba(matrix(feats, vocab))
+    model_wrong = sum(
+        (classes[i] if pr >= threshold else None) != want
+        for (_, want), i, pr in zip(rows, p.argmax(axis=1), p.max(axis=1)))
+    rules_wrong = sum(rule_answer(signal, f) != want for (_, want), f in zip(rows, feats))
+    return model_wrong, rules_wrong
+
+
 def earlier_set_check(folio: str, vocab: dict[str, int]):
     """The earlier labelled set's `tune` rows (tests/data/review_comments.jsonl; its holdout is
     never read here): comments from other projects, mostly substantive, on which a model must not
@@ -245,6 +287,11 @@ def main() -> int:
             chosen["earlier_set_rules"] = round(float(np.mean([a == b for a, b in zip(ey, erules)])), 4)
             if chosen["earlier_set_model"] < chosen["earlier_set_rules"]:
                 chosen["decided_by"] = "rules"
+        model_wrong, rules_wrong = guide_misses(args.folio, vocab, signal, model, classes,
+                                                chosen["threshold"])
+        chosen["guide_examples_wrong"] = {"model": model_wrong, "rules": rules_wrong}
+        if model_wrong > rules_wrong:
+            chosen["decided_by"] = "rules"
         coef = model.coef_
         bias = model.intercept_
         if signal == "kind":

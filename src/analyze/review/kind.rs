@@ -291,8 +291,7 @@ pub(super) fn kind(f: &Facts<'_>) -> (CommentKind, String) {
 fn defect(f: &Facts<'_>, asks_for_test: bool) -> Option<&'static str> {
     let words = &f.text.words;
     let conditional = is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
-    let substantial =
-        f.references_code || f.text.prose_word_count() >= VAGUE_DEFECT_MIN_WORDS;
+    let substantial = f.references_code || f.text.prose_word_count() >= VAGUE_DEFECT_MIN_WORDS;
     for (sentence, &question) in f.text.sentences.iter().zip(&f.text.questions) {
         // "Can you add a regression test?" asks for a test; it does not report a regression.
         let test_sentence = find_phrase(sentence, TEST_REQUEST).is_some();
@@ -370,8 +369,7 @@ fn approval_or_praise(f: &Facts<'_>) -> Option<(CommentKind, String)> {
     }
     // An explicit approval ("LGTM", "+1") stays one whatever else the comment notes, as long
     // as it asks for nothing; a word of praise among other remarks does not.
-    let explicit = symbol.is_some()
-        || praise.is_some_and(|(p, _)| EXPLICIT_APPROVAL.contains(&p));
+    let explicit = symbol.is_some() || praise.is_some_and(|(p, _)| EXPLICIT_APPROVAL.contains(&p));
     if other_words > APPROVAL_MAX_OTHER_WORDS && !explicit {
         return None;
     }
@@ -499,7 +497,11 @@ mod tests {
             let r = comment_signals(body, None, None);
             assert_eq!(r.signals.kind, Some(K::Other), "{body}: {:?}", r.why);
         }
-        for body in ["merged, thanks!", "+1", "Can confirm this still works on Ubuntu 22.04."] {
+        for body in [
+            "merged, thanks!",
+            "+1",
+            "Can confirm this still works on Ubuntu 22.04.",
+        ] {
             let r = comment_signals(body, None, None);
             assert_eq!(r.signals.kind, Some(K::ApprovalOnly), "{body}: {:?}", r.why);
         }

@@ -1125,3 +1125,26 @@ pub(crate) const SQL_AND_CONSTANT_WORDS: &[&str] = &[
     "FAIL",
     "NONE",
 ];
+
+/// Explicit thanks.
+pub(crate) const THANKS: &[&str] = &[
+    "thanks",
+    "thank you",
+    "thankyou",
+    "thx",
+    "much appreciated",
+    "more than welcome",
+];
+
+/// Harsh words that judge a thing rather than dismiss the person or the change outright.
+pub(crate) const DISPARAGING_WORDS: &[&str] = &[
+    "terrible",
+    "awful",
+    "horrible",
+    "ridiculous",
+    "nonsense",
+    "garbage",
+    "rubbish",
+    "useless",
+    "crap",
+];

@@ -210,7 +210,6 @@ pub(crate) fn parse_kind(name: &str) -> Option<CommentKind> {
     })
 }
 
-
 pub(crate) fn kind_name(kind: CommentKind) -> &'static str {
     match kind {
         CommentKind::ApprovalOnly => "approval_only",
@@ -619,11 +618,17 @@ const ACRONYMS: &[&str] = &[
 
 fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     let prose_lower = text.prose.to_lowercase();
-    // "/s" marks sarcasm only as a token of its own, not inside a path ("TQ/Sisi").
-    let sarcasm = ["?!", "!?", "🙄", "🤦", ":facepalm:", ":roll_eyes:"]
+    // "/s" marks sarcasm only as a token of its own, not inside a path ("TQ/Sisi"); "?!" is
+    // surprise more often than scorn, so it is not a marker.
+    let sarcasm = ["🙄", "🤦", ":facepalm:", ":roll_eyes:"]
         .into_iter()
         .find(|m| prose_lower.contains(m))
-        .or_else(|| prose_lower.split_whitespace().any(|t| t == "/s").then_some("/s"));
+        .or_else(|| {
+            prose_lower
+                .split_whitespace()
+                .any(|t| t == "/s")
+                .then_some("/s")
+        });
     // Capitals are shouting only when they carry the sentence: known acronyms, SQL keywords
     // and log levels are names, and a few capitalised words among ordinary prose are emphasis
     // or code ("runs SELECT ... FOR UPDATE").
@@ -643,7 +648,12 @@ fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     } else {
         Vec::new()
     };
-    if let Some(p) = find_phrase(&text.words, HARSH) {
+    // A word of disparagement in a comment that thanks the author for the change is aimed at
+    // something else ("a terrible practice, so this patch is more than welcome. Thanks!").
+    let thanks = find_phrase(&text.words, THANKS).is_some();
+    if let Some(p) = find_phrase(&text.words, HARSH)
+        && !(thanks && DISPARAGING_WORDS.contains(&p))
+    {
         why.push(format!("tone: harsh (\"{p}\")"));
         return Tone::Harsh;
     }
@@ -858,7 +868,10 @@ mod tests {
         ),
         ("Feel free to keep it as a list.", Tone::Empathetic),
         ("LGTM 👍", Tone::Empathetic),
-        ("I am not familiar with Windows; does this work there?", Tone::Neutral),
+        (
+            "I am not familiar with Windows; does this work there?",
+            Tone::Neutral,
+        ),
         ("The mocks live in tests/Sisi now.", Tone::Neutral),
         ("Rename this to `max_retries`.", Tone::Neutral),
         (
