@@ -344,15 +344,19 @@ def write_evaluation(corpus_dir: Path, report: dict, train: list, test: list) ->
     out = ["# Review-signal model: evaluation on the frozen test split", "",
            f"Training comments: {len(train)}; test comments: {len(test)} (repositories in",
            "`split.json`, never used for fitting or for choosing settings). An uncertain",
-           "answer (under the signal's threshold) counts as wrong in accuracy.", "",
-           "| signal | decided by | test items | accuracy | decided (coverage) | accuracy where decided |",
-           "|---|---|---|---|---|---|"]
+           "answer (under the signal's threshold) counts as wrong in accuracy; kappa is Cohen's",
+           "kappa of the answers against the labels, over the answers given.", "",
+           "| signal | decided by | test items | accuracy | decided (coverage) | accuracy where decided | kappa |",
+           "|---|---|---|---|---|---|---|"]
     for signal, (yt, pred, by) in report.items():
         n = len(yt)
         decided = [(a, b) for a, b in zip(yt, pred) if b is not None]
         acc = sum(a == b for a, b in zip(yt, pred)) / n if n else 0
         dacc = sum(a == b for a, b in decided) / len(decided) if decided else 0
-        out.append(f"| `{signal}` | {by} | {n} | {acc:.2f} | {len(decided) / max(n, 1):.2f} | {dacc:.2f} |")
+        k = kappa(yt, pred)
+        kcell = "—" if k is None else f"{k:.2f}"
+        out.append(f"| `{signal}` | {by} | {n} | {acc:.2f} | {len(decided) / max(n, 1):.2f} | "
+                   f"{dacc:.2f} | {kcell} |")
     if "tone" in report:
         yt, pred, _ = report["tone"]
         harsh_pred = [a for a, b in zip(yt, pred) if b == "harsh"]
