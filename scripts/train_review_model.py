@@ -44,8 +44,11 @@ MIN_DF = 2
 C_GRID = [0.1, 0.3, 1.0, 3.0]
 SEED = 20261204
 # The rules carry the whole labelling guide; a model fitted on a few hundred comments replaces
-# them for a signal only when cross-validation shows it clearly better, not by a hair.
-MARGIN = 0.10
+# them for a signal only when cross-validation shows it clearly better, not by a hair. The
+# rules' figure is measured on the very comments they were written from (an optimistic
+# figure), the model's out of fold; on about 450 training comments, 0.05 is some two and a half
+# standard errors of the difference.
+MARGIN = 0.05
 
 
 def sha256(path: Path) -> str:
@@ -159,6 +162,73 @@ def kappa(a: list, b: list) -> float | None:
     return 1.0 if pe == 1 else (po - pe) / (1 - pe)
 
 
+# The labelling guide's own examples with its answers: a model that contradicts the guide on
+# these does not replace the rules, whatever its accuracy.
+GUIDE_EXAMPLES = [
+    ("LGTM, thanks!", {"kind": "approval_only", "has_rationale": "false",
+                       "is_actionable": "false", "proposes_alternative": "false",
+                       "tone": "empathetic", "useful": "false"}),
+    ("`os.rename` won't overwrite on Windows, so the second run fails; use `os.replace`.",
+     {"kind": "defect", "has_rationale": "true", "is_actionable": "true",
+      "proposes_alternative": "true", "tone": "neutral", "useful": "true"}),
+    ("Could we add a test for the empty input case?",
+     {"kind": "test_request", "has_rationale": "false", "is_actionable": "true",
+      "proposes_alternative": "false", "tone": "neutral"}),
+    ("Why 30s here when the client default is 10s?",
+     {"kind": "question", "has_rationale": "false", "is_actionable": "false",
+      "proposes_alternative": "false", "tone": "neutral"}),
+    ("This does a query per row (N+1); prefetch the authors with `select_related`.",
+     {"kind": "defect", "has_rationale": "true", "is_actionable": "true",
+      "proposes_alternative": "true", "tone": "neutral", "useful": "true"}),
+    ("Please don't do this, it's pointless.",
+     {"kind": "other", "has_rationale": "false", "is_actionable": "false",
+      "proposes_alternative": "false", "tone": "harsh", "useful": "false"}),
+    ("Two workers can both pass the check before either does `SELECT ... FOR UPDATE`, so the row "
+     "is claimed twice.", {"kind": "defect", "has_rationale": "true", "is_actionable": "false",
+                           "proposes_alternative": "false", "tone": "neutral",
+                           "useful": "true"}),
+    ("Use `pathlib.Path` here because `os.path.join` breaks on Windows drive letters.",
+     {"has_rationale": "true", "is_actionable": "true", "proposes_alternative": "true"}),
+]
+
+
+def guide_misses(folio: str, vocab: dict[str, int], signal: str, model, classes, threshold):
+    """How many of the guide's examples the model and the rules get wrong, for one signal."""
+    rows = [(body, want[signal]) for body, want in GUIDE_EXAMPLES if signal in want]
+    feats = featurize(folio, [{"text": body} for body, _ in rows])
+    p = model.predict_proba(matrix(feats, vocab))
+    model_wrong = sum(
+        (classes[i] if pr >= threshold else None) != want
+        for (_, want), i, pr in zip(rows, p.argmax(axis=1), p.max(axis=1)))
+    rules_wrong = sum(rule_answer(signal, f) != want for (_, want), f in zip(rows, feats))
+    return model_wrong, rules_wrong
+
+
+def earlier_set_check(folio: str, vocab: dict[str, int]):
+    """The earlier labelled set's `tune` rows (tests/data/review_comments.jsonl; its holdout is
+    never read here): comments from other projects, mostly substantive, on which a model must not
+    lose to the rules before it replaces them. Returns (rows, features matrix)."""
+    path = ROOT / "tests" / "data" / "review_comments.jsonl"
+    if not path.exists():
+        return [], None
+    rows = [r for r in read_jsonl(path) if r.get("split") == "tune" and r.get("lang") == "en"]
+    comments = [{"text": r["body"], "path": r.get("path"), "diff_hunk": r.get("diff_hunk")}
+                for r in rows]
+    feats = featurize(folio, comments)
+    kept = [(r, f) for r, f in zip(rows, feats) if f is not None]
+    return kept, matrix([f for _, f in kept], vocab)
+
+
+def earlier_target(signal: str, row: dict):
+    if signal == "useful":
+        u = row.get("useful")
+        return None if u is None else ("true" if u else "false")
+    v = row["labels"].get(signal)
+    if v is None:
+        return None
+    return v if isinstance(v, str) else ("true" if v else "false")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--folio", default=str(ROOT / "target" / "debug" / "folio"))
@@ -186,6 +256,7 @@ def main() -> int:
     X_test = matrix([fs for _, _, fs in test], vocab)
     groups_train = np.array([c["repo"] for c, _, _ in train])
 
+    earlier, X_earlier = earlier_set_check(args.folio, vocab)
     signals, settings, report = {}, {}, {}
     for signal in ["kind", *BOOLS, "tone", "useful"]:
         idx = [i for i, (_, l, _) in enumerate(train) if target(signal, l) is not None]
@@ -203,6 +274,24 @@ def main() -> int:
         chosen["decided_by"] = "model" if chosen["cv_accuracy"] > rules_acc + MARGIN else "rules"
         model = fit(X_train[idx], y, chosen["C"], chosen["balanced"])
         classes = [str(c) for c in model.classes_]
+        # A model that wins here but loses on comments from elsewhere learned this corpus's
+        # mix, not the guide: the rules keep the signal.
+        eidx = [i for i, (r, _) in enumerate(earlier) if earlier_target(signal, r) is not None]
+        if eidx:
+            ey = [earlier_target(signal, earlier[i][0]) for i in eidx]
+            p = model.predict_proba(X_earlier[eidx])
+            epred = [classes[i] if pr >= chosen["threshold"] else None
+                     for i, pr in zip(p.argmax(axis=1), p.max(axis=1))]
+            erules = [rule_answer(signal, earlier[i][1]) for i in eidx]
+            chosen["earlier_set_model"] = round(float(np.mean([a == b for a, b in zip(ey, epred)])), 4)
+            chosen["earlier_set_rules"] = round(float(np.mean([a == b for a, b in zip(ey, erules)])), 4)
+            if chosen["earlier_set_model"] < chosen["earlier_set_rules"]:
+                chosen["decided_by"] = "rules"
+        model_wrong, rules_wrong = guide_misses(args.folio, vocab, signal, model, classes,
+                                                chosen["threshold"])
+        chosen["guide_examples_wrong"] = {"model": model_wrong, "rules": rules_wrong}
+        if model_wrong > rules_wrong:
+            chosen["decided_by"] = "rules"
         coef = model.coef_
         bias = model.intercept_
         if signal == "kind":
@@ -255,15 +344,19 @@ def write_evaluation(corpus_dir: Path, report: dict, train: list, test: list) ->
     out = ["# Review-signal model: evaluation on the frozen test split", "",
            f"Training comments: {len(train)}; test comments: {len(test)} (repositories in",
            "`split.json`, never used for fitting or for choosing settings). An uncertain",
-           "answer (under the signal's threshold) counts as wrong in accuracy.", "",
-           "| signal | decided by | test items | accuracy | decided (coverage) | accuracy where decided |",
-           "|---|---|---|---|---|---|"]
+           "answer (under the signal's threshold) counts as wrong in accuracy; kappa is Cohen's",
+           "kappa of the answers against the labels, over the answers given.", "",
+           "| signal | decided by | test items | accuracy | decided (coverage) | accuracy where decided | kappa |",
+           "|---|---|---|---|---|---|---|"]
     for signal, (yt, pred, by) in report.items():
         n = len(yt)
         decided = [(a, b) for a, b in zip(yt, pred) if b is not None]
         acc = sum(a == b for a, b in zip(yt, pred)) / n if n else 0
         dacc = sum(a == b for a, b in decided) / len(decided) if decided else 0
-        out.append(f"| `{signal}` | {by} | {n} | {acc:.2f} | {len(decided) / max(n, 1):.2f} | {dacc:.2f} |")
+        k = kappa(yt, pred)
+        kcell = "—" if k is None else f"{k:.2f}"
+        out.append(f"| `{signal}` | {by} | {n} | {acc:.2f} | {len(decided) / max(n, 1):.2f} | "
+                   f"{dacc:.2f} | {kcell} |")
     if "tone" in report:
         yt, pred, _ = report["tone"]
         harsh_pred = [a for a, b in zip(yt, pred) if b == "harsh"]

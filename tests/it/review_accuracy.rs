@@ -169,12 +169,15 @@ fn docs_table_matches_measured_accuracy() {
 /// them (agreeing counts out of the same totals).
 const HOLDOUT_FLOORS: &[(&str, u32)] = &[
     ("references_code", 37),
-    ("has_rationale", 29),
+    ("has_rationale", 31),
     ("is_actionable", 30),
     ("has_suggestion_block", 37),
     ("proposes_alternative", 36),
-    ("tone", 33),
-    ("kind", 26),
+    // This set labelled hedges ("might", "you could", "IMO") empathetic; the one labelling guide
+    // calls hedging alone neutral, and the rules follow the guide, which costs three holdout
+    // comments here.
+    ("tone", 30),
+    ("kind", 27),
     ("useful (clear cases)", 27),
     ("language (not judged when not English)", 38),
 ];

@@ -53,6 +53,33 @@ fn read<T: for<'a> Deserialize<'a>>(name: &str) -> Vec<T> {
         .collect()
 }
 
+/// (signal, issue 16's target, floor: the measured test-split figure where the target is not met).
+/// Only `references_code` meets its target today.
+const TARGETS: &[(&str, f64, f64)] = &[
+    ("kind", 0.75, 0.512),
+    ("has_rationale", 0.85, 0.751),
+    ("is_actionable", 0.85, 0.760),
+    ("proposes_alternative", 0.85, 0.819),
+    ("references_code", 0.85, 0.85),
+    ("useful", 0.85, 0.815),
+];
+
+/// Issue 16: no kind with at least 15 test items under this recall.
+const MIN_RECALL: f64 = 0.6;
+
+/// Measured recall of the kinds that do not meet [`MIN_RECALL`] yet.
+const RECALL_FLOORS: &[(&str, f64)] = &[
+    ("alternative", 0.454),
+    ("defect", 0.28),
+    ("nit_style", 0.37),
+    ("other", 0.574),
+    ("question", 0.40),
+];
+
+/// Harsh verdicts on the test split whose comment is not labelled harsh, at most.
+/// Issue 16 asks for a harsh precision of 0.9; today 3 of 3 harsh verdicts are wrong.
+const MAX_WRONG_HARSH: u32 = 3;
+
 #[test]
 fn the_model_was_trained_on_the_corpus_as_it_is() {
     let model = learned::model().expect("the embedded model parses");
@@ -83,6 +110,9 @@ fn test_split_accuracy_is_what_training_measured() {
         .map(|l| (l.id.clone(), l))
         .collect();
     let mut right: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
+    // Per labelled kind: (right, total); and Folio's harsh verdicts: (labelled harsh, total).
+    let mut recall: BTreeMap<String, (u32, u32)> = BTreeMap::new();
+    let mut harsh = (0u32, 0u32);
     let mut score = |signal: &'static str, ok: bool| {
         let e = right.entry(signal).or_default();
         e.0 += u32::from(ok);
@@ -99,6 +129,13 @@ fn test_split_accuracy_is_what_training_measured() {
         }
         let s = &r.signals;
         score("kind", s.kind.map(kind_name) == Some(l.kind.as_str()));
+        let e = recall.entry(l.kind.clone()).or_default();
+        e.0 += u32::from(s.kind.map(kind_name) == Some(l.kind.as_str()));
+        e.1 += 1;
+        if s.tone == Some(Tone::Harsh) {
+            harsh.0 += u32::from(l.tone == Tone::Harsh);
+            harsh.1 += 1;
+        }
         score("has_rationale", s.has_rationale == Some(l.has_rationale));
         score("is_actionable", s.is_actionable == Some(l.is_actionable));
         score(
@@ -132,6 +169,37 @@ fn test_split_accuracy_is_what_training_measured() {
             "{signal}: Rust measures {measured:.3}, training recorded {recorded:.3}"
         );
     }
+    // Issue 16's targets; where one is not met yet, the floor is the figure measured when the
+    // model was last trained, so that nothing falls back unnoticed.
+    for (signal, target, floor) in TARGETS {
+        let measured = accuracy(signal);
+        assert!(
+            measured >= target.min(*floor) - 1e-9,
+            "{signal}: {measured:.3} on the test split, under both the target {target} and the \
+             floor {floor}"
+        );
+    }
+    for (kind, (ok, n)) in &recall {
+        if *n < 15 {
+            continue;
+        }
+        let r = f64::from(*ok) / f64::from(*n);
+        let floor = RECALL_FLOORS
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(MIN_RECALL, |(_, f)| f.min(MIN_RECALL));
+        assert!(
+            r >= floor - 1e-9,
+            "{kind}: recall {r:.3} ({ok}/{n}) under {floor}"
+        );
+    }
+    // Harsh is a strong claim: with fewer than ten harsh verdicts the counts are the figure.
+    assert!(
+        harsh.1 - harsh.0 <= MAX_WRONG_HARSH,
+        "{} of {} harsh verdicts on the test split are not labelled harsh",
+        harsh.1 - harsh.0,
+        harsh.1
+    );
     // The exact signals stay with the rules, which must hold up on real comments.
     assert_eq!(accuracy("has_suggestion_block"), 1.0);
     assert!(

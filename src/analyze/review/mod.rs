@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod corpus_tests;
 mod features;
+mod kind;
 mod language;
 mod learned;
 mod lexicon;

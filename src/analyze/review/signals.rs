@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use serde::Serialize;
 
 use super::features::{self, RuleVotes};
+use super::kind::{Facts, kind};
 use super::language::{self, Judgement};
 use super::learned::{self, Prediction};
 use super::lexicon::*;
@@ -209,15 +210,6 @@ pub(crate) fn parse_kind(name: &str) -> Option<CommentKind> {
     })
 }
 
-struct Facts<'a> {
-    text: &'a Text,
-    references_code: bool,
-    has_rationale: bool,
-    is_actionable: bool,
-    proposes_alternative: bool,
-    tone: Tone,
-}
-
 pub(crate) fn kind_name(kind: CommentKind) -> &'static str {
     match kind {
         CommentKind::ApprovalOnly => "approval_only",
@@ -354,7 +346,7 @@ fn quoted_phrases(prose: &str) -> Vec<String> {
 }
 
 /// A sed-style edit, `s/old/new/`, at the start of a word.
-fn substitution(text: &Text) -> Option<String> {
+pub(super) fn substitution(text: &Text) -> Option<String> {
     text.prose.lines().find_map(|line| {
         let start = line
             .match_indices("s/")
@@ -422,18 +414,21 @@ fn shared_identifier(text: &Text, hunk: &HashSet<String>) -> Option<String> {
 }
 
 fn has_rationale(text: &Text, why: &mut Vec<String>) -> bool {
-    match find_phrase(&text.words, RATIONALE) {
-        Some(p) => {
-            why.push(format!("has_rationale: gives a reason (\"{p}\")"));
-            true
-        }
-        None => false,
+    if let Some(p) = find_phrase(&text.words, RATIONALE) {
+        why.push(format!("has_rationale: gives a reason (\"{p}\")"));
+        return true;
     }
+    // A link to a document, a specification or an earlier discussion is a reason given.
+    if text.links > 0 {
+        why.push("has_rationale: links to a reference".to_string());
+        return true;
+    }
+    false
 }
 
 /// The sentence's start when its first verb (after lead words such as "nit:" or "maybe") is
 /// an imperative.
-fn imperative_sentence(s: &[String]) -> Option<String> {
+pub(super) fn imperative_sentence(s: &[String]) -> Option<String> {
     let first = s.iter().find(|w| !LEAD_WORDS.contains(&w.as_str()))?;
     IMPERATIVE_VERBS
         .contains(&first.as_str())
@@ -450,7 +445,7 @@ fn code_only(text: &Text) -> bool {
 
 /// Questions that seek information ("Does this mean…?") rather than ask for a change ("Can you
 /// rebase?"). A request phrased as a question still counts as a request.
-fn info_question(sentence: &[String]) -> bool {
+pub(super) fn info_question(sentence: &[String]) -> bool {
     let first = sentence.iter().find(|w| !LEAD_WORDS.contains(&w.as_str()));
     let starts = first.is_some_and(|w| {
         matches!(
@@ -623,17 +618,42 @@ const ACRONYMS: &[&str] = &[
 
 fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     let prose_lower = text.prose.to_lowercase();
-    let sarcasm = ["/s", "?!", "!?", "🙄", "🤦", ":facepalm:", ":roll_eyes:"]
+    // "/s" marks sarcasm only as a token of its own, not inside a path ("TQ/Sisi"); "?!" is
+    // surprise more often than scorn, so it is not a marker.
+    let sarcasm = ["🙄", "🤦", ":facepalm:", ":roll_eyes:"]
         .into_iter()
-        .find(|m| prose_lower.contains(m));
+        .find(|m| prose_lower.contains(m))
+        .or_else(|| {
+            prose_lower
+                .split_whitespace()
+                .any(|t| t == "/s")
+                .then_some("/s")
+        });
+    // Capitals are shouting only when they carry the sentence: known acronyms, SQL keywords
+    // and log levels are names, and a few capitalised words among ordinary prose are emphasis
+    // or code ("runs SELECT ... FOR UPDATE").
     let shouting: Vec<&str> = raw_tokens(&text.prose)
         .filter(|t| {
             t.chars().count() >= 4
                 && t.chars().all(|c| c.is_ascii_uppercase())
                 && !ACRONYMS.contains(t)
+                && !SQL_AND_CONSTANT_WORDS.contains(t)
         })
         .collect();
-    if let Some(p) = find_phrase(&text.words, HARSH) {
+    let prose_words = raw_tokens(&text.prose)
+        .filter(|t| t.chars().any(char::is_alphabetic))
+        .count();
+    let shouting = if shouting.len() * 2 >= prose_words {
+        shouting
+    } else {
+        Vec::new()
+    };
+    // A word of disparagement in a comment that thanks the author for the change is aimed at
+    // something else ("a terrible practice, so this patch is more than welcome. Thanks!").
+    let thanks = find_phrase(&text.words, THANKS).is_some();
+    if let Some(p) = find_phrase(&text.words, HARSH)
+        && !(thanks && DISPARAGING_WORDS.contains(&p))
+    {
         why.push(format!("tone: harsh (\"{p}\")"));
         return Tone::Harsh;
     }
@@ -654,162 +674,6 @@ fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
         return Tone::Empathetic;
     }
     Tone::Neutral
-}
-
-/// Defect words that need a question or a condition around them to mean a defect ("what if it
-/// is empty?"), since on their own they often just describe the code.
-const WEAK_DEFECT: &[&str] = &[
-    "none",
-    "null",
-    "empty",
-    "zero",
-    "exception",
-    "raises",
-    "never",
-    "duplicate",
-    "duplicated",
-    "hang",
-    "hangs",
-    "blocks",
-    "lost",
-    "loses",
-    "regression",
-    "break",
-    "fail",
-    "fails",
-    "failing",
-    "race",
-];
-
-/// Words that turn "wrong" into a style remark ("Wrong format.").
-const STYLE_CONTEXT: &[&str] = &[
-    "format",
-    "formatting",
-    "style",
-    "indentation",
-    "indent",
-    "spelling",
-    "typo",
-    "name",
-    "naming",
-    "wording",
-    "order",
-];
-
-/// Whether one sentence holds a phrase of `what` and a phrase of `ask` (or is an imperative):
-/// "Please add a test", not "great job with the docs. Please revert the .py change".
-fn asked_in_one_sentence<'p>(text: &Text, what: &[&'p str], ask: &[&str]) -> Option<&'p str> {
-    text.sentences.iter().find_map(|s| {
-        let found = find_phrase(s, what)?;
-        (find_phrase(s, ask).is_some()
-            || imperative_sentence(s).is_some()
-            || find_phrase(s, ACTION_PHRASES).is_some())
-        .then_some(found)
-    })
-}
-
-fn is_question(text: &Text) -> bool {
-    text.prose.contains('?')
-}
-
-fn security_words(text: &Text) -> Vec<String> {
-    let mut words = text.words.clone();
-    // Suggestion blocks are the author's text re-proposed; only the reviewer's own words and
-    // the code they name carry the reviewer's concern.
-    for s in &text.code_spans {
-        words.extend(words_of(s));
-    }
-    words
-}
-
-fn kind(f: &Facts<'_>) -> (CommentKind, String) {
-    let words = &f.text.words;
-    let sec_words = security_words(f.text);
-    if let Some(p) = find_phrase(&sec_words, SECURITY) {
-        return (CommentKind::Security, format!("security term \"{p}\""));
-    }
-    let test_ask = asked_in_one_sentence(f.text, TEST_REQUEST, TEST_ASK);
-    let conditional = is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
-    for sentence in &f.text.sentences {
-        let found = DEFECT.iter().copied().filter(|p| has_phrase(sentence, p));
-        for p in found {
-            let weak = WEAK_DEFECT.contains(&p);
-            // "Can you add a test for the empty list?" asks for a test, not about a bug.
-            if weak && (test_ask.is_some() || !conditional) {
-                continue;
-            }
-            if p == "wrong" && find_phrase(sentence, STYLE_CONTEXT).is_some() {
-                continue;
-            }
-            return (CommentKind::Defect, format!("reports a problem (\"{p}\")"));
-        }
-    }
-    if let Some(p) = test_ask {
-        return (
-            CommentKind::TestRequest,
-            format!("asks for tests (\"{p}\")"),
-        );
-    }
-    let nit_lead = words
-        .first()
-        .is_some_and(|w| matches!(w.as_str(), "nit" | "nitpick" | "sty" | "typo"));
-    if nit_lead {
-        return (CommentKind::NitStyle, "marked as a nit".to_string());
-    }
-    if let Some(p) = asked_in_one_sentence(f.text, DOC_REQUEST, DOC_ASK) {
-        return (
-            CommentKind::DocRequest,
-            format!("asks for documentation (\"{p}\")"),
-        );
-    }
-    if let Some(p) = find_phrase(words, NIT) {
-        return (CommentKind::NitStyle, format!("style or wording (\"{p}\")"));
-    }
-    if f.text.suggestion_blocks > 0 || substitution(f.text).is_some() {
-        return (CommentKind::NitStyle, "an exact small edit".to_string());
-    }
-    if f.proposes_alternative {
-        let p = find_phrase(words, ALTERNATIVE).unwrap_or("offers other code");
-        return (
-            CommentKind::Alternative,
-            format!("proposes another approach (\"{p}\")"),
-        );
-    }
-    let info_questions = f
-        .text
-        .sentences
-        .iter()
-        .zip(&f.text.questions)
-        .any(|(s, q)| *q && info_question(s));
-    if is_question(f.text) && (!f.is_actionable || info_questions) {
-        return (CommentKind::Question, "asks a question".to_string());
-    }
-    let asks = f.is_actionable;
-    let praise = find_phrase(words, APPROVAL);
-    let symbol = APPROVAL_SYMBOLS.iter().find(|s| f.text.prose.contains(*s));
-    // "Oh great, another global." is not an approval.
-    let sarcastic = f.tone == Tone::Harsh;
-    if !asks && !sarcastic && (praise.is_some() || symbol.is_some()) {
-        if let Some(target) = find_phrase(words, PRAISE_TARGETS)
-            && f.text.prose_word_count() >= 5
-        {
-            return (CommentKind::PraiseSpecific, format!("praises the {target}"));
-        }
-        let what = praise
-            .map(str::to_string)
-            .or_else(|| symbol.map(|s| s.to_string()));
-        return (
-            CommentKind::ApprovalOnly,
-            format!(
-                "approval with no request (\"{}\")",
-                what.unwrap_or_default()
-            ),
-        );
-    }
-    if f.text.prose_word_count() == 0 && !f.text.has_code() {
-        return (CommentKind::ApprovalOnly, "no words".to_string());
-    }
-    (CommentKind::Other, "none of the other kinds".to_string())
 }
 
 fn useful_from_text(f: &Facts<'_>, kind: CommentKind, why: &mut Vec<String>) -> Option<bool> {
@@ -997,10 +861,18 @@ mod tests {
             "Thanks! Maybe rename this to `max_retries`?",
             Tone::Empathetic,
         ),
+        // Hedging alone is neutral (the guide); thanks or a softener is empathetic.
         (
             "I think this should be a set, since we only test membership.",
-            Tone::Empathetic,
+            Tone::Neutral,
         ),
+        ("Feel free to keep it as a list.", Tone::Empathetic),
+        ("LGTM 👍", Tone::Empathetic),
+        (
+            "I am not familiar with Windows; does this work there?",
+            Tone::Neutral,
+        ),
+        ("The mocks live in tests/Sisi now.", Tone::Neutral),
         ("Rename this to `max_retries`.", Tone::Neutral),
         (
             "Please open these kinds of PRs in your own fork.",

@@ -18,6 +18,8 @@ pub(crate) struct Text {
     /// Contents of suggestion blocks (the proposed replacement lines).
     pub suggestions: Vec<String>,
     pub quoted: Vec<String>,
+    /// Links in the reviewer's prose (Markdown links and bare URLs; images are not links).
+    pub links: usize,
     /// Lower-case words of `prose`.
     pub words: Vec<String>,
     /// Sentences of `prose`, each as lower-case words.
@@ -78,6 +80,8 @@ impl Text {
                 continue;
             }
             let cleaned = strip_inline(trimmed, &mut text.code_spans);
+            text.links += trimmed.matches("](").count() - trimmed.matches("![").count().min(1)
+                + cleaned.matches(URL_MARK).count();
             text.prose.push_str(&cleaned);
             text.prose.push('\n');
         }
