@@ -45,21 +45,32 @@ secret=bench-secret
 # the webhook's commits for the one SQLite writer.
 openssl genrsa -traditional -out "$work/app.pem" 2048 2>/dev/null \
   || openssl genrsa -out "$work/app.pem" 2048 2>/dev/null
-# 1,000 distinct submissions (issue numbers), each signed; wrk cycles through them and gives
-# every request a new delivery id, so each one is a new delivery to commit.
-python3 - "$secret" > "$work/bench.lua" <<'PY'
+# Distinct submissions (issue numbers), each signed, as small payloads carrying only what
+# Folio reads: Folio also dedupes on the hash of the signed body, so a body sent twice is a
+# duplicate, and every request must carry a body of its own to be a new delivery to commit.
+# wrk cycles through them and gives every request a new delivery id.
+bodies=${BENCH_BODIES:-60000}
+python3 - "$secret" "$bodies" > "$work/bench.lua" <<'PY'
 import hashlib, hmac, json, sys
-secret = sys.argv[1].encode()
-base = json.load(open("tests/fixtures/github/webhooks/issues/opened.payload.json"))
-print("bodies = {}\nsigs = {}")
-for i in range(1000):
-    base["issue"]["number"] = i + 1
-    base["issue"]["body"] = "### GitHub username\n\noctocat\n\n### Pull requests\n\nhttps://github.com/octocat/hello/pull/%d" % (i + 1)
-    base["installation"] = {"id": 42}
-    base["repository"]["full_name"] = "acme/hiring"
-    body = json.dumps(base)
+secret, count = sys.argv[1].encode(), int(sys.argv[2])
+print("count = %d\nbodies = {}\nsigs = {}" % count)
+# Lua allows 65,536 constants per function: the table is filled by chunks of functions.
+for i in range(count):
+    if i % 5000 == 0:
+        print("%sdo local function fill()" % ("end fill() end\n" if i else ""))
+    body = json.dumps({
+        "action": "opened",
+        "installation": {"id": 42},
+        "repository": {"full_name": "acme/hiring", "id": 1296269},
+        "issue": {"number": i + 1, "user": {"login": "octocat", "type": "User"}, "labels": [],
+                  "body": "### GitHub username\n\noctocat\n\n### Pull requests\n\n"
+                          "https://github.com/octocat/hello/pull/%d" % (i + 1)},
+        "sender": {"login": "octocat"},
+    })
     sig = "sha256=" + hmac.new(secret, body.encode(), hashlib.sha256).hexdigest()
     print("bodies[%d] = %s\nsigs[%d] = %s" % (i + 1, json.dumps(body), i + 1, json.dumps(sig)))
+if count:
+    print("end fill() end")
 print("""
 -- The requests are put together once per body, so that per request wrk only joins a new
 -- delivery id to a prepared string: wrk shares the machine's cores with the server, and every
@@ -71,7 +82,7 @@ setup = function(thread) thread:set("thread_id", thread_id); thread_id = thread_
 init = function(args)
   nonce = os.time()
   local host = wrk.headers["Host"]
-  for i = 1, 1000 do
+  for i = 1, count do
     tails[i] = "\\r\\nHost: " .. host .. "\\r\\nX-GitHub-Event: issues\\r\\nContent-Type: application/json"
       .. "\\r\\nX-Hub-Signature-256: " .. sigs[i] .. "\\r\\nContent-Length: " .. #bodies[i] .. "\\r\\n\\r\\n" .. bodies[i]
   end
@@ -79,7 +90,7 @@ end
 request = function()
   counter = counter + 1
   return "POST /webhook HTTP/1.1\\r\\nX-GitHub-Delivery: " .. nonce .. "-" .. thread_id .. "-" .. counter
-    .. tails[(counter % 1000) + 1]
+    .. tails[(counter % count) + 1]
 end
 """)
 PY
