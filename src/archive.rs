@@ -812,4 +812,68 @@ mod tests {
         drop(held);
         assert_eq!(budget.available(), 1000);
     }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn small_limits() -> Limits {
+            Limits {
+                compressed_bytes: 64 << 10,
+                unpacked_bytes: 256 << 10,
+                entries: 64,
+                kept_bytes: 16 << 10,
+            }
+        }
+
+        /// Whatever the bytes, extraction ends with files or an error, within its caps.
+        fn holds(result: Result<Extracted, ExtractError>, limits: &Limits) {
+            if let Ok(x) = result {
+                let kept: usize = x.files.values().map(String::len).sum();
+                assert!(kept <= limits.kept_bytes, "kept {kept}");
+                assert!(x.files.len() as u64 <= limits.entries);
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(128))]
+
+            #[test]
+            fn arbitrary_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..4096)) {
+                let limits = small_limits();
+                holds(extract(data.as_slice(), RULES, &limits), &limits);
+                holds(extract(gzip(&data).as_slice(), RULES, &limits), &limits);
+            }
+
+            #[test]
+            fn damaged_archives_never_panic(
+                entries in proptest::collection::vec(
+                    ("[a-z]{1,12}(/[a-z_]{1,12}){0,3}\\.(yml|toml|txt|bin)", proptest::collection::vec(any::<u8>(), 0..2048)),
+                    0..12,
+                ),
+                flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..16),
+            ) {
+                let entries: Vec<(&str, &[u8])> =
+                    entries.iter().map(|(p, d)| (p.as_str(), d.as_slice())).collect();
+                let mut archive = tarball(&entries, &[]);
+                // Damage the compressed stream and, separately, the tar inside it.
+                let mut raw = flate2::read::GzDecoder::new(archive.as_slice());
+                let mut inner = Vec::new();
+                let _ = raw.read_to_end(&mut inner);
+                for (at, byte) in &flips {
+                    if !archive.is_empty() {
+                        let n = archive.len();
+                        archive[at % n] ^= byte;
+                    }
+                    if !inner.is_empty() {
+                        let n = inner.len();
+                        inner[at % n] ^= byte;
+                    }
+                }
+                let limits = small_limits();
+                holds(extract(archive.as_slice(), RULES, &limits), &limits);
+                holds(extract(gzip(&inner).as_slice(), RULES, &limits), &limits);
+            }
+        }
+    }
 }

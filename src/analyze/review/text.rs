@@ -80,7 +80,11 @@ impl Text {
                 continue;
             }
             let cleaned = strip_inline(trimmed, &mut text.code_spans);
-            text.links += trimmed.matches("](").count() - trimmed.matches("![").count().min(1)
+            // An image is not a link; a lone "![" with no link after it takes nothing away.
+            text.links += trimmed
+                .matches("](")
+                .count()
+                .saturating_sub(trimmed.matches("![").count().min(1))
                 + cleaned.matches(URL_MARK).count();
             text.prose.push_str(&cleaned);
             text.prose.push('\n');
@@ -263,6 +267,15 @@ pub(crate) fn find_phrase<'p>(words: &[String], phrases: &[&'p str]) -> Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unfinished_image_mark_is_not_a_negative_link_count() {
+        assert_eq!(Text::parse("![").links, 0);
+        assert_eq!(
+            Text::parse("see ![x](a.png) and [docs](https://example.com)").links,
+            1
+        );
+    }
 
     #[test]
     fn separates_suggestion_code_quote_and_prose() {
