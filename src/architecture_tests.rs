@@ -7,12 +7,10 @@ use std::path::{Path, PathBuf};
 
 const MAX_CODE_LINES: usize = 600;
 
-/// Files that still exceed the line limit. Each entry is removed when its file is split.
+/// Files allowed over the line limit: data tables only.
 const OVER_LIMIT_ALLOWED: &[&str] = &[
-    // Owned by the analysis work (detector and lexicon tables, detector tests).
-    "analyze/practices/facts.rs",
+    // Word tables: lists of review phrases, longer than code but read as data.
     "analyze/review/lexicon.rs",
-    "analyze/review/signals.rs",
 ];
 
 /// Files that still build GitHub API paths themselves; each moves its calls into

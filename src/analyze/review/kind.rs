@@ -4,8 +4,9 @@
 //! remarks, proposals, questions, approvals and praise; whatever is left (process remarks,
 //! objections without a proposal, bare rejections, reactions) is `other`.
 
+use super::code_refs::substitution;
 use super::lexicon::*;
-use super::signals::{imperative_sentence, info_question, substitution};
+use super::signals::{imperative_sentence, info_question};
 use super::text::{Text, find_phrase, has_phrase, raw_tokens, words_of};
 use crate::model::{CommentKind, Tone};
 

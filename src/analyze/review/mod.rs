@@ -4,6 +4,7 @@
 //! request to the candidate and adds the outcome signals (did the thread lead to a change, did
 //! the author reply); `reviewer_profile` sums a candidate's reviews up.
 
+mod code_refs;
 #[cfg(test)]
 mod corpus_tests;
 mod features;
