@@ -143,6 +143,12 @@ impl Model {
     }
 
     /// The model's indices of a comment's features; unknown features carry no weight.
+    /// Whether the model decides any signal: when it decides none, the features that only
+    /// it reads need not be extracted at all.
+    pub(crate) fn decides_anything(&self) -> bool {
+        !self.signals.is_empty()
+    }
+
     pub(crate) fn lookup(&self, features: &[String]) -> Vec<u32> {
         features
             .iter()

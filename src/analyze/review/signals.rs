@@ -77,7 +77,7 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
         judged: true,
         confidence: BTreeMap::new(),
     };
-    if let Some(model) = learned::model() {
+    if let Some(model) = learned::model().filter(|m| m.decides_anything()) {
         let ids = model.lookup(&features::extract(&text, &rules));
         for signal in LEARNED {
             if let Some(p) = model.predict(signal, &ids) {
