@@ -88,23 +88,6 @@ async fn comment_on(gh: &FakeGitHub, number: u64) -> String {
     }
 }
 
-async fn last_report(app: &TestApp, number: u64) -> Value {
-    let sub = app
-        .store
-        .submission(HIRING, number as i64)
-        .await
-        .expect("store")
-        .expect("a submission");
-    let eval = app
-        .store
-        .last_evaluation(sub.id)
-        .await
-        .expect("store")
-        .expect("an evaluation");
-    assert_eq!(eval.outcome, "evaluated");
-    serde_json::from_str(eval.report_json.as_deref().expect("report json")).expect("json")
-}
-
 fn warnings_of(report: &Value) -> Vec<String> {
     report["warnings"]
         .as_array()
@@ -203,7 +186,7 @@ async fn a_gzip_bomb_and_an_archive_of_too_many_entries_are_too_large_once() {
     assert_eq!(open_issue(&gh, 1, &form("octocat", &[], &links)).await, 202);
     let body = comment_on(&gh, 1).await;
     app.wait_idle(WAIT).await;
-    let report = last_report(&app, 1).await;
+    let report = app.last_report(HIRING, 1).await;
     let warnings = warnings_of(&report);
     assert!(
         warnings.iter().any(|w| w.contains("octocat/bomb")
@@ -249,7 +232,7 @@ async fn a_gzip_bomb_and_an_archive_of_too_many_entries_are_too_large_once() {
         "{:#?}",
         tarball_requests(&gh)
     );
-    let again = warnings_of(&last_report(&app, 1).await);
+    let again = warnings_of(&app.last_report(HIRING, 1).await);
     assert!(
         again
             .iter()
@@ -293,7 +276,7 @@ async fn a_pull_request_whose_answer_is_over_the_byte_cap_becomes_a_warning() {
     assert_eq!(open_issue(&gh, 2, &body).await, 202);
     comment_on(&gh, 2).await;
     app.wait_idle(WAIT).await;
-    let report = last_report(&app, 2).await;
+    let report = app.last_report(HIRING, 2).await;
     let warnings = warnings_of(&report);
     assert!(
         warnings.iter().any(

@@ -154,20 +154,7 @@ async fn owned_repositories_are_credited_line_by_line_within_the_request_allowan
         .await;
     assert_eq!(status, 202);
     app.wait_idle(WAIT).await;
-    let sub = app
-        .store
-        .submission(HIRING, 1)
-        .await
-        .expect("store")
-        .expect("a submission was recorded");
-    let eval = app
-        .store
-        .last_evaluation(sub.id)
-        .await
-        .expect("store")
-        .expect("an evaluation was recorded");
-    let report: Value =
-        serde_json::from_str(eval.report_json.as_deref().expect("report json")).expect("json");
+    let report: Value = app.last_report(HIRING, 1).await;
 
     // Cookiecutter: what the first commit brought is the template's, the type check is the
     // candidate's, and the repository says it came from a template.

@@ -95,21 +95,7 @@ async fn evaluate(gh: &FakeGitHub) -> (TestApp, Value) {
     assert_eq!(status, 202);
     app.wait_idle(WAIT).await;
     gh.evidence_comment(HIRING, 1);
-    let sub = app
-        .store
-        .submission(HIRING, 1)
-        .await
-        .expect("store")
-        .expect("a submission was recorded");
-    let eval = app
-        .store
-        .last_evaluation(sub.id)
-        .await
-        .expect("store")
-        .expect("an evaluation was recorded");
-    assert_eq!(eval.outcome, "evaluated");
-    let report =
-        serde_json::from_str(eval.report_json.as_deref().expect("report json")).expect("json");
+    let report = app.last_report(HIRING, 1).await;
     (app, report)
 }
 

@@ -186,6 +186,24 @@ pub async fn spawn_for_github_with(
 }
 
 impl TestApp {
+    /// The report JSON of the last evaluation, after asserting that it was evaluated.
+    pub async fn last_report(&self, repo: &str, number: u64) -> serde_json::Value {
+        let sub = self
+            .store
+            .submission(repo, number as i64)
+            .await
+            .expect("store")
+            .expect("a submission was recorded");
+        let eval = self
+            .store
+            .last_evaluation(sub.id)
+            .await
+            .expect("store")
+            .expect("an evaluation was recorded");
+        assert_eq!(eval.outcome, "evaluated");
+        serde_json::from_str(eval.report_json.as_deref().expect("report json")).expect("json")
+    }
+
     /// The SQLite database file, when the app runs on one in its temporary directory.
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
         self._dir
