@@ -12,8 +12,7 @@ use crate::repo_config::Labels;
 use crate::store::EvaluationRecord;
 use crate::worker::JobError;
 
-/// How an evaluation ended, as recorded and counted: the store's one enum.
-pub(crate) use crate::store::EvaluationOutcome as OutcomeKind;
+use crate::store::EvaluationOutcome;
 
 /// The public words of a failed evaluation: what happened, never why in Folio's terms.
 pub(crate) const FAILED_REASON: &str =
@@ -36,13 +35,13 @@ pub(crate) enum Notice {
 }
 
 impl Notice {
-    pub(crate) fn kind(&self) -> OutcomeKind {
+    pub(crate) fn kind(&self) -> EvaluationOutcome {
         match self {
-            Self::ConfigError(_) => OutcomeKind::ConfigError,
-            Self::NeedsInfo(_) => OutcomeKind::NeedsInfo,
-            Self::OverDailyLimit { .. } => OutcomeKind::RateLimited,
-            Self::AwaitingConfirmation { .. } => OutcomeKind::AwaitingConfirmation,
-            Self::Failed => OutcomeKind::Failed,
+            Self::ConfigError(_) => EvaluationOutcome::ConfigError,
+            Self::NeedsInfo(_) => EvaluationOutcome::NeedsInfo,
+            Self::OverDailyLimit { .. } => EvaluationOutcome::RateLimited,
+            Self::AwaitingConfirmation { .. } => EvaluationOutcome::AwaitingConfirmation,
+            Self::Failed => EvaluationOutcome::Failed,
         }
     }
 
@@ -82,10 +81,10 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    pub(crate) fn kind(&self) -> OutcomeKind {
+    pub(crate) fn kind(&self) -> EvaluationOutcome {
         match self {
             Self::Notice(n) => n.kind(),
-            Self::Evaluated(_) => OutcomeKind::Evaluated,
+            Self::Evaluated(_) => EvaluationOutcome::Evaluated,
         }
     }
 
@@ -155,7 +154,7 @@ impl Pipeline {
     async fn record(
         &self,
         submission_id: i64,
-        outcome: OutcomeKind,
+        outcome: EvaluationOutcome,
         report_json: Option<String>,
         comment_id: Option<i64>,
         content_hash: Option<String>,
