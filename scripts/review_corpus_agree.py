@@ -55,11 +55,14 @@ def main():
     if set(a) != set(b):
         sys.exit(f"id mismatch: only in A {sorted(set(a) - set(b))[:5]}, "
                  f"only in B {sorted(set(b) - set(a))[:5]}")
-    ids = sorted(a)
+    # A comment not in English carries only has_suggestion_block: it is not judged.
+    not_english = sorted(i for i in a if "kind" not in a[i] or "kind" not in b[i])
+    ids = sorted(i for i in a if i not in set(not_english))
     lines = ["# Review corpus: agreement between pass A and pass B", "",
              f"{len(ids)} comments, each labelled independently in pass A and pass B "
              "by the guide /work/shared/review-labels.md (SPEC §3). Written by "
-             "`scripts/review_corpus_agree.py`.", "",
+             "`scripts/review_corpus_agree.py`. "
+             f"{len(not_english)} comments not in English are not judged and not counted.", "",
              "| signal | Cohen's kappa | raw agreement | disagreements |",
              "|---|---|---|---|"]
     disagree = {}
@@ -83,6 +86,19 @@ def main():
     for ka in kinds:
         row = [sum(1 for i in ids if a[i]["kind"] == ka and b[i]["kind"] == kb) for kb in kinds]
         lines.append(f"| {ka} | " + " | ".join(str(c) for c in row) + " |")
+    ends = json.loads((CORPUS / "split.json").read_text()).get("batch_ends", [])
+    if ends:
+        lines += ["", "## Per batch", "", "| batch | comments | " +
+                  " | ".join(f"`{s}`" for s in SIGNALS) + " |", "|---" * (len(SIGNALS) + 2) + "|"]
+        start = "c0000"
+        for n, end in enumerate(ends, 1):
+            part = [i for i in ids if start < i <= end]
+            start = end
+            cells = []
+            for s in SIGNALS:
+                k = cohen_kappa([a[i][s] for i in part], [b[i][s] for i in part])
+                cells.append(f"{k:.2f}")
+            lines.append(f"| {n} (to {end}) | {len(part)} | " + " | ".join(cells) + " |")
     lines += ["", "## Disagreeing ids per signal", ""]
     for s in SIGNALS:
         lines.append(f"- `{s}` ({len(disagree[s])}): " + (", ".join(disagree[s]) or "none"))
