@@ -27,7 +27,7 @@ KINDS = {
 TONES = {"empathetic", "neutral", "harsh"}
 SOURCES = {"review_comment", "review_body", "conversation"}
 URL_RE = re.compile(r"^https://github\.com/([^/\s]+)/([^/\s]+)/(pull|issues)/\d+$")
-SUGGESTION_RE = re.compile(r"^\s*```\s*suggestion\b", re.MULTILINE)
+SUGGESTION_RE = re.compile(r"^\s*`{3,}\s*suggestion\b", re.MULTILINE)
 
 
 def load(path):

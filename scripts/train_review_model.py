@@ -14,8 +14,13 @@ Usage (from the repository root, after `cargo build`):
   pip install scikit-learn numpy
   python3 scripts/train_review_model.py [--folio target/debug/folio]
 
-Settings (regularisation strength, class weights, thresholds) are chosen by grouped
-cross-validation on the training split, groups being repositories.
+Settings are chosen on the training split only, by cross-validation grouped by repository:
+every training comment gets an out-of-fold prediction, and the settings (regularisation, class
+weights, the threshold under which a signal is "uncertain", the probability from which the
+model's answer replaces the rules') are those that do best on the FRESH training comments:
+those added after the rules were last written (after RULES_WRITTEN_FROM), so that the rules are
+measured out of sample too. A signal goes to the model only when that beats the rules there
+and the model does not get more of the guide's examples wrong than the rules do.
 """
 
 from __future__ import annotations
@@ -43,12 +48,15 @@ BOOLS = ["has_rationale", "is_actionable", "proposes_alternative"]
 MIN_DF = 2
 C_GRID = [0.1, 0.3, 1.0, 3.0]
 SEED = 20261204
-# The rules carry the whole labelling guide; a model fitted on a few hundred comments replaces
-# them for a signal only when cross-validation shows it clearly better, not by a hair. The
-# rules' figure is measured on the very comments they were written from (an optimistic
-# figure), the model's out of fold; on about 450 training comments, 0.05 is some two and a half
-# standard errors of the difference.
-MARGIN = 0.05
+# The rules' word lists were written from the corpus up to this comment. Later comments are
+# fresh to them, so rules and model are compared on those alone: measured on the comments they
+# were written from, the rules look better than they are.
+RULES_WRITTEN_FROM = "c0671"
+# From this probability up the model's answer replaces the rules'; 1.01 means never (the rules
+# answer wherever the model is sure enough to answer at all), 0.0 means always.
+OVERRIDE_GRID = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.01]
+# An answer is withheld ("uncertain") only where the model is least sure: at most this share.
+MAX_UNCERTAIN = 0.05
 
 
 def sha256(path: Path) -> str:
@@ -74,9 +82,9 @@ def featurize(folio: str, comments: list[dict]) -> list[list[str] | None]:
 
 def target(signal: str, label: dict):
     if signal == "kind":
-        return label["kind"]
+        return label.get("kind")
     if signal == "tone":
-        return label["tone"]
+        return label.get("tone")
     if signal == "useful":
         u = label.get("usefulness")
         return {1: "false", 3: "true"}.get(u)
@@ -118,37 +126,73 @@ def probabilities(model, X) -> tuple[list[str], np.ndarray]:
     return [str(c) for c in model.classes_], model.predict_proba(X)
 
 
-def choose(X, y, groups, multiclass: bool):
-    """Regularisation, class weighting and threshold by grouped cross-validation."""
+def out_of_fold(X, y, groups, c: float, balanced: bool):
+    """Each comment's prediction by a model that never saw its repository."""
     n_splits = min(5, len(set(groups)))
-    best = None
+    pred, prob = [None] * len(y), np.zeros(len(y))
+    for tr, va in GroupKFold(n_splits=n_splits).split(X, y, groups):
+        if len(set(y[tr])) < 2:
+            continue
+        m = fit(X[tr], y[tr], c, balanced)
+        classes, p = probabilities(m, X[va])
+        for k, i in enumerate(va):
+            pred[i] = classes[p[k].argmax()]
+            prob[i] = p[k].max()
+    return pred, prob
+
+
+def combine(pred, prob, rules, threshold: float, override: float):
+    """What Folio answers: the model from the override up; under the threshold, where the
+    model is unsure and the rules say otherwise, nothing ("uncertain"); the rules elsewhere."""
+    return [p if pr >= override else (None if pr < threshold and p != r else r)
+            for p, pr, r in zip(pred, prob, rules)]
+
+
+def choose(X, y, groups, rules, fresh, multiclass: bool, guide):
+    """Settings by out-of-fold predictions, scored on the fresh comments, among the settings
+    under which Folio gets none of the guide's examples wrong that the rules get right.
+    `guide` is (features matrix, wanted answers, the rules' answers) for the examples.
+
+    The uncertain band is not a setting to win accuracy with (an answer withheld counts as
+    wrong, so accuracy alone would always drop it): its threshold is the one that withholds
+    at most MAX_UNCERTAIN of the fresh comments. Only where every setting with the band
+    would withhold or miss one of the guide's examples is the band dropped."""
+    Xg, want, rules_g = guide
+    rules_wrong = {i for i, (r, w) in enumerate(zip(rules_g, want)) if r != w}
+    fits = []
     for balanced in ([True, False] if multiclass else [False, True]):
         for c in C_GRID:
-            correct, probs_at, n = 0, [], 0
-            for tr, va in GroupKFold(n_splits=n_splits).split(X, y, groups):
-                if len(set(y[tr])) < 2:
+            pred, prob = out_of_fold(X, y, groups, c, balanced)
+            fresh_probs = sorted(prob[i] for i in fresh)
+            threshold = 0.0
+            for t in np.arange(0.0, 0.95, 0.025):
+                if sum(1 for p in fresh_probs if p >= t) / len(fresh_probs) >= 1 - MAX_UNCERTAIN:
+                    threshold = round(float(t), 3)
+            classes, pg = probabilities(fit(X, y, c, balanced), Xg)
+            fits.append((c, balanced, threshold, pred, prob,
+                         [classes[i] for i in pg.argmax(axis=1)], pg.max(axis=1)))
+    best = None
+    for with_band in (True, False):
+        for c, balanced, t95, pred, prob, gpred, gprob in fits:
+            threshold = t95 if with_band else 0.0
+            for override in OVERRIDE_GRID:
+                g = combine(gpred, gprob, rules_g, threshold, override)
+                if {i for i, (a, w) in enumerate(zip(g, want)) if a != w} - rules_wrong:
                     continue
-                m = fit(X[tr], y[tr], c, balanced)
-                classes, p = probabilities(m, X[va])
-                pred = [classes[i] for i in p.argmax(axis=1)]
-                for yi, pi, pr in zip(y[va], pred, p.max(axis=1)):
-                    correct += yi == pi
-                    probs_at.append((pr, yi == pi))
-                    n += 1
-            score = correct / max(n, 1)
-            if best is None or score > best[0] + 1e-9:
-                best = (score, c, balanced, probs_at)
-    score, c, balanced, probs_at = best
-    # The highest threshold that still leaves at least 95% of comments decided: an answer is
-    # withheld only where the model is least sure.
-    grid = np.arange(0.0, 0.95, 0.025)
-    threshold = 0.0
-    for t in grid:
-        covered = sum(1 for p, _ in probs_at if p >= t) / len(probs_at)
-        if covered >= 0.95:
-            threshold = float(t)
-    return {"C": c, "balanced": balanced, "cv_accuracy": round(score, 4),
-            "threshold": round(threshold, 3)}
+                answers = combine(pred, prob, rules, threshold, override)
+                score = float(np.mean([answers[i] == y[i] for i in fresh]))
+                if best is None or score > best[0] + 1e-9:
+                    best = (score, c, balanced, threshold, override)
+        if best is not None:
+            break
+    rules_fresh = float(np.mean([rules[i] == y[i] for i in fresh]))
+    if best is None:
+        # Only the rules keep every example: the setting is recorded, the model not used.
+        best = (rules_fresh, C_GRID[0], False, 0.0, 1.01)
+    score, c, balanced, threshold, override = best
+    return {"C": c, "balanced": balanced, "threshold": threshold,
+            "override": max(override, threshold), "fresh_comments": len(fresh),
+            "fresh_accuracy": round(score, 4), "rules_fresh_accuracy": round(rules_fresh, 4)}
 
 
 def kappa(a: list, b: list) -> float | None:
@@ -189,44 +233,51 @@ GUIDE_EXAMPLES = [
                            "useful": "true"}),
     ("Use `pathlib.Path` here because `os.path.join` breaks on Windows drive letters.",
      {"has_rationale": "true", "is_actionable": "true", "proposes_alternative": "true"}),
+    # The comments the project's issue gave with their labels by the guide.
+    ("This will break on Windows because os.rename does not overwrite; use os.replace instead.",
+     {"kind": "defect", "useful": "true"}),
+    ("We already have a retry helper in utils/retry.py; could you reuse it here instead of a "
+     "second backoff loop?", {"kind": "alternative"}),
+    ("This runs one query per author inside the loop (N+1); prefetch them with "
+     "select_related('author').", {"kind": "defect", "useful": "true"}),
+    ("Two workers can both pass this check before either runs SELECT ... FOR UPDATE, so the row "
+     "is claimed twice.", {"kind": "defect", "tone": "neutral", "useful": "true"}),
+    ("Great work, the new Protocol makes the adapter boundary much clearer.",
+     {"kind": "praise_specific", "tone": "empathetic"}),
+    ("This is wrong.", {"kind": "other", "useful": "false"}),
+    # The worked examples of the project's unit tests, each labelled by the guide.
+    ("won't this overflow when n is 0?", {"kind": "defect", "useful": "true"}),
+    ("won't this fail when `path` is empty?", {"kind": "defect", "useful": "true"}),
+    ("This is wrong: `parse` returns the header, not the body.", {"kind": "defect"}),
+    ("LGTM, but `parse()` should reject an empty header, otherwise we silently return None.",
+     {"kind": "defect", "useful": "true", "has_rationale": "true", "is_actionable": "true",
+      "proposes_alternative": "false"}),
+    ("Oh great, another global variable. Genius.", {"kind": "other", "useful": "false"}),
+    ("LGTM", {"kind": "approval_only", "useful": "false", "is_actionable": "false"}),
+    ("LGTM 👍", {"kind": "approval_only", "useful": "false"}),
+    ("Thanks for the fix!", {"kind": "approval_only", "useful": "false"}),
+    ("Can you add a test for the empty list?", {"kind": "test_request", "useful": "true"}),
+    ("Please document the new `timeout` parameter in the docstring.",
+     {"kind": "doc_request", "useful": "true"}),
+    ("This builds the SQL with an f-string from user input; use a parameterised query.",
+     {"kind": "security", "useful": "true"}),
+    ("Why not use `functools.cache` instead of the hand-written dict?",
+     {"kind": "alternative", "useful": "true"}),
+    ("nit: s/recieve/receive/", {"kind": "nit_style", "useful": "true"}),
+    ("```suggestion\n    return sorted(items)\n```", {"kind": "nit_style", "useful": "true"}),
+    ("Out of curiosity, why a matrix with a single version?",
+     {"kind": "question", "useful": "false"}),
+    ("Nice, the new error message for a bad config file reads much better.",
+     {"kind": "praise_specific", "useful": "false"}),
+    ("Looks like there are conflicts. Can you rebase?", {"kind": "other"}),
 ]
 
 
-def guide_misses(folio: str, vocab: dict[str, int], signal: str, model, classes, threshold):
-    """How many of the guide's examples the model and the rules get wrong, for one signal."""
+def guide_set(folio: str, vocab: dict[str, int], signal: str):
+    """The guide's examples for one signal: features matrix, wanted answers, rules' answers."""
     rows = [(body, want[signal]) for body, want in GUIDE_EXAMPLES if signal in want]
     feats = featurize(folio, [{"text": body} for body, _ in rows])
-    p = model.predict_proba(matrix(feats, vocab))
-    model_wrong = sum(
-        (classes[i] if pr >= threshold else None) != want
-        for (_, want), i, pr in zip(rows, p.argmax(axis=1), p.max(axis=1)))
-    rules_wrong = sum(rule_answer(signal, f) != want for (_, want), f in zip(rows, feats))
-    return model_wrong, rules_wrong
-
-
-def earlier_set_check(folio: str, vocab: dict[str, int]):
-    """The earlier labelled set's `tune` rows (tests/data/review_comments.jsonl; its holdout is
-    never read here): comments from other projects, mostly substantive, on which a model must not
-    lose to the rules before it replaces them. Returns (rows, features matrix)."""
-    path = ROOT / "tests" / "data" / "review_comments.jsonl"
-    if not path.exists():
-        return [], None
-    rows = [r for r in read_jsonl(path) if r.get("split") == "tune" and r.get("lang") == "en"]
-    comments = [{"text": r["body"], "path": r.get("path"), "diff_hunk": r.get("diff_hunk")}
-                for r in rows]
-    feats = featurize(folio, comments)
-    kept = [(r, f) for r, f in zip(rows, feats) if f is not None]
-    return kept, matrix([f for _, f in kept], vocab)
-
-
-def earlier_target(signal: str, row: dict):
-    if signal == "useful":
-        u = row.get("useful")
-        return None if u is None else ("true" if u else "false")
-    v = row["labels"].get(signal)
-    if v is None:
-        return None
-    return v if isinstance(v, str) else ("true" if v else "false")
+    return (matrix(feats, vocab), [w for _, w in rows], [rule_answer(signal, f) for f in feats])
 
 
 def main() -> int:
@@ -256,7 +307,6 @@ def main() -> int:
     X_test = matrix([fs for _, _, fs in test], vocab)
     groups_train = np.array([c["repo"] for c, _, _ in train])
 
-    earlier, X_earlier = earlier_set_check(args.folio, vocab)
     signals, settings, report = {}, {}, {}
     for signal in ["kind", *BOOLS, "tone", "useful"]:
         idx = [i for i, (_, l, _) in enumerate(train) if target(signal, l) is not None]
@@ -265,33 +315,23 @@ def main() -> int:
             print(f"{signal}: one class only in training; left to the rules", file=sys.stderr)
             continue
         multiclass = len(set(y)) > 2
-        chosen = choose(X_train[idx], y, groups_train[idx], multiclass)
-        rules_acc = float(np.mean([rule_answer(signal, train[i][2]) == yv
-                                   for i, yv in zip(idx, y)]))
-        chosen["rules_train_accuracy"] = round(rules_acc, 4)
-        # The model replaces the rules only where it did clearly better in cross-validation
-        # on the training split; elsewhere the rules keep deciding and no model is shipped.
-        chosen["decided_by"] = "model" if chosen["cv_accuracy"] > rules_acc + MARGIN else "rules"
+        rules = [rule_answer(signal, train[i][2]) for i in idx]
+        fresh = [k for k, i in enumerate(idx) if train[i][0]["id"] > RULES_WRITTEN_FROM]
+        guide = guide_set(args.folio, vocab, signal)
+        chosen = choose(X_train[idx], y, groups_train[idx], rules, fresh, multiclass, guide)
         model = fit(X_train[idx], y, chosen["C"], chosen["balanced"])
         classes = [str(c) for c in model.classes_]
-        # A model that wins here but loses on comments from elsewhere learned this corpus's
-        # mix, not the guide: the rules keep the signal.
-        eidx = [i for i, (r, _) in enumerate(earlier) if earlier_target(signal, r) is not None]
-        if eidx:
-            ey = [earlier_target(signal, earlier[i][0]) for i in eidx]
-            p = model.predict_proba(X_earlier[eidx])
-            epred = [classes[i] if pr >= chosen["threshold"] else None
-                     for i, pr in zip(p.argmax(axis=1), p.max(axis=1))]
-            erules = [rule_answer(signal, earlier[i][1]) for i in eidx]
-            chosen["earlier_set_model"] = round(float(np.mean([a == b for a, b in zip(ey, epred)])), 4)
-            chosen["earlier_set_rules"] = round(float(np.mean([a == b for a, b in zip(ey, erules)])), 4)
-            if chosen["earlier_set_model"] < chosen["earlier_set_rules"]:
-                chosen["decided_by"] = "rules"
-        model_wrong, rules_wrong = guide_misses(args.folio, vocab, signal, model, classes,
-                                                chosen["threshold"])
-        chosen["guide_examples_wrong"] = {"model": model_wrong, "rules": rules_wrong}
-        if model_wrong > rules_wrong:
-            chosen["decided_by"] = "rules"
+        # The model takes a signal only where, with the rules beside it, it beats the rules
+        # on comments neither was fitted to.
+        better = chosen["fresh_accuracy"] > chosen["rules_fresh_accuracy"] + 1e-9
+        chosen["decided_by"] = "model" if better else "rules"
+        pg = model.predict_proba(guide[0])
+        answers = combine([classes[i] for i in pg.argmax(axis=1)], pg.max(axis=1), guide[2],
+                          chosen["threshold"], chosen["override"])
+        chosen["guide_examples_wrong"] = {
+            "model": sum(a != w for a, w in zip(answers, guide[1])),
+            "rules": sum(r != w for r, w in zip(guide[2], guide[1]))}
+        print(f"{signal}: {chosen}", file=sys.stderr)
         coef = model.coef_
         bias = model.intercept_
         if signal == "kind":
@@ -309,12 +349,15 @@ def main() -> int:
             report[signal] = (yt, rules_pred, "rules")
             continue
         signals[signal] = {"classes": classes, "threshold": chosen["threshold"],
+                           "override": chosen["override"],
                            "bias": [round(float(b), 5) for b in bias], "rows": rows}
         # The test split, once, after everything above was fixed.
         p = model.predict_proba(X_test[tidx]) if tidx else np.zeros((0, len(classes)))
-        pred = [classes[i] if pr >= chosen["threshold"] else None
-                for i, pr in zip(p.argmax(axis=1), p.max(axis=1))]
-        report[signal] = (yt, pred, "model")
+        pred = combine([classes[i] for i in p.argmax(axis=1)], p.max(axis=1), rules_pred,
+                       chosen["threshold"], chosen["override"])
+        how = "model" if chosen["override"] <= chosen["threshold"] else \
+            f"model from {chosen['override']:.2f}, rules under"
+        report[signal] = (yt, pred, how)
 
     used = sorted({r[0] for s in signals.values() for r in s["rows"]})
     remap = {old: new for new, old in enumerate(used)}
@@ -326,7 +369,9 @@ def main() -> int:
         "corpus_sha256": sha256(corpus_path),
         "labels_sha256": sha256(labels_path),
         "split_sha256": sha256(corpus_dir / "split.json"),
-        "settings": {"min_df": MIN_DF, "margin": MARGIN, "c_grid": C_GRID, "seed": SEED,
+        "settings": {"min_df": MIN_DF, "c_grid": C_GRID, "override_grid": OVERRIDE_GRID,
+                     "max_uncertain": MAX_UNCERTAIN, "rules_written_from": RULES_WRITTEN_FROM,
+                     "seed": SEED,
                      "train_comments": len(train), "per_signal": settings},
         "features": [vocab_all[i] for i in used],
         "signals": signals,
@@ -336,11 +381,12 @@ def main() -> int:
         for signal, (yt, pred, _) in report.items() if yt
     }
     Path(args.model).write_text(json.dumps(model_json, separators=(",", ":")) + "\n")
-    write_evaluation(corpus_dir, report, train, test)
+    write_evaluation(corpus_dir, report, train, test, settings)
     return 0
 
 
-def write_evaluation(corpus_dir: Path, report: dict, train: list, test: list) -> None:
+def write_evaluation(corpus_dir: Path, report: dict, train: list, test: list,
+                     settings: dict) -> None:
     out = ["# Review-signal model: evaluation on the frozen test split", "",
            f"Training comments: {len(train)}; test comments: {len(test)} (repositories in",
            "`split.json`, never used for fitting or for choosing settings). An uncertain",
@@ -357,6 +403,19 @@ def write_evaluation(corpus_dir: Path, report: dict, train: list, test: list) ->
         kcell = "—" if k is None else f"{k:.2f}"
         out.append(f"| `{signal}` | {by} | {n} | {acc:.2f} | {len(decided) / max(n, 1):.2f} | "
                    f"{dacc:.2f} | {kcell} |")
+    out += ["", "## How each signal was assigned (training split only)", "",
+            f"Out-of-fold predictions (5 folds by repository) on the training split, scored on "
+            f"the training comments after `{RULES_WRITTEN_FROM}`, which the rules were not "
+            "written from. `override`: from this probability up the model's answer replaces the "
+            "rules'; `threshold`: under it the answer is uncertain.", "",
+            "| signal | fresh comments | rules | model with rules | threshold | override | "
+            "guide examples wrong (Folio / rules) | decided by |",
+            "|---|---|---|---|---|---|---|---|"]
+    for signal, c in settings.items():
+        g = c["guide_examples_wrong"]
+        out.append(f"| `{signal}` | {c['fresh_comments']} | {c['rules_fresh_accuracy']:.2f} | "
+                   f"{c['fresh_accuracy']:.2f} | {c['threshold']:.2f} | {c['override']:.2f} | "
+                   f"{g['model']} / {g['rules']} | {c['decided_by']} |")
     if "tone" in report:
         yt, pred, _ = report["tone"]
         harsh_pred = [a for a, b in zip(yt, pred) if b == "harsh"]

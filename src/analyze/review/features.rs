@@ -25,22 +25,42 @@ const MAX_WORD_FOR_LETTERS: usize = 24;
 /// A comment's features are bounded whatever its length: the first words carry its intent.
 const MAX_WORDS: usize = 400;
 
-/// The distinct feature strings of one comment, sorted.
-pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
+/// The distinct feature strings of one comment, sorted. `inline` says the comment sits on a
+/// diff line.
+pub(crate) fn extract(text: &Text, rules: &RuleVotes, inline: bool) -> Vec<String> {
     let mut out = BTreeSet::new();
-    let words: Vec<&str> = text
-        .words
-        .iter()
-        .take(MAX_WORDS)
-        .map(String::as_str)
-        .collect();
+    for_each(text, rules, inline, |f| {
+        if !out.contains(f) {
+            out.insert(f.to_string());
+        }
+    });
+    out.into_iter().collect()
+}
 
-    for w in &words {
-        out.insert(format!("w:{}", token(w)));
+/// Calls `emit` with each feature of one comment (a feature may come more than once). One
+/// buffer serves every feature, so inference allocates nothing per feature.
+pub(crate) fn for_each(text: &Text, rules: &RuleVotes, inline: bool, mut emit: impl FnMut(&str)) {
+    let mut buf = String::with_capacity(64);
+    let mut put = |parts: &[&str]| {
+        buf.clear();
+        for part in parts {
+            buf.push_str(part);
+        }
+        emit(&buf);
+    };
+    let words = &text.words[..text.words.len().min(MAX_WORDS)];
+    for w in words {
+        put(&["w:", token(w)]);
         if w.chars().all(char::is_alphabetic) && w.chars().count() <= MAX_WORD_FOR_LETTERS {
-            let padded: Vec<char> = format!("<{w}>").chars().collect();
-            for g in padded.windows(4) {
-                out.insert(format!("c:{}", g.iter().collect::<String>()));
+            // Letter groups of 4 over "<word>": by char boundaries, so any script works.
+            let padded = format!("<{w}>");
+            let bounds: Vec<usize> = padded
+                .char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(padded.len()))
+                .collect();
+            for win in bounds.windows(5) {
+                put(&["c:", &padded[win[0]..win[4]]]);
             }
         }
     }
@@ -48,7 +68,7 @@ pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
     for sentence in &text.sentences {
         let take = sentence.len().min(budget);
         for pair in sentence[..take].windows(2) {
-            out.insert(format!("b:{}_{}", token(&pair[0]), token(&pair[1])));
+            put(&["b:", token(&pair[0]), "_", token(&pair[1])]);
         }
         budget -= take;
         if budget == 0 {
@@ -56,59 +76,51 @@ pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
         }
     }
     if let Some(first) = words.first() {
-        out.insert(format!("f:{}", token(first)));
+        put(&["f:", token(first)]);
         if let Some(second) = words.get(1) {
-            out.insert(format!("f:{}_{}", token(first), token(second)));
+            put(&["f:", token(first), "_", token(second)]);
         }
     }
 
     let questions = text.questions.iter().filter(|q| **q).count();
     if questions > 0 {
-        out.insert("q:any".to_string());
+        put(&["q:any"]);
     }
     if text.questions.last() == Some(&true) {
-        out.insert("q:last".to_string());
+        put(&["q:last"]);
     }
     if text.questions.first() == Some(&true) {
-        out.insert("q:first".to_string());
+        put(&["q:first"]);
     }
     if !text.questions.is_empty() && questions == text.questions.len() {
-        out.insert("q:all".to_string());
+        put(&["q:all"]);
     }
-    out.insert(format!("n:words{}", length_bucket(words.len())));
-    out.insert(format!(
-        "n:sentences{}",
-        length_bucket(text.sentences.len())
-    ));
-    if !text.code_spans.is_empty() {
-        out.insert("s:code_span".to_string());
+    put(&["n:words", length_bucket(words.len())]);
+    put(&["n:sentences", length_bucket(text.sentences.len())]);
+    let structure = [
+        (!text.code_spans.is_empty(), "s:code_span"),
+        (!text.code_blocks.is_empty(), "s:code_block"),
+        (text.suggestion_blocks > 0, "s:suggestion"),
+        (!text.quoted.is_empty(), "s:quote"),
+        (text.prose.contains('!'), "s:exclamation"),
+        (inline, "s:inline"),
+        (rules.references_code, "r:references_code"),
+        (rules.has_rationale, "r:has_rationale"),
+        (rules.is_actionable, "r:is_actionable"),
+        (rules.proposes_alternative, "r:proposes_alternative"),
+    ];
+    for (on, name) in structure {
+        if on {
+            put(&[name]);
+        }
     }
-    if !text.code_blocks.is_empty() {
-        out.insert("s:code_block".to_string());
-    }
-    if text.suggestion_blocks > 0 {
-        out.insert("s:suggestion".to_string());
-    }
-    if !text.quoted.is_empty() {
-        out.insert("s:quote".to_string());
-    }
-    if text.prose.contains('!') {
-        out.insert("s:exclamation".to_string());
-    }
-
-    let rule = |name: &str, on: bool| on.then(|| format!("r:{name}"));
-    out.extend(rule("references_code", rules.references_code));
-    out.extend(rule("has_rationale", rules.has_rationale));
-    out.extend(rule("is_actionable", rules.is_actionable));
-    out.extend(rule("proposes_alternative", rules.proposes_alternative));
-    out.insert(format!("r:tone_{}", tone_name(rules.tone)));
-    out.insert(format!("r:kind_{}", super::signals::kind_name(rules.kind)));
-    out.insert(match rules.useful {
-        Some(true) => "r:useful_yes".to_string(),
-        Some(false) => "r:useful_no".to_string(),
-        None => "r:useful_unknown".to_string(),
-    });
-    out.into_iter().collect()
+    put(&["r:tone_", tone_name(rules.tone)]);
+    put(&["r:kind_", super::signals::kind_name(rules.kind)]);
+    put(&[match rules.useful {
+        Some(true) => "r:useful_yes",
+        Some(false) => "r:useful_no",
+        None => "r:useful_unknown",
+    }]);
 }
 
 /// The code-span and link marks read as words of their own.
@@ -182,8 +194,9 @@ mod tests {
     #[test]
     fn words_pairs_letters_structure_and_rules() {
         let text = Text::parse("Why not use `os.replace` here?\n\n```suggestion\nx\n```");
-        let f = extract(&text, &votes());
+        let f = extract(&text, &votes(), true);
         for want in [
+            "s:inline",
             "w:why",
             "b:why_not",
             "f:why_not",
@@ -209,7 +222,8 @@ mod tests {
     #[test]
     fn a_huge_comment_has_a_bounded_feature_set() {
         let body = (0..50_000).map(|i| format!("word{i} ")).collect::<String>();
-        let f = extract(&Text::parse(&body), &votes());
+        let text = Text::parse(&body);
+        let f = extract(&text, &votes(), false);
         assert!(f.len() <= 2 * MAX_WORDS + 40, "{} features", f.len());
     }
 

@@ -7,7 +7,7 @@
 use super::code_refs::substitution;
 use super::lexicon::*;
 use super::signals::{imperative_sentence, info_question};
-use super::text::{Text, find_phrase, has_phrase, raw_tokens, words_of};
+use super::text::{Text, Words, find_phrase, has_phrase, raw_tokens, words_of};
 use crate::model::{CommentKind, Tone};
 
 /// What the other rules decided about a comment, which `kind` builds on.
@@ -293,6 +293,13 @@ fn defect(f: &Facts<'_>, asks_for_test: bool) -> Option<&'static str> {
     let words = &f.text.words;
     let conditional = is_question(f.text) || has_phrase(words, "if") || has_phrase(words, "when");
     let substantial = f.references_code || f.text.prose_word_count() >= VAGUE_DEFECT_MIN_WORDS;
+    // A phrase absent from the whole comment is absent from each sentence: look only for those
+    // present, in the table's order.
+    let all = Words::new(words);
+    let present: Vec<&'static str> = DEFECT.iter().copied().filter(|p| all.has(p)).collect();
+    if present.is_empty() {
+        return None;
+    }
     for (sentence, &question) in f.text.sentences.iter().zip(&f.text.questions) {
         // "Can you add a regression test?" asks for a test; it does not report a regression.
         let test_sentence = find_phrase(sentence, TEST_REQUEST).is_some();
@@ -302,7 +309,7 @@ fn defect(f: &Facts<'_>, asks_for_test: bool) -> Option<&'static str> {
         if question && !pointed {
             continue;
         }
-        for p in DEFECT.iter().copied().filter(|p| has_phrase(sentence, p)) {
+        for p in present.iter().copied().filter(|p| has_phrase(sentence, p)) {
             let weak = WEAK_DEFECT.contains(&p);
             // "Can you add a test for the empty list?" asks for a test, not about a bug.
             if weak && (asks_for_test || !conditional) {
@@ -341,10 +348,11 @@ fn approval_or_praise(f: &Facts<'_>) -> Option<(CommentKind, String)> {
         .find(|s| text.prose.contains(s))
         .or_else(|| raw_tokens(&text.prose).any(|t| t == "+1").then_some("+1"));
     let approves = |s: &[String]| {
+        let words = Words::new(s);
         APPROVAL
             .iter()
             .copied()
-            .find(|p| !MERGE_NOTICE.contains(p) && has_phrase(s, p))
+            .find(|p| !MERGE_NOTICE.contains(p) && words.has(p))
             .or_else(|| find_phrase(s, APPROVAL_EXTRA))
     };
     let mut praise = None;
@@ -408,6 +416,7 @@ fn approval_or_praise(f: &Facts<'_>) -> Option<(CommentKind, String)> {
 /// "Please add a test", not "great job with the docs. Please revert the .py change".
 /// A sentence that says something is not needed ("no need to add a test") asks for nothing.
 fn asked_in_one_sentence<'p>(text: &Text, what: &[&'p str], ask: &[&str]) -> Option<&'p str> {
+    find_phrase(&text.words, what)?;
     text.sentences.iter().find_map(|s| {
         let found = find_phrase(s, what)?;
         if find_phrase(s, NOT_NEEDED).is_some() {

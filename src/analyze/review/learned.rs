@@ -2,12 +2,15 @@
 //! trained by `scripts/train_review_model.py` on the training split of the labelled corpus and
 //! embedded in the binary (`config/review-model.json`). No download, no network.
 //!
-//! Each model gives a probability; below its signal's threshold the answer is "uncertain"
-//! (`None`), which the rubric counts as unknown rather than as a guess either way.
+//! Each model gives a probability. From its signal's override up, the model's answer replaces
+//! the rules'; under its threshold, where the rules say otherwise, the answer is "uncertain"
+//! (`None`), which the rubric counts as unknown rather than as a guess either way; elsewhere
+//! the rules' answer stands (`signals::apply`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 
 const EMBEDDED: &str = include_str!("../../../config/review-model.json");
@@ -36,6 +39,10 @@ struct ModelFile {
 struct SignalFile {
     classes: Vec<String>,
     threshold: f32,
+    /// From this probability up the model's answer stands; between `threshold` and here the
+    /// rules' answer does. Absent: the model's answer stands from `threshold` up.
+    #[serde(default, rename = "override")]
+    override_at: Option<f32>,
     bias: Vec<f32>,
     /// `[feature index, weight per class…]`, only for features with a weight.
     rows: Vec<Vec<f32>>,
@@ -50,7 +57,9 @@ pub(crate) struct Model {
     pub labels_sha256: String,
     #[cfg_attr(not(test), allow(dead_code))]
     pub test_accuracy: BTreeMap<String, f64>,
-    index: HashMap<String, u32>,
+    // Looked up once per feature of every comment: a fast hash for short keys. The keys are
+    // the model's own feature names, not input, so a hash-flooding attack has nothing to aim at.
+    index: FxHashMap<String, u32>,
     features: Vec<String>,
     signals: BTreeMap<String, Signal>,
 }
@@ -59,6 +68,7 @@ pub(crate) struct Model {
 struct Signal {
     classes: Vec<String>,
     threshold: f32,
+    override_at: f32,
     bias: Vec<f32>,
     /// Dense, `features × bias.len()`.
     weights: Vec<f32>,
@@ -69,6 +79,11 @@ struct Signal {
 pub(crate) struct Prediction {
     /// The winning class, or `None` when the probability is under the threshold.
     pub class: Option<String>,
+    /// The winning class, whatever its probability.
+    pub top: String,
+    /// Whether the model is sure enough for its class to replace the rules' answer; when not
+    /// (and `class` is set), the rules' answer stands.
+    pub overrides_rules: bool,
     pub probability: f32,
     /// The features that pushed hardest toward the winning class, strongest first.
     pub decisive: Vec<(String, f32)>,
@@ -121,6 +136,7 @@ impl Model {
                 Signal {
                     classes: s.classes,
                     threshold: s.threshold,
+                    override_at: s.override_at.unwrap_or(s.threshold).max(s.threshold),
                     bias: s.bias,
                     weights,
                 },
@@ -142,18 +158,15 @@ impl Model {
         })
     }
 
-    /// The model's indices of a comment's features; unknown features carry no weight.
     /// Whether the model decides any signal: when it decides none, the features that only
     /// it reads need not be extracted at all.
     pub(crate) fn decides_anything(&self) -> bool {
         !self.signals.is_empty()
     }
 
-    pub(crate) fn lookup(&self, features: &[String]) -> Vec<u32> {
-        features
-            .iter()
-            .filter_map(|f| self.index.get(f.as_str()).copied())
-            .collect()
+    /// The model's index of one feature; an unknown feature carries no weight.
+    pub(crate) fn id(&self, feature: &str) -> Option<u32> {
+        self.index.get(feature).copied()
     }
 
     pub(crate) fn predict(&self, signal: &str, ids: &[u32]) -> Option<Prediction> {
@@ -181,24 +194,37 @@ impl Model {
                 });
             (i, e / total)
         };
-        let mut decisive: Vec<(String, f32)> = ids
+        let mut toward: Vec<(u32, f32)> = ids
             .iter()
             .map(|&id| {
                 let row = &s.weights[id as usize * k..id as usize * k + k];
-                let toward = if k == 1 {
+                let w = if k == 1 {
                     if class_idx == 1 { row[0] } else { -row[0] }
                 } else {
                     row[class_idx]
                 };
-                (self.features[id as usize].clone(), toward)
+                (id, w)
             })
             .filter(|(_, w)| *w > 0.0)
             .collect();
-        decisive.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        decisive.truncate(3);
+        let by_weight = |a: &(u32, f32), b: &(u32, f32)| {
+            b.1.total_cmp(&a.1)
+                .then_with(|| self.features[a.0 as usize].cmp(&self.features[b.0 as usize]))
+        };
+        if toward.len() > 3 {
+            toward.select_nth_unstable_by(2, by_weight);
+            toward.truncate(3);
+        }
+        toward.sort_by(by_weight);
+        let decisive = toward
+            .into_iter()
+            .map(|(id, w)| (self.features[id as usize].clone(), w))
+            .collect();
         let class = (probability >= s.threshold).then(|| s.classes[class_idx].clone());
         Some(Prediction {
             class,
+            top: s.classes[class_idx].clone(),
+            overrides_rules: probability >= s.override_at,
             probability,
             decisive,
         })
@@ -222,7 +248,7 @@ mod tests {
     }"#;
 
     fn ids(m: &Model, fs: &[&str]) -> Vec<u32> {
-        m.lookup(&fs.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        fs.iter().filter_map(|f| m.id(f)).collect()
     }
 
     #[test]
@@ -257,6 +283,32 @@ mod tests {
             .predict("kind", &ids(&m, &["q:any", "w:because"]))
             .unwrap();
         assert_eq!(p.class.as_deref(), Some("defect"));
+    }
+
+    #[test]
+    fn between_threshold_and_override_the_rules_answer_stands() {
+        let with_override = TINY.replace(
+            "\"threshold\": 0.6, \"bias\": [-1.0]",
+            "\"threshold\": 0.6, \"override\": 0.85, \"bias\": [-1.0]",
+        );
+        let m = Model::parse(&with_override).unwrap();
+        // 0.73: decided, but not surely enough to replace the rules.
+        let p = m
+            .predict("has_rationale", &ids(&m, &["w:unknown"]))
+            .unwrap();
+        assert_eq!(p.class.as_deref(), Some("false"));
+        assert!(!p.overrides_rules);
+        // 0.88: the model's answer stands.
+        let p = m
+            .predict("has_rationale", &ids(&m, &["w:because"]))
+            .unwrap();
+        assert!(p.overrides_rules);
+        // Without an override the model's answer stands from the threshold up.
+        let m = Model::parse(TINY).unwrap();
+        let p = m
+            .predict("has_rationale", &ids(&m, &["w:unknown"]))
+            .unwrap();
+        assert!(p.overrides_rules);
     }
 
     #[test]

@@ -354,7 +354,9 @@ pub(crate) const HARSH: &[&str] = &[
     "awful",
     "horrible",
     "ridiculous",
-    "lazy",
+    "you're lazy",
+    "you are lazy",
+    "being lazy",
     "sloppy",
     "idiotic",
     "pathetic",
@@ -363,7 +365,10 @@ pub(crate) const HARSH: &[&str] = &[
     "what the hell",
     "seriously",
     "makes no sense",
-    "no idea what",
+    "you have no idea",
+    "you've no idea",
+    "no idea what you're",
+    "no idea what you are",
     "did you even",
     "you didn't even",
     "you're not familiar",
@@ -1137,6 +1142,24 @@ pub(crate) const THANKS: &[&str] = &[
 ];
 
 /// Harsh words that judge a thing rather than dismiss the person or the change outright.
+/// Where a harsh phrase is not aimed at the author: the reviewer mocking themselves ("OK stupid,
+/// I know"), or an argument about what the code does ("it makes no sense to use daemon
+/// threads"). A harsh phrase inside one of these does not count.
+pub(crate) const NOT_AIMED_AT_THE_AUTHOR: &[&str] = &[
+    "stupid me",
+    "stupid of me",
+    "stupid i know",
+    "my stupid",
+    "i'm stupid",
+    "i am stupid",
+    "i was stupid",
+    "dumb me",
+    "dumb of me",
+    "dumb question",
+    "stupid question",
+    "makes no sense to",
+];
+
 pub(crate) const DISPARAGING_WORDS: &[&str] = &[
     "terrible",
     "awful",

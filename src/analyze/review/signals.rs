@@ -17,7 +17,7 @@ use super::kind::{Facts, kind};
 use super::language::{self, Judgement};
 use super::learned::{self, Prediction};
 use super::lexicon::*;
-use super::text::{CODE_MARK, Text, find_phrase, has_phrase, raw_tokens, words_of};
+use super::text::{CODE_MARK, Text, Words, find_phrase, has_phrase, raw_tokens, words_of};
 use crate::model::{CommentKind, CommentSignals, Tone};
 
 /// Signals of one comment, with `useful` judged from the text alone.
@@ -78,7 +78,12 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
         confidence: BTreeMap::new(),
     };
     if let Some(model) = learned::model().filter(|m| m.decides_anything()) {
-        let ids = model.lookup(&features::extract(&text, &rules));
+        let mut ids = Vec::with_capacity(256);
+        features::for_each(&text, &rules, path.is_some(), |f| {
+            ids.extend(model.id(f));
+        });
+        ids.sort_unstable();
+        ids.dedup();
         for signal in LEARNED {
             if let Some(p) = model.predict(signal, &ids) {
                 apply(&mut report, &rules, signal, &p);
@@ -99,7 +104,7 @@ pub fn comment_features(
         return None;
     }
     let rules = rule_votes(&text, path, diff_hunk, &mut Vec::new());
-    Some(features::extract(&text, &rules))
+    Some(features::extract(&text, &rules, path.is_some()))
 }
 
 /// What the rules alone decide, each with its reason in `why`.
@@ -146,6 +151,11 @@ fn rule_votes(
 /// reason. Harsh needs the rules' word too: calling someone's words harsh is a strong claim,
 /// and the rules only say it for dismissal, disparagement, sarcasm or shouting in prose.
 fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: &Prediction) {
+    // Under the override the rules' answer and reason stand, unless the model is unsure too
+    // (under its threshold) and says otherwise: then neither is trusted, and it is uncertain.
+    if !p.overrides_rules && (p.class.is_some() || rules_answer(rules, signal) == Some(&*p.top)) {
+        return;
+    }
     report.confidence.insert(signal, p.probability);
     report.why.retain(|w| !w.starts_with(&format!("{signal}:")));
     let reasons: Vec<String> = p
@@ -195,6 +205,25 @@ fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: 
         "{signal}: {class} ({:.2}; {because})",
         p.probability
     ));
+}
+
+/// Whether phrase `outer` holds phrase `inner` as whole consecutive words.
+fn contains_phrase(outer: &str, inner: &str) -> bool {
+    let words: Vec<String> = outer.split(' ').map(str::to_string).collect();
+    has_phrase(&words, inner)
+}
+
+/// The rules' answer for one learned signal, in the model's class names.
+fn rules_answer(rules: &RuleVotes, signal: &str) -> Option<&'static str> {
+    let yes_no = |b: bool| if b { "true" } else { "false" };
+    match signal {
+        "kind" => Some(kind_name(rules.kind)),
+        "has_rationale" => Some(yes_no(rules.has_rationale)),
+        "is_actionable" => Some(yes_no(rules.is_actionable)),
+        "proposes_alternative" => Some(yes_no(rules.proposes_alternative)),
+        "tone" => Some(features::tone_name(rules.tone)),
+        _ => rules.useful.map(yes_no),
+    }
 }
 
 pub(crate) fn parse_kind(name: &str) -> Option<CommentKind> {
@@ -477,9 +506,18 @@ fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     // A word of disparagement in a comment that thanks the author for the change is aimed at
     // something else ("a terrible practice, so this patch is more than welcome. Thanks!").
     let thanks = find_phrase(&text.words, THANKS).is_some();
-    if let Some(p) = find_phrase(&text.words, HARSH)
-        && !(thanks && DISPARAGING_WORDS.contains(&p))
-    {
+    let words = Words::new(&text.words);
+    let excused: Vec<&str> = NOT_AIMED_AT_THE_AUTHOR
+        .iter()
+        .copied()
+        .filter(|e| words.has(e))
+        .collect();
+    let harsh = HARSH.iter().copied().find(|p| {
+        words.has(p)
+            && !(thanks && DISPARAGING_WORDS.contains(p))
+            && !excused.iter().any(|e| contains_phrase(e, p))
+    });
+    if let Some(p) = harsh {
         why.push(format!("tone: harsh (\"{p}\")"));
         return Tone::Harsh;
     }
@@ -593,7 +631,8 @@ mod tests {
         (
             "Looks like there are conflicts. Can you rebase?",
             K::Other,
-            None,
+            // A bare process request has usefulness 1 (the corpus's settling rules, batch 3).
+            Some(false),
         ),
     ];
 
@@ -679,10 +718,37 @@ mod tests {
             );
         }
         let quiet = sig("LGTM");
-        assert!(!quiet.why.iter().any(|w| w.starts_with("is_actionable")));
+        // Not actionable: the rules say nothing, and the model, if it answers, answers no.
+        assert!(
+            !quiet
+                .why
+                .iter()
+                .any(|w| w.starts_with("is_actionable") && !w.starts_with("is_actionable: false")),
+            "{:?}",
+            quiet.why
+        );
     }
 
     const TONE_CASES: &[(&str, Tone)] = &[
+        // Not aimed at the author: self-mockery, a technical term, an argument about the code.
+        (
+            "When I read `rc1`, I first thought \"Release Candidate 1\". OK stupid, I know.",
+            Tone::Neutral,
+        ),
+        (
+            "May I be nitpicky about lazy string formatting in logging?",
+            Tone::Neutral,
+        ),
+        (
+            "It would block the main thread, so it makes no sense to use daemon threads.",
+            Tone::Neutral,
+        ),
+        (
+            "Here, I have no idea what RF00169.cm actually is.",
+            Tone::Neutral,
+        ),
+        ("This makes no sense. Did you even run it?", Tone::Harsh),
+        ("You have no idea what this code does.", Tone::Harsh),
         (
             "Thanks! Maybe rename this to `max_retries`?",
             Tone::Empathetic,

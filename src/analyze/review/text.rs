@@ -270,12 +270,73 @@ pub(crate) fn has_phrase(words: &[String], phrase: &str) -> bool {
 
 /// The first phrase of `phrases` found in `words`.
 pub(crate) fn find_phrase<'p>(words: &[String], phrases: &[&'p str]) -> Option<&'p str> {
-    phrases.iter().copied().find(|p| has_phrase(words, p))
+    let words = Words::new(words);
+    phrases.iter().copied().find(|p| words.has(p))
+}
+
+/// Words with a 256-bit signature of their (first byte, length) pairs, for testing many
+/// phrases against the same words: a phrase whose first word's pair is missing from the
+/// signature cannot occur, and is ruled out without a scan. Exact: the signature only skips
+/// scans that would have failed.
+pub(crate) struct Words<'w> {
+    words: &'w [String],
+    signature: [u64; 4],
+}
+
+impl<'w> Words<'w> {
+    pub(crate) fn new(words: &'w [String]) -> Words<'w> {
+        let mut signature = [0u64; 4];
+        for w in words {
+            if let Some(&b) = w.as_bytes().first() {
+                let bit = signature_bit(b, w.len());
+                signature[bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        Words { words, signature }
+    }
+
+    /// Whether the words contain `phrase` as consecutive words ([`has_phrase`]).
+    pub(crate) fn has(&self, phrase: &str) -> bool {
+        let first_len = phrase
+            .bytes()
+            .position(|b| b == b' ')
+            .unwrap_or(phrase.len());
+        match phrase.as_bytes().first() {
+            Some(&b) => {
+                let bit = signature_bit(b, first_len);
+                self.signature[bit / 64] & (1 << (bit % 64)) != 0 && has_phrase(self.words, phrase)
+            }
+            None => has_phrase(self.words, phrase),
+        }
+    }
+}
+
+fn signature_bit(first_byte: u8, len: usize) -> usize {
+    (usize::from(first_byte).wrapping_mul(31).wrapping_add(len)) & 255
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_signature_never_hides_a_phrase() {
+        let words = words_of("Please don't add a regression test; use `os.replace` instead, é");
+        let w = Words::new(&words);
+        for phrase in [
+            "please",
+            "don't add",
+            "add a regression test",
+            "instead é",
+            "é",
+            "use",
+            "replace instead",
+        ] {
+            assert_eq!(w.has(phrase), has_phrase(&words, phrase), "{phrase}");
+        }
+        assert!(!w.has("missing phrase"));
+        assert!(!w.has(""));
+    }
 
     #[test]
     fn phrases_match_consecutive_whole_words_only() {
