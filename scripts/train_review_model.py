@@ -176,6 +176,9 @@ def choose(X, y, groups, rules, fresh, multiclass: bool, guide):
         for c, balanced, t95, pred, prob, gpred, gprob in fits:
             threshold = t95 if with_band else 0.0
             for override in OVERRIDE_GRID:
+                # Folio reads an override under the threshold as the threshold itself: score
+                # and check what ships.
+                override = max(override, threshold)
                 g = combine(gpred, gprob, rules_g, threshold, override)
                 if {i for i, (a, w) in enumerate(zip(g, want)) if a != w} - rules_wrong:
                     continue
@@ -191,7 +194,7 @@ def choose(X, y, groups, rules, fresh, multiclass: bool, guide):
         best = (rules_fresh, C_GRID[0], False, 0.0, 1.01)
     score, c, balanced, threshold, override = best
     return {"C": c, "balanced": balanced, "threshold": threshold,
-            "override": max(override, threshold), "fresh_comments": len(fresh),
+            "override": override, "fresh_comments": len(fresh),
             "fresh_accuracy": round(score, 4), "rules_fresh_accuracy": round(rules_fresh, 4)}
 
 
@@ -274,9 +277,13 @@ GUIDE_EXAMPLES = [
 
 
 def guide_set(folio: str, vocab: dict[str, int], signal: str):
-    """The guide's examples for one signal: features matrix, wanted answers, rules' answers."""
+    """The guide's examples for one signal: features matrix, wanted answers, rules' answers.
+    Each example is checked twice: as a comment in the conversation, and as an inline comment
+    on a file (which the model reads as a feature of its own)."""
     rows = [(body, want[signal]) for body, want in GUIDE_EXAMPLES if signal in want]
-    feats = featurize(folio, [{"text": body} for body, _ in rows])
+    rows = rows + rows
+    feats = featurize(folio, [{"text": body, "path": "src/example.py"} if i >= len(rows) // 2
+                              else {"text": body} for i, (body, _) in enumerate(rows)])
     return (matrix(feats, vocab), [w for _, w in rows], [rule_answer(signal, f) for f in feats])
 
 
@@ -331,6 +338,11 @@ def main() -> int:
         chosen["guide_examples_wrong"] = {
             "model": sum(a != w for a, w in zip(answers, guide[1])),
             "rules": sum(r != w for r, w in zip(guide[2], guide[1]))}
+        newly_wrong = [i for i, (a, r, w) in enumerate(zip(answers, guide[2], guide[1]))
+                       if a != w and r == w]
+        if chosen["decided_by"] == "model" and newly_wrong:
+            raise SystemExit(f"{signal}: the shipped settings get guide examples {newly_wrong} "
+                             "wrong that the rules get right")
         print(f"{signal}: {chosen}", file=sys.stderr)
         coef = model.coef_
         bias = model.intercept_

@@ -59,12 +59,12 @@ fn read<T: for<'a> Deserialize<'a>>(name: &str) -> Vec<T> {
 /// (signal, issue 16's target, floor: the measured test-split figure where the target is not met).
 /// Only `references_code` meets its target today.
 const TARGETS: &[(&str, f64, f64)] = &[
-    ("kind", 0.75, 0.508),
-    ("has_rationale", 0.85, 0.791),
-    ("is_actionable", 0.85, 0.791),
-    ("proposes_alternative", 0.85, 0.797),
+    ("kind", 0.75, 0.485),
+    ("has_rationale", 0.85, 0.799),
+    ("is_actionable", 0.85, 0.768),
+    ("proposes_alternative", 0.85, 0.785),
     ("references_code", 0.85, 0.85),
-    ("useful", 0.85, 0.807),
+    ("useful", 0.85, 0.812),
 ];
 
 /// Issue 16: no kind with at least 15 test items under this recall.
@@ -72,18 +72,19 @@ const MIN_RECALL: f64 = 0.6;
 
 /// Measured recall of the kinds that do not meet [`MIN_RECALL`] yet.
 const RECALL_FLOORS: &[(&str, f64)] = &[
-    ("alternative", 0.413),
+    ("alternative", 0.379),
     ("defect", 0.18),
     ("doc_request", 0.32),
-    ("nit_style", 0.554),
-    ("other", 0.596),
-    ("praise_specific", 0.222),
+    ("nit_style", 0.506),
+    ("other", 0.576),
+    ("praise_specific", 0.111),
     ("question", 0.564),
-    ("test_request", 0.588),
+    ("test_request", 0.529),
 ];
 
-/// Harsh verdicts on the test split whose comment is not labelled harsh, at most.
-/// Issue 16 asks for a harsh precision of 0.9; today 5 of 6 harsh verdicts are wrong.
+/// Harsh verdicts on the test split whose comment is not labelled harsh, at most. Issue 16
+/// asks for a harsh precision of 0.9; today 5 of 6 harsh verdicts are wrong (the split grew
+/// from 205 to 470 comments with batches 3 and 4).
 const MAX_WRONG_HARSH: u32 = 5;
 
 #[test]

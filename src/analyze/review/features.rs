@@ -25,11 +25,10 @@ const MAX_WORD_FOR_LETTERS: usize = 24;
 /// A comment's features are bounded whatever its length: the first words carry its intent.
 const MAX_WORDS: usize = 400;
 
-/// The distinct feature strings of one comment, sorted. `inline` says the comment sits on a
-/// diff line.
-pub(crate) fn extract(text: &Text, rules: &RuleVotes, inline: bool) -> Vec<String> {
+/// The distinct feature strings of one comment, sorted.
+pub(crate) fn extract(text: &Text, rules: &RuleVotes) -> Vec<String> {
     let mut out = BTreeSet::new();
-    for_each(text, rules, inline, |f| {
+    for_each(text, rules, |f| {
         if !out.contains(f) {
             out.insert(f.to_string());
         }
@@ -39,7 +38,7 @@ pub(crate) fn extract(text: &Text, rules: &RuleVotes, inline: bool) -> Vec<Strin
 
 /// Calls `emit` with each feature of one comment (a feature may come more than once). One
 /// buffer serves every feature, so inference allocates nothing per feature.
-pub(crate) fn for_each(text: &Text, rules: &RuleVotes, inline: bool, mut emit: impl FnMut(&str)) {
+pub(crate) fn for_each(text: &Text, rules: &RuleVotes, mut emit: impl FnMut(&str)) {
     let mut buf = String::with_capacity(64);
     let mut put = |parts: &[&str]| {
         buf.clear();
@@ -49,16 +48,19 @@ pub(crate) fn for_each(text: &Text, rules: &RuleVotes, inline: bool, mut emit: i
         emit(&buf);
     };
     let words = &text.words[..text.words.len().min(MAX_WORDS)];
+    let mut padded = String::with_capacity(4 * MAX_WORD_FOR_LETTERS + 2);
+    let mut bounds: Vec<usize> = Vec::with_capacity(MAX_WORD_FOR_LETTERS + 3);
     for w in words {
         put(&["w:", token(w)]);
         if w.chars().all(char::is_alphabetic) && w.chars().count() <= MAX_WORD_FOR_LETTERS {
             // Letter groups of 4 over "<word>": by char boundaries, so any script works.
-            let padded = format!("<{w}>");
-            let bounds: Vec<usize> = padded
-                .char_indices()
-                .map(|(i, _)| i)
-                .chain(std::iter::once(padded.len()))
-                .collect();
+            padded.clear();
+            padded.push('<');
+            padded.push_str(w);
+            padded.push('>');
+            bounds.clear();
+            bounds.extend(padded.char_indices().map(|(i, _)| i));
+            bounds.push(padded.len());
             for win in bounds.windows(5) {
                 put(&["c:", &padded[win[0]..win[4]]]);
             }
@@ -103,7 +105,6 @@ pub(crate) fn for_each(text: &Text, rules: &RuleVotes, inline: bool, mut emit: i
         (text.suggestion_blocks > 0, "s:suggestion"),
         (!text.quoted.is_empty(), "s:quote"),
         (text.prose.contains('!'), "s:exclamation"),
-        (inline, "s:inline"),
         (rules.references_code, "r:references_code"),
         (rules.has_rationale, "r:has_rationale"),
         (rules.is_actionable, "r:is_actionable"),
@@ -194,9 +195,8 @@ mod tests {
     #[test]
     fn words_pairs_letters_structure_and_rules() {
         let text = Text::parse("Why not use `os.replace` here?\n\n```suggestion\nx\n```");
-        let f = extract(&text, &votes(), true);
+        let f = extract(&text, &votes());
         for want in [
-            "s:inline",
             "w:why",
             "b:why_not",
             "f:why_not",
@@ -223,7 +223,7 @@ mod tests {
     fn a_huge_comment_has_a_bounded_feature_set() {
         let body = (0..50_000).map(|i| format!("word{i} ")).collect::<String>();
         let text = Text::parse(&body);
-        let f = extract(&text, &votes(), false);
+        let f = extract(&text, &votes());
         assert!(f.len() <= 2 * MAX_WORDS + 40, "{} features", f.len());
     }
 

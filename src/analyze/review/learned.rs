@@ -85,8 +85,8 @@ pub(crate) struct Prediction {
     /// (and `class` is set), the rules' answer stands.
     pub overrides_rules: bool,
     pub probability: f32,
-    /// The features that pushed hardest toward the winning class, strongest first.
-    pub decisive: Vec<(String, f32)>,
+    /// The winning class's index, for [`Model::decisive`].
+    class_idx: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -194,14 +194,31 @@ impl Model {
                 });
             (i, e / total)
         };
+        let class = (probability >= s.threshold).then(|| s.classes[class_idx].clone());
+        Some(Prediction {
+            class,
+            top: s.classes[class_idx].clone(),
+            overrides_rules: probability >= s.override_at,
+            probability,
+            class_idx,
+        })
+    }
+
+    /// The features that pushed hardest toward the winning class of `p`, strongest first (at
+    /// most three). Asked only where the answer is shown, since most answers are the rules'.
+    pub(crate) fn decisive(&self, signal: &str, ids: &[u32], p: &Prediction) -> Vec<(String, f32)> {
+        let Some(s) = self.signals.get(signal) else {
+            return Vec::new();
+        };
+        let k = s.bias.len();
         let mut toward: Vec<(u32, f32)> = ids
             .iter()
             .map(|&id| {
                 let row = &s.weights[id as usize * k..id as usize * k + k];
                 let w = if k == 1 {
-                    if class_idx == 1 { row[0] } else { -row[0] }
+                    if p.class_idx == 1 { row[0] } else { -row[0] }
                 } else {
-                    row[class_idx]
+                    row[p.class_idx]
                 };
                 (id, w)
             })
@@ -216,18 +233,10 @@ impl Model {
             toward.truncate(3);
         }
         toward.sort_by(by_weight);
-        let decisive = toward
+        toward
             .into_iter()
             .map(|(id, w)| (self.features[id as usize].clone(), w))
-            .collect();
-        let class = (probability >= s.threshold).then(|| s.classes[class_idx].clone());
-        Some(Prediction {
-            class,
-            top: s.classes[class_idx].clone(),
-            overrides_rules: probability >= s.override_at,
-            probability,
-            decisive,
-        })
+            .collect()
     }
 }
 
@@ -259,7 +268,11 @@ mod tests {
             .unwrap();
         assert_eq!(p.class.as_deref(), Some("true"));
         assert!((p.probability - 0.880_797).abs() < 1e-4);
-        assert_eq!(p.decisive, vec![("w:because".to_string(), 3.0)]);
+        let because = ids(&m, &["w:because"]);
+        assert_eq!(
+            m.decisive("has_rationale", &because, &p),
+            vec![("w:because".to_string(), 3.0)]
+        );
 
         let p = m
             .predict("has_rationale", &ids(&m, &["w:unknown"]))

@@ -357,6 +357,14 @@ pub(crate) const HARSH: &[&str] = &[
     "you're lazy",
     "you are lazy",
     "being lazy",
+    "lazy fix",
+    "lazy code",
+    "lazy solution",
+    "lazy approach",
+    "lazy implementation",
+    "lazy hack",
+    "lazy patch",
+    "lazy work",
     "sloppy",
     "idiotic",
     "pathetic",
@@ -369,6 +377,7 @@ pub(crate) const HARSH: &[&str] = &[
     "you've no idea",
     "no idea what you're",
     "no idea what you are",
+    "no idea what you were",
     "did you even",
     "you didn't even",
     "you're not familiar",
@@ -1141,15 +1150,12 @@ pub(crate) const THANKS: &[&str] = &[
     "more than welcome",
 ];
 
-/// Harsh words that judge a thing rather than dismiss the person or the change outright.
-/// Where a harsh phrase is not aimed at the author: the reviewer mocking themselves ("OK stupid,
-/// I know"), or an argument about what the code does ("it makes no sense to use daemon
-/// threads"). A harsh phrase inside one of these does not count.
+/// Where a harsh word is not aimed at the author: the reviewer mocking themselves ("stupid
+/// me", "a dumb question"). Only the occurrence inside one of these is excused; the same word
+/// elsewhere in the comment still counts.
 pub(crate) const NOT_AIMED_AT_THE_AUTHOR: &[&str] = &[
     "stupid me",
     "stupid of me",
-    "stupid i know",
-    "my stupid",
     "i'm stupid",
     "i am stupid",
     "i was stupid",
@@ -1157,9 +1163,9 @@ pub(crate) const NOT_AIMED_AT_THE_AUTHOR: &[&str] = &[
     "dumb of me",
     "dumb question",
     "stupid question",
-    "makes no sense to",
 ];
 
+/// Harsh words that judge a thing rather than dismiss the person or the change outright.
 pub(crate) const DISPARAGING_WORDS: &[&str] = &[
     "terrible",
     "awful",

@@ -17,7 +17,9 @@ use super::kind::{Facts, kind};
 use super::language::{self, Judgement};
 use super::learned::{self, Prediction};
 use super::lexicon::*;
-use super::text::{CODE_MARK, Text, Words, find_phrase, has_phrase, raw_tokens, words_of};
+use super::text::{
+    CODE_MARK, Text, Words, find_phrase, has_phrase, phrase_starts, raw_tokens, words_of,
+};
 use crate::model::{CommentKind, CommentSignals, Tone};
 
 /// Signals of one comment, with `useful` judged from the text alone.
@@ -79,14 +81,22 @@ pub fn comment_signals(body: &str, path: Option<&str>, diff_hunk: Option<&str>) 
     };
     if let Some(model) = learned::model().filter(|m| m.decides_anything()) {
         let mut ids = Vec::with_capacity(256);
-        features::for_each(&text, &rules, path.is_some(), |f| {
+        features::for_each(&text, &rules, |f| {
             ids.extend(model.id(f));
         });
         ids.sort_unstable();
         ids.dedup();
         for signal in LEARNED {
-            if let Some(p) = model.predict(signal, &ids) {
-                apply(&mut report, &rules, signal, &p);
+            if let Some(p) = model.predict(signal, &ids)
+                && model_speaks(&rules, signal, &p)
+            {
+                apply(
+                    &mut report,
+                    &rules,
+                    signal,
+                    &p,
+                    &model.decisive(signal, &ids, &p),
+                );
             }
         }
     }
@@ -104,7 +114,7 @@ pub fn comment_features(
         return None;
     }
     let rules = rule_votes(&text, path, diff_hunk, &mut Vec::new());
-    Some(features::extract(&text, &rules, path.is_some()))
+    Some(features::extract(&text, &rules))
 }
 
 /// What the rules alone decide, each with its reason in `why`.
@@ -150,16 +160,16 @@ fn rule_votes(
 /// Puts the model's answer for one signal in the report, replacing the rule's answer and its
 /// reason. Harsh needs the rules' word too: calling someone's words harsh is a strong claim,
 /// and the rules only say it for dismissal, disparagement, sarcasm or shouting in prose.
-fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: &Prediction) {
-    // Under the override the rules' answer and reason stand, unless the model is unsure too
-    // (under its threshold) and says otherwise: then neither is trusted, and it is uncertain.
-    if !p.overrides_rules && (p.class.is_some() || rules_answer(rules, signal) == Some(&*p.top)) {
-        return;
-    }
+fn apply(
+    report: &mut SignalReport,
+    rules: &RuleVotes,
+    signal: &'static str,
+    p: &Prediction,
+    decisive: &[(String, f32)],
+) {
     report.confidence.insert(signal, p.probability);
     report.why.retain(|w| !w.starts_with(&format!("{signal}:")));
-    let reasons: Vec<String> = p
-        .decisive
+    let reasons: Vec<String> = decisive
         .iter()
         .map(|(f, _)| features::describe(f))
         .collect();
@@ -207,10 +217,11 @@ fn apply(report: &mut SignalReport, rules: &RuleVotes, signal: &'static str, p: 
     ));
 }
 
-/// Whether phrase `outer` holds phrase `inner` as whole consecutive words.
-fn contains_phrase(outer: &str, inner: &str) -> bool {
-    let words: Vec<String> = outer.split(' ').map(str::to_string).collect();
-    has_phrase(&words, inner)
+/// Whether the model's answer replaces the rules' for one signal: from its override up; or
+/// when it is unsure too (under its threshold) and says otherwise, so that neither is trusted
+/// and the signal is uncertain. Elsewhere the rules' answer and reason stand.
+fn model_speaks(rules: &RuleVotes, signal: &str, p: &Prediction) -> bool {
+    p.overrides_rules || (p.class.is_none() && rules_answer(rules, signal) != Some(&*p.top))
 }
 
 /// The rules' answer for one learned signal, in the model's class names.
@@ -507,15 +518,22 @@ fn tone(text: &Text, why: &mut Vec<String>) -> Tone {
     // something else ("a terrible practice, so this patch is more than welcome. Thanks!").
     let thanks = find_phrase(&text.words, THANKS).is_some();
     let words = Words::new(&text.words);
-    let excused: Vec<&str> = NOT_AIMED_AT_THE_AUTHOR
+    // The word spans of self-mockery ("stupid me"): a harsh phrase counts unless every place
+    // it occurs lies inside one.
+    let excused: Vec<(usize, usize)> = NOT_AIMED_AT_THE_AUTHOR
         .iter()
-        .copied()
         .filter(|e| words.has(e))
+        .flat_map(|e| {
+            let n = e.split(' ').count();
+            phrase_starts(&text.words, e).map(move |i| (i, i + n))
+        })
         .collect();
     let harsh = HARSH.iter().copied().find(|p| {
-        words.has(p)
-            && !(thanks && DISPARAGING_WORDS.contains(p))
-            && !excused.iter().any(|e| contains_phrase(e, p))
+        if !words.has(p) || (thanks && DISPARAGING_WORDS.contains(p)) {
+            return false;
+        }
+        let n = p.split(' ').count();
+        phrase_starts(&text.words, p).any(|i| !excused.iter().any(|&(a, b)| a <= i && i + n <= b))
     });
     if let Some(p) = harsh {
         why.push(format!("tone: harsh (\"{p}\")"));
@@ -730,9 +748,9 @@ mod tests {
     }
 
     const TONE_CASES: &[(&str, Tone)] = &[
-        // Not aimed at the author: self-mockery, a technical term, an argument about the code.
+        // Not aimed at the author: self-mockery, a technical term, the reviewer's own confusion.
         (
-            "When I read `rc1`, I first thought \"Release Candidate 1\". OK stupid, I know.",
+            "Stupid me, I read `rc1` as \"Release Candidate 1\".",
             Tone::Neutral,
         ),
         (
@@ -740,15 +758,23 @@ mod tests {
             Tone::Neutral,
         ),
         (
-            "It would block the main thread, so it makes no sense to use daemon threads.",
-            Tone::Neutral,
-        ),
-        (
             "Here, I have no idea what RF00169.cm actually is.",
             Tone::Neutral,
         ),
+        // Aimed at the author or the change, whatever else the comment says.
+        (
+            "Stupid question, but why did you write such stupid code?",
+            Tone::Harsh,
+        ),
+        ("This is stupid, I know you meant well.", Tone::Harsh),
+        (
+            "It makes no sense to me. This whole PR makes no sense.",
+            Tone::Harsh,
+        ),
         ("This makes no sense. Did you even run it?", Tone::Harsh),
         ("You have no idea what this code does.", Tone::Harsh),
+        ("I have no idea what you were thinking here.", Tone::Harsh),
+        ("This is a lazy fix.", Tone::Harsh),
         (
             "Thanks! Maybe rename this to `max_retries`?",
             Tone::Empathetic,

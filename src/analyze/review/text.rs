@@ -268,6 +268,17 @@ pub(crate) fn has_phrase(words: &[String], phrase: &str) -> bool {
     })
 }
 
+/// Where `phrase` starts in `words`, as consecutive whole words.
+pub(crate) fn phrase_starts<'a>(
+    words: &'a [String],
+    phrase: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    let parts: Vec<&str> = phrase.split(' ').collect();
+    (0..words.len()).filter(move |&i| {
+        words.len() - i >= parts.len() && parts.iter().zip(&words[i..]).all(|(p, w)| w == p)
+    })
+}
+
 /// The first phrase of `phrases` found in `words`.
 pub(crate) fn find_phrase<'p>(words: &[String], phrases: &[&'p str]) -> Option<&'p str> {
     let words = Words::new(words);
@@ -318,6 +329,17 @@ fn signature_bit(first_byte: u8, len: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phrase_starts_finds_every_occurrence() {
+        let words = words_of("stupid me, but this stupid code is stupid");
+        assert_eq!(
+            phrase_starts(&words, "stupid").collect::<Vec<_>>(),
+            [0, 4, 7]
+        );
+        assert_eq!(phrase_starts(&words, "stupid me").collect::<Vec<_>>(), [0]);
+        assert_eq!(phrase_starts(&words, "is stupid now").count(), 0);
+    }
 
     #[test]
     fn the_signature_never_hides_a_phrase() {
